@@ -1,0 +1,89 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "ffrtmp_sys.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
+
+int ffrtmp_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int ffrtmp_pidfd_send_signal(int pidfd, int sig) {
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int ffrtmp_pidfd_wait(int pidfd, int timeout_ms) {
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    int r;
+    do { r = poll(&p, 1, timeout_ms); } while (r < 0 && errno == EINTR);
+    if (r < 0) return -1;
+    return r > 0 ? 1 : 0;
+}
+
+int ffrtmp_signalfd_for_control_signals(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGQUIT);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return -1;
+    return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+int ffrtmp_signalfd_read(int fd) {
+    struct signalfd_siginfo si;
+    ssize_t n = read(fd, &si, sizeof si);
+    if (n == (ssize_t)sizeof si) return (int)si.ssi_signo;
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return 0;
+    return -1;
+}
+
+int ffrtmp_poll_readable(const int *fds, int n, int *ready, int timeout_ms) {
+    struct pollfd p[8];
+    if (n > 8) n = 8;
+    for (int i = 0; i < n; i++) { p[i].fd = fds[i]; p[i].events = POLLIN; p[i].revents = 0; }
+    int r;
+    do { r = poll(p, (nfds_t)n, timeout_ms); } while (r < 0 && errno == EINTR);
+    for (int i = 0; i < n; i++) ready[i] = (p[i].revents & (POLLIN | POLLHUP | POLLERR)) ? 1 : 0;
+    return r;
+}
+
+pid_t ffrtmp_spawn_detached(const char *path, char *const argv[], char *const envp[], int sync_fd) {
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    sigset_t empty, all;
+    pid_t pid = -1;
+    int rc;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&at);
+    // The shim must never share the caller's terminal: a dropped SSH session
+    // would otherwise deliver SIGHUP or EIO to the supervisor of a live job.
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+    if (sync_fd >= 0) posix_spawn_file_actions_adddup2(&fa, sync_fd, 3);
+    sigemptyset(&empty);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&at, &empty);
+    posix_spawnattr_setsigdefault(&at, &all);
+    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    rc = posix_spawn(&pid, path, &fa, &at, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&at);
+    return rc == 0 ? pid : -rc;
+}
+
+int ffrtmp_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

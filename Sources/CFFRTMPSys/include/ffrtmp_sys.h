@@ -1,0 +1,32 @@
+#ifndef FFRTMP_SYS_H
+#define FFRTMP_SYS_H
+// Thin wrappers for calls Swift cannot make directly: syscall() is variadic,
+// sigset macros and POSIX_SPAWN_SETSID are not imported.
+#include <sys/types.h>
+#include <signal.h>
+
+// pidfd_open(2); -1 with errno on failure (ENOSYS before Linux 5.3).
+int ffrtmp_pidfd_open(pid_t pid);
+// pidfd_send_signal(2).
+int ffrtmp_pidfd_send_signal(int pidfd, int sig);
+// Waits until the pidfd is readable (process exited) or timeout_ms passes.
+// Returns 1 when exited, 0 on timeout, -1 on error.
+int ffrtmp_pidfd_wait(int pidfd, int timeout_ms);
+
+// Blocks SIGINT, SIGTERM, SIGHUP (and SIGQUIT) in the calling thread and
+// returns a non-blocking signalfd for them, so a poll loop can treat signals as
+// events and no handler ever runs Swift code.
+int ffrtmp_signalfd_for_control_signals(void);
+// Reads one pending signal from the signalfd; returns its number, 0 when none, -1 on error.
+int ffrtmp_signalfd_read(int fd);
+// Polls up to 4 fds for readability; fills ready[i] with 1/0. Returns poll()'s result.
+int ffrtmp_poll_readable(const int *fds, int n, int *ready, int timeout_ms);
+
+// Spawns path with argv/envp in a new session (POSIX_SPAWN_SETSID), with
+// stdin/stdout/stderr on /dev/null, default signal mask and dispositions, and
+// sync_fd (if >= 0) dup'ed to fd 3. Returns the pid or -errno.
+pid_t ffrtmp_spawn_detached(const char *path, char *const argv[], char *const envp[], int sync_fd);
+
+// pipe2(O_CLOEXEC).
+int ffrtmp_pipe_cloexec(int fds[2]);
+#endif

@@ -1,0 +1,152 @@
+import Glibc
+
+public enum CgroupVersion: String, Codable, Sendable { case v1, v2, unavailable }
+
+/// The cgroup(s) of one job: one directory per v1 hierarchy, or one v2 directory.
+public struct JobCgroup: Codable, Equatable, Sendable {
+    public var version: CgroupVersion
+    /// controller (v1) or "unified" (v2) -> absolute directory.
+    public var dirs: [String: String]
+    /// The path inside each hierarchy, e.g. "/ffrtmp/job-1", as /proc/PID/cgroup shows it.
+    public var path: String
+
+    public init(version: CgroupVersion, dirs: [String: String], path: String) {
+        self.version = version
+        self.dirs = dirs
+        self.path = path
+    }
+
+    /// Distinct directories, in a stable order: the workload joins each one before execve.
+    public var uniqueDirs: [String] { Array(Set(dirs.values)).sorted() }
+
+    public func dir(_ controller: String) -> String? { dirs[controller] }
+}
+
+/// Usage read from cgroupfs. Every field is optional: a missing controller gives nil, never 0.
+public struct CgroupUsage: Codable, Equatable, Sendable {
+    public var cpuUsageNanoseconds: UInt64?
+    public var cpuPeriods: UInt64?
+    public var cpuThrottledPeriods: UInt64?
+    public var cpuThrottledNanoseconds: UInt64?
+    public var memoryCurrentBytes: UInt64?
+    public var memoryPeakBytes: UInt64?
+    public var memoryLimitBytes: UInt64?
+    public var oomKillCount: UInt64?
+    public var tasks: Int?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case cpuUsageNanoseconds = "cpu_usage_ns", cpuPeriods = "cpu_periods", cpuThrottledPeriods = "cpu_throttled_periods"
+        case cpuThrottledNanoseconds = "cpu_throttled_ns", memoryCurrentBytes = "memory_current_bytes"
+        case memoryPeakBytes = "memory_peak_bytes", memoryLimitBytes = "memory_limit_bytes", oomKillCount = "oom_kill_count", tasks
+    }
+}
+
+/// One interface over cgroup v1, v2 and "unavailable". Only `CgroupDriverFactory` picks one.
+public protocol CgroupDriver: Sendable {
+    var version: CgroupVersion { get }
+    /// The parent path inside each hierarchy, e.g. "/ffrtmp".
+    var parent: String { get }
+
+    /// Where a job's cgroup lives (whether or not it exists).
+    func locate(_ job: JobID) -> JobCgroup
+    /// Creates the job cgroup and writes every limit. Returns the reasons for any limit that
+    /// could not be enforced because its controller is missing (governance degraded).
+    /// On error nothing is left behind.
+    func create(_ job: JobID, constraints: Constraints) throws -> (JobCgroup, degraded: [String])
+    /// Live usage. v1: cpuacct.usage, cpu.stat, memory.*; v2: cpu.stat, memory.current/peak/events.
+    func usage(_ cg: JobCgroup) -> CgroupUsage
+    /// Pids in the job cgroup (any hierarchy: membership is the same in each).
+    func members(_ cg: JobCgroup) -> [Int32]
+    /// Moves a whole process (all threads) into the job cgroup in every hierarchy.
+    func move(_ pid: Int32, into cg: JobCgroup) throws
+    /// Moves a process back to where it was, from its saved /proc/PID/cgroup lines.
+    func restore(_ pid: Int32, to original: [String: String]) throws
+    /// SIGKILLs every member, including ones that escaped the process group.
+    /// v2: cgroup.kill. v1: freeze, SIGKILL each member, thaw (the order ENVIRONMENT.md verified).
+    func killAll(_ cg: JobCgroup) throws
+    /// Removes the job cgroup in every hierarchy; missing directories are fine.
+    func destroy(_ cg: JobCgroup) throws
+    /// True when /proc/PID/cgroup lines place the process under our parent.
+    func isGoverned(_ procCgroups: [String: String]) -> Bool
+}
+
+extension CgroupDriver {
+    public func isGoverned(_ procCgroups: [String: String]) -> Bool {
+        procCgroups.values.contains { $0.hasPrefix(parent + "/") }
+    }
+
+    /// Sends `sig` to every member (used for the graceful phase of a cgroup-wide kill).
+    public func signalAll(_ cg: JobCgroup, _ sig: Int32) {
+        for pid in members(cg) { _ = Glibc.kill(pid, sig) }
+    }
+}
+
+/// Shared helpers for the concrete drivers.
+enum CgroupFS {
+    static func procs(_ dir: String) -> [Int32] {
+        guard let text = FileIO.readIfExists(dir + "/cgroup.procs") else { return [] }
+        return text.split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    static func readUInt(_ path: String) -> UInt64? {
+        guard let t = FileIO.readIfExists(path) else { return nil }
+        return UInt64(t.trimmingCharacters(in: "\n").trimmingCharacters(in: " "))
+    }
+
+    /// "key value" files (cpu.stat, memory.events, memory.oom_control).
+    static func readKeyed(_ path: String) -> [String: UInt64] {
+        guard let t = FileIO.readIfExists(path) else { return [:] }
+        var out: [String: UInt64] = [:]
+        for line in t.split(separator: "\n") {
+            let kv = line.split(separator: " ")
+            if kv.count == 2, let v = UInt64(kv[1]) { out[String(kv[0])] = v }
+        }
+        return out
+    }
+
+    /// mkdir; EEXIST is an error for a job cgroup (a leftover from another job must not be reused).
+    static func makeJobDir(_ dir: String) throws {
+        if mkdir(dir, 0o755) != 0 {
+            throw FFRTMPError.cgroupDirectory(path: dir, operation: "create", errno: errno)
+        }
+    }
+
+    static func makeParents(_ dir: String, under root: String) throws {
+        var cur = root
+        for part in dir.dropFirst(root.count).split(separator: "/") {
+            cur += "/" + part
+            if mkdir(cur, 0o755) != 0 && errno != EEXIST {
+                throw FFRTMPError.cgroupDirectory(path: cur, operation: "create", errno: errno)
+            }
+        }
+    }
+
+    /// rmdir with a short retry: right after the last task is reaped a v1 cgroup can
+    /// still report EBUSY for a moment (css offlining is asynchronous).
+    static func removeDir(_ dir: String) throws {
+        for attempt in 0..<50 {
+            if rmdir(dir) == 0 || errno == ENOENT { return }
+            let err = errno
+            if err != EBUSY || attempt == 49 {
+                throw FFRTMPError.cgroupDirectory(path: dir, operation: "remove", errno: err)
+            }
+            Clock.sleep(seconds: 0.01)
+        }
+    }
+
+    static func writePID(_ pid: Int32, to dir: String) throws {
+        try FileIO.writeCgroup(dir + "/cgroup.procs", String(pid))
+    }
+
+    /// Waits until no process is left in `dir`, up to `seconds`.
+    static func waitEmpty(_ dir: String, seconds: Double) -> Bool {
+        let deadline = Clock.monotonicNanoseconds() + Int64(seconds * 1e9)
+        while Clock.monotonicNanoseconds() < deadline {
+            if procs(dir).isEmpty { return true }
+            Clock.sleep(seconds: 0.005)
+        }
+        return procs(dir).isEmpty
+    }
+}

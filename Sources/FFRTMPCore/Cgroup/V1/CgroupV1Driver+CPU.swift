@@ -1,0 +1,29 @@
+extension CgroupV1Driver {
+    /// cpu_weight -> cpu.shares uses systemd's mapping: shares = weight * 1024 / 100,
+    /// so the default weight 100 is the v1 default 1024 shares; clamped to the kernel's minimum of 2.
+    public static func shares(forWeight w: Int) -> Int { max(2, w * 1024 / 100) }
+
+    func applyCPU(_ c: Constraints, _ cg: JobCgroup) throws -> [String] {
+        guard c.cpuMax != nil || c.cpuWeight != nil else { return [] }
+        guard let dir = cg.dir("cpu") else { return ["cpu controller not mounted: cpu_max/cpu_weight not enforced"] }
+        if let m = c.cpuMax {
+            // Period first: a quota is validated against the current period.
+            try FileIO.writeCgroup(dir + "/cpu.cfs_period_us", String(m.periodMicros))
+            try FileIO.writeCgroup(dir + "/cpu.cfs_quota_us", m.quotaMicros.map(String.init) ?? "-1")
+        }
+        if let w = c.cpuWeight {
+            try FileIO.writeCgroup(dir + "/cpu.shares", String(Self.shares(forWeight: w)))
+        }
+        return []
+    }
+
+    func readCPU(_ cg: JobCgroup, into u: inout CgroupUsage) {
+        if let d = cg.dir("cpuacct") { u.cpuUsageNanoseconds = CgroupFS.readUInt(d + "/cpuacct.usage") }
+        if let d = cg.dir("cpu") {
+            let st = CgroupFS.readKeyed(d + "/cpu.stat")
+            u.cpuPeriods = st["nr_periods"]
+            u.cpuThrottledPeriods = st["nr_throttled"]
+            u.cpuThrottledNanoseconds = st["throttled_time"]
+        }
+    }
+}

@@ -1,0 +1,16 @@
+extension CgroupV2Driver {
+    func applyMemory(_ c: Constraints, _ dir: String, _ enabled: Set<String>) throws -> [String] {
+        guard let bytes = c.memoryMaxBytes else { return [] }
+        guard enabled.contains("memory") else { return ["memory controller not available in \(root): memory_max_mb not enforced"] }
+        try FileIO.writeCgroup(dir + "/memory.max", String(bytes))
+        return []
+    }
+
+    func readMemory(_ dir: String, into u: inout CgroupUsage) {
+        u.memoryCurrentBytes = CgroupFS.readUInt(dir + "/memory.current")
+        // memory.peak exists only since Linux 5.19; older kernels leave it nil.
+        u.memoryPeakBytes = CgroupFS.readUInt(dir + "/memory.peak")
+        u.memoryLimitBytes = CgroupFS.readUInt(dir + "/memory.max")  // "max" does not parse: nil = unlimited
+        u.oomKillCount = CgroupFS.readKeyed(dir + "/memory.events")["oom_kill"]
+    }
+}

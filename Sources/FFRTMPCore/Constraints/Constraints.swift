@@ -1,0 +1,81 @@
+/// Resource limits for one job, already validated. `nil` means "no limit set".
+public struct Constraints: Codable, Equatable, Sendable {
+    /// CPU bandwidth: quota per period in microseconds; quota nil means "max" (unlimited).
+    public struct CPUMax: Codable, Equatable, Sendable {
+        public var quotaMicros: Int?
+        public var periodMicros: Int
+        public init(quotaMicros: Int?, periodMicros: Int) {
+            self.quotaMicros = quotaMicros
+            self.periodMicros = periodMicros
+        }
+        /// The cgroup v2 `cpu.max` form, which is also our wire form: "QUOTA PERIOD" or "max PERIOD".
+        public var wireValue: String { "\(quotaMicros.map(String.init) ?? "max") \(periodMicros)" }
+        /// Share of one core, in percent (200 = two cores); nil when unlimited.
+        public var percentOfOneCore: Double? { quotaMicros.map { Double($0) * 100 / Double(periodMicros) } }
+    }
+
+    /// One `io_max` line: a block device and up to four throttles.
+    public struct IOMax: Codable, Equatable, Sendable {
+        public var major: Int
+        public var minor: Int
+        public var readBPS: Int?
+        public var writeBPS: Int?
+        public var readIOPS: Int?
+        public var writeIOPS: Int?
+        public var device: String { "\(major):\(minor)" }
+        public var wireValue: String {
+            var parts = [device]
+            if let v = readBPS { parts.append("rbps=\(v)") }
+            if let v = writeBPS { parts.append("wbps=\(v)") }
+            if let v = readIOPS { parts.append("riops=\(v)") }
+            if let v = writeIOPS { parts.append("wiops=\(v)") }
+            return parts.joined(separator: " ")
+        }
+    }
+
+    public var cpuMax: CPUMax?
+    public var cpuWeight: Int?
+    public var memoryMaxMB: Int?
+    public var ioMax: [IOMax]
+    public var pidsMax: Int?
+
+    public init(cpuMax: CPUMax? = nil, cpuWeight: Int? = nil, memoryMaxMB: Int? = nil, ioMax: [IOMax] = [], pidsMax: Int? = nil) {
+        self.cpuMax = cpuMax
+        self.cpuWeight = cpuWeight
+        self.memoryMaxMB = memoryMaxMB
+        self.ioMax = ioMax
+        self.pidsMax = pidsMax
+    }
+
+    public var isEmpty: Bool { cpuMax == nil && cpuWeight == nil && memoryMaxMB == nil && ioMax.isEmpty && pidsMax == nil }
+
+    public var memoryMaxBytes: Int64? { memoryMaxMB.map { Int64($0) * 1024 * 1024 } }
+
+    /// The wire form (DESIGN.md): {cpu_max, cpu_weight, memory_max_mb, io_max, pids_max}.
+    public var wire: WireConstraints {
+        WireConstraints(
+            cpuMax: cpuMax?.wireValue, cpuWeight: cpuWeight, memoryMaxMB: memoryMaxMB,
+            ioMax: ioMax.isEmpty ? nil : ioMax.map(\.wireValue).joined(separator: "\n"), pidsMax: pidsMax)
+    }
+}
+
+/// Constraints as they travel in JSON: strings where the kernel's own syntax is the clearest form.
+public struct WireConstraints: Codable, Equatable, Sendable {
+    public var cpuMax: String?
+    public var cpuWeight: Int?
+    public var memoryMaxMB: Int?
+    public var ioMax: String?
+    public var pidsMax: Int?
+
+    public init(cpuMax: String? = nil, cpuWeight: Int? = nil, memoryMaxMB: Int? = nil, ioMax: String? = nil, pidsMax: Int? = nil) {
+        self.cpuMax = cpuMax
+        self.cpuWeight = cpuWeight
+        self.memoryMaxMB = memoryMaxMB
+        self.ioMax = ioMax
+        self.pidsMax = pidsMax
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case cpuMax = "cpu_max", cpuWeight = "cpu_weight", memoryMaxMB = "memory_max_mb", ioMax = "io_max", pidsMax = "pids_max"
+    }
+}

@@ -1,0 +1,136 @@
+import Glibc
+
+/// Adopts running processes into a job cgroup with limits, watches them, and on
+/// detach hands them back to the cgroups they came from. An adopted process is not
+/// our child, so its exit status is unknowable: the record says so instead of guessing.
+public struct Attacher: Sendable {
+    public let journal: JobJournal
+    public let driver: CgroupDriver
+
+    public init(journal: JobJournal, driver: CgroupDriver) {
+        self.journal = journal
+        self.driver = driver
+    }
+
+    public enum Target: Sendable {
+        case pid(Int32, expectedStartTime: UInt64?)
+        case pgid(Int32)
+    }
+
+    /// Resolves the target to live processes. A zombie is not running; EPERM still means "exists".
+    public static func resolve(_ target: Target) throws -> [ProcessIdentity] {
+        switch target {
+        case let .pid(pid, expected):
+            guard pid > 1 else { throw FFRTMPError.invalidField(field: "--pid", value: String(pid), expected: "a pid greater than 1") }
+            guard let st = ProcFS.stat(pid), !st.isZombie else { throw FFRTMPError.processNotFound(pid: pid) }
+            if let e = expected, e != st.startTime {
+                throw FFRTMPError.identityMismatch(pid: pid, expectedStartTime: e, actualStartTime: st.startTime)
+            }
+            return [ProcessIdentity(pid: pid, startTime: st.startTime)]
+        case let .pgid(pgid):
+            guard pgid > 1 else { throw FFRTMPError.invalidField(field: "--pgid", value: String(pgid), expected: "a process group id greater than 1") }
+            let members = ProcFS.allPIDs().compactMap { ProcFS.stat($0) }.filter { $0.pgrp == pgid && !$0.isZombie }
+            guard !members.isEmpty else { throw FFRTMPError.processNotFound(pid: pgid) }
+            return members.map { ProcessIdentity(pid: $0.pid, startTime: $0.startTime) }
+        }
+    }
+
+    public func adopt(_ target: Target, jobID: JobID, constraints: Constraints, requireGovernance: Bool) throws -> JobSpec {
+        let procs = try Self.resolve(target)
+        let own = getpid()
+        guard !procs.contains(where: { $0.pid == own }) else {
+            throw FFRTMPError.invalidField(field: "--pid", value: String(own), expected: "a process other than ffrtmp itself")
+        }
+        let adopted = procs.compactMap { p in ProcFS.cgroups(p.pid).map { AdoptedProcess(identity: p, originalCgroups: $0) } }
+        let (cg, degraded): (JobCgroup, [String])
+        do {
+            (cg, degraded) = try driver.create(jobID, constraints: constraints)
+        } catch let e as FFRTMPError where JobLauncher.isUnavailable(e) {
+            // Attach without a cgroup cannot govern anything; say so rather than pretend.
+            throw FFRTMPError.governanceUnavailable(reason: "attach needs cgroups: \(e)")
+        }
+        if requireGovernance && !degraded.isEmpty {
+            try? driver.destroy(cg)
+            throw FFRTMPError.governanceUnavailable(reason: degraded.joined(separator: "; ") + " (and --require-governance is set)")
+        }
+        let spec = JobSpec(jobID: jobID, mode: .attach, argv: procs.compactMap { ProcFS.stat($0.pid)?.comm },
+                           constraints: constraints.wire, cgroup: cg,
+                           governance: Governance(level: degraded.isEmpty ? .full : .degraded, reason: degraded.isEmpty ? nil : degraded.joined(separator: "; ")),
+                           createdAtUnixNs: Clock.realtimeNanoseconds(), adopted: adopted)
+        do {
+            try journal.create(spec)
+            if let me = ProcessIdentity.current(own) { try journal.writeSupervisor(jobID, me) }
+            let leader = procs[0]
+            try journal.writeWorkload(jobID, WorkloadPID(identity: leader, pgid: ProcFS.stat(leader.pid)?.pgrp ?? leader.pid))
+            try moveAll(adopted, into: cg)
+        } catch {
+            for a in adopted { try? driver.restore(a.identity.pid, to: a.originalCgroups) }
+            try? driver.destroy(cg)
+            throw error
+        }
+        return spec
+    }
+
+    /// Moves each process (re-checking its identity right before, so a reused pid is never moved).
+    func moveAll(_ adopted: [AdoptedProcess], into cg: JobCgroup) throws {
+        for a in adopted {
+            switch a.identity.liveness {
+            case .alive: try driver.move(a.identity.pid, into: cg)
+            case .gone: continue
+            case .reused(let actual):
+                throw FFRTMPError.identityMismatch(pid: a.identity.pid, expectedStartTime: a.identity.startTime, actualStartTime: actual)
+            }
+        }
+    }
+
+    public enum WatchEnd: Sendable { case exited, detached(signal: Int32) }
+
+    /// Watches until every process in the job cgroup is gone or a control signal arrives on `signalFD`.
+    public func watch(_ spec: JobSpec, signalFD: Int32, pollMs: Int32 = 200) throws -> (WatchEnd, ExitRecord) {
+        guard let cg = spec.cgroup else { throw FFRTMPError.governanceUnavailable(reason: "no cgroup to watch") }
+        var last = driver.usage(cg)
+        while true {
+            if driver.members(cg).isEmpty {
+                let rec = record(spec, usage: last, detached: false)
+                try journal.writeExitRecord(spec.jobID, rec)
+                try driver.destroy(cg)
+                return (.exited, rec)
+            }
+            last = driver.usage(cg)
+            if Sys.pollReadable([signalFD], timeoutMs: pollMs)[0] {
+                let sig = Sys.readSignal(signalFD)
+                if sig > 0 { return (.detached(signal: sig), try detach(spec, usage: driver.usage(cg))) }
+            }
+        }
+    }
+
+    /// Hands every member back to its original cgroups; processes born after adoption
+    /// go where the group leader came from.
+    public func detach(_ spec: JobSpec, usage: CgroupUsage) throws -> ExitRecord {
+        guard let cg = spec.cgroup else { throw FFRTMPError.governanceUnavailable(reason: "no cgroup") }
+        let originals = Dictionary(spec.adopted?.map { ($0.identity.pid, $0.originalCgroups) } ?? [], uniquingKeysWith: { a, _ in a })
+        let fallback = spec.adopted?.first?.originalCgroups ?? [:]
+        for _ in 0..<3 {
+            let members = driver.members(cg)
+            if members.isEmpty { break }
+            for pid in members { try driver.restore(pid, to: originals[pid] ?? fallback) }
+        }
+        let rec = record(spec, usage: usage, detached: true)
+        try journal.writeExitRecord(spec.jobID, rec)
+        try driver.destroy(cg)
+        return rec
+    }
+
+    func record(_ spec: JobSpec, usage: CgroupUsage, detached: Bool) -> ExitRecord {
+        let now = Clock.realtimeNanoseconds()
+        let leader = spec.adopted?.first?.identity
+        return ExitRecord(pid: leader?.pid ?? 0, pidStartTime: leader?.startTime ?? 0,
+                          pgid: leader.flatMap { ProcFS.stat($0.pid)?.pgrp } ?? leader?.pid ?? 0,
+                          exitCode: nil, signal: nil, oomKilled: (usage.oomKillCount ?? 0) > 0,
+                          oomKillCount: usage.oomKillCount ?? 0, killedBy: journal.killRequest(spec.jobID),
+                          startedAtUnixNs: spec.createdAtUnixNs, endedAtUnixNs: now, durationNs: now - spec.createdAtUnixNs,
+                          cpuUsageNs: usage.cpuUsageNanoseconds ?? 0, peakMemoryBytes: usage.memoryPeakBytes ?? 0,
+                          usageSource: "cgroup", detached: detached ? true : nil,
+                          exitUnknownReason: detached ? nil : "adopted process is not our child: its exit status cannot be read")
+    }
+}

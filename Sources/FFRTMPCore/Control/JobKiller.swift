@@ -1,0 +1,84 @@
+import Glibc
+
+/// Cgroup-wide kill: the signal goes to the process group and to every cgroup member
+/// (children that called setsid included); after the grace period, SIGKILL via the driver.
+public struct JobKiller: Sendable {
+    public let inspector: JobInspector
+    public var journal: JobJournal { inspector.journal }
+    public var driver: CgroupDriver { inspector.driver }
+
+    public init(inspector: JobInspector) {
+        self.inspector = inspector
+    }
+
+    public struct Outcome: Sendable {
+        public var status: JobStatus
+        public var escalated: Bool
+    }
+
+    public func kill(_ id: JobID, signal sig: Int32 = SIGTERM, graceSeconds: Double = 10, requestedBy who: String) throws -> Outcome {
+        let st = try inspector.status(id, withUsage: false)
+        guard st.state.isLive else {
+            throw FFRTMPError.invalidField(field: "job", value: id.value, expected: "a live job (this one is \(st.state.rawValue))")
+        }
+        try journal.writeKillRequest(id, by: "\(who) signal=\(Signals.name(sig)) at=\(Clock.iso8601(unixNanoseconds: Clock.realtimeNanoseconds()))")
+        let cg = st.spec.cgroup
+        var escalated = false
+        if sig != SIGKILL {
+            sendToGroup(st, sig)
+            if let cg { driver.signalAll(cg, sig) }
+            escalated = !waitGone(st, seconds: graceSeconds)
+        } else {
+            escalated = true
+        }
+        if escalated {
+            if let cg {
+                try driver.killAll(cg)
+            } else {
+                sendToGroup(st, SIGKILL)
+                _ = waitGone(st, seconds: 5)
+            }
+        }
+        // The shim notices its child's death and writes the exit record; wait for it.
+        if let sup = st.supervisor, st.state == .running {
+            let deadline = Clock.monotonicNanoseconds() + 5_000_000_000
+            while sup.isAlive && Clock.monotonicNanoseconds() < deadline { Clock.sleep(seconds: 0.01) }
+        }
+        if try journal.exitRecord(id) == nil {
+            // No supervisor left to write it (an orphan, or an attach watcher that died).
+            try journal.writeExitRecord(id, orphanKillRecord(st, killedBy: journal.killRequest(id) ?? who))
+        }
+        if let cg { try driver.destroy(cg) }
+        return Outcome(status: try inspector.status(id, withUsage: false), escalated: escalated)
+    }
+
+    /// Only signal the process group if its leader is still the process we started.
+    func sendToGroup(_ st: JobStatus, _ sig: Int32) {
+        guard let w = st.workload else { return }
+        if (try? w.identity.signal(sig)) == true, w.pgid > 1 { _ = Glibc.kill(-w.pgid, sig) }
+    }
+
+    func waitGone(_ st: JobStatus, seconds: Double) -> Bool {
+        let deadline = Clock.monotonicNanoseconds() + Int64(seconds * 1e9)
+        repeat {
+            let cgEmpty = st.spec.cgroup.map { driver.members($0).isEmpty } ?? true
+            let leaderGone = !(st.workload?.identity.isAlive ?? false)
+            if cgEmpty && leaderGone { return true }
+            Clock.sleep(seconds: 0.02)
+        } while Clock.monotonicNanoseconds() < deadline
+        return false
+    }
+
+    func orphanKillRecord(_ st: JobStatus, killedBy: String) -> ExitRecord {
+        let now = Clock.realtimeNanoseconds()
+        let usage = st.spec.cgroup.map(driver.usage)
+        let w = st.workload
+        return ExitRecord(pid: w?.identity.pid ?? 0, pidStartTime: w?.identity.startTime ?? 0, pgid: w?.pgid ?? 0,
+                          exitCode: nil, signal: nil, oomKilled: (usage?.oomKillCount ?? 0) > 0,
+                          oomKillCount: usage?.oomKillCount ?? 0, killedBy: killedBy,
+                          startedAtUnixNs: st.spec.createdAtUnixNs, endedAtUnixNs: now,
+                          durationNs: now - st.spec.createdAtUnixNs, cpuUsageNs: usage?.cpuUsageNanoseconds ?? 0,
+                          peakMemoryBytes: usage?.memoryPeakBytes ?? 0, usageSource: "cgroup",
+                          exitUnknownReason: "killed without a supervisor: the exit status of a process that is not our child cannot be read")
+    }
+}

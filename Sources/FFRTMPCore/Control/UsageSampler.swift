@@ -1,0 +1,76 @@
+/// Live usage for `ps` (and later the console): two cgroup reads `interval` apart, so
+/// CPU% is the rate over that interval, not an average since the job started.
+public struct UsageSampler: Sendable {
+    public let inspector: JobInspector
+
+    public init(inspector: JobInspector) {
+        self.inspector = inspector
+    }
+
+    public struct Usage: Codable, Equatable, Sendable {
+        public var cpuPercent: Double?
+        public var cpuLimitPercent: Double?
+        public var throttledPercent: Double?
+        public var memoryCurrentBytes: UInt64?
+        public var memoryPeakBytes: UInt64?
+        public var memoryLimitBytes: UInt64?
+        public var oomKills: UInt64?
+        public var tasks: Int?
+
+        enum CodingKeys: String, CodingKey {
+            case cpuPercent = "cpu_percent", cpuLimitPercent = "cpu_limit_percent", throttledPercent = "throttled_percent"
+            case memoryCurrentBytes = "memory_current_bytes", memoryPeakBytes = "memory_peak_bytes"
+            case memoryLimitBytes = "memory_limit_bytes", oomKills = "oom_kills", tasks
+        }
+    }
+
+    public struct Entry: Sendable {
+        public var jobID: String
+        public var status: JobStatus?
+        public var usage: Usage?
+        public var error: String?
+    }
+
+    public func sample(interval: Double) -> [Entry] {
+        let first = inspector.all(withUsage: true)
+        let t0 = Clock.monotonicNanoseconds()
+        let anyLive = first.contains { (try? $0.get())?.state.isLive ?? false }
+        if anyLive && interval > 0 { Clock.sleep(seconds: interval) }
+        let elapsed = Double(Clock.monotonicNanoseconds() - t0)
+        return first.map { r -> Entry in
+            switch r {
+            case .failure(let e):
+                return Entry(jobID: Self.jobID(of: e), status: nil, usage: nil, error: "\(e)")
+            case .success(let st):
+                guard st.state.isLive, let cg = st.spec.cgroup, let before = st.usage else {
+                    return Entry(jobID: st.spec.jobID.value, status: st, usage: nil, error: st.journalError)
+                }
+                let after = inspector.driver.usage(cg)
+                return Entry(jobID: st.spec.jobID.value, status: st, usage: Self.rates(before, after, elapsedNs: elapsed, spec: st.spec), error: st.journalError)
+            }
+        }
+    }
+
+    static func jobID(of e: FFRTMPError) -> String {
+        if case let .corruptJournal(path, _) = e { return String(path.split(separator: "/").last(where: { !$0.hasSuffix(".json") }) ?? "?") }
+        if case let .jobNotFound(id) = e { return id }
+        return "?"
+    }
+
+    public static func rates(_ a: CgroupUsage, _ b: CgroupUsage, elapsedNs: Double, spec: JobSpec) -> Usage {
+        var u = Usage()
+        if elapsedNs > 0, let c0 = a.cpuUsageNanoseconds, let c1 = b.cpuUsageNanoseconds, c1 >= c0 {
+            u.cpuPercent = Double(c1 - c0) / elapsedNs * 100
+        }
+        if let p0 = a.cpuPeriods, let p1 = b.cpuPeriods, let t0 = a.cpuThrottledPeriods, let t1 = b.cpuThrottledPeriods, p1 > p0 {
+            u.throttledPercent = Double(t1 - t0) / Double(p1 - p0) * 100
+        }
+        u.cpuLimitPercent = spec.constraints.cpuMax.flatMap { try? ConstraintParser().parseCPUMax($0).percentOfOneCore }
+        u.memoryCurrentBytes = b.memoryCurrentBytes
+        u.memoryPeakBytes = b.memoryPeakBytes
+        u.memoryLimitBytes = b.memoryLimitBytes
+        u.oomKills = b.oomKillCount
+        u.tasks = b.tasks
+        return u
+    }
+}

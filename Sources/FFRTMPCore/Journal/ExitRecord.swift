@@ -1,0 +1,78 @@
+/// jobs/<id>/exit.json: how the workload ended. Written last and atomically by
+/// ffrtmp-shim (run), or by the attach watcher (attach). Its absence after the
+/// supervisor is gone means the outcome was lost.
+public struct ExitRecord: Codable, Equatable, Sendable {
+    public struct SpawnError: Codable, Equatable, Sendable {
+        public var stage: String
+        public var errno: Int32
+        public var message: String
+    }
+
+    public var version: Int
+    public var pid: Int32
+    public var pidStartTime: UInt64
+    public var pgid: Int32
+    public var exitCode: Int32?
+    public var signal: Int32?
+    public var coreDumped: Bool
+    public var oomKilled: Bool
+    public var oomKillCount: UInt64
+    public var timedOut: Bool
+    public var forwardedSignal: Int32?
+    public var killedBy: String?
+    public var startedAtUnixNs: Int64
+    public var endedAtUnixNs: Int64
+    public var durationNs: Int64
+    public var cpuUsageNs: UInt64
+    public var peakMemoryBytes: UInt64
+    public var usageSource: String
+    public var spawnError: SpawnError?
+    /// attach only: the watcher detached and handed the processes back; they still run.
+    public var detached: Bool?
+    /// Why exit_code is null although the process ended (an adopted non-child).
+    public var exitUnknownReason: String?
+
+    public init(version: Int = 1, pid: Int32, pidStartTime: UInt64, pgid: Int32, exitCode: Int32?, signal: Int32?,
+                coreDumped: Bool = false, oomKilled: Bool, oomKillCount: UInt64, timedOut: Bool = false,
+                forwardedSignal: Int32? = nil, killedBy: String?, startedAtUnixNs: Int64, endedAtUnixNs: Int64,
+                durationNs: Int64, cpuUsageNs: UInt64, peakMemoryBytes: UInt64, usageSource: String,
+                spawnError: SpawnError? = nil, detached: Bool? = nil, exitUnknownReason: String? = nil) {
+        self.version = version
+        self.pid = pid
+        self.pidStartTime = pidStartTime
+        self.pgid = pgid
+        self.exitCode = exitCode
+        self.signal = signal
+        self.coreDumped = coreDumped
+        self.oomKilled = oomKilled
+        self.oomKillCount = oomKillCount
+        self.timedOut = timedOut
+        self.forwardedSignal = forwardedSignal
+        self.killedBy = killedBy
+        self.startedAtUnixNs = startedAtUnixNs
+        self.endedAtUnixNs = endedAtUnixNs
+        self.durationNs = durationNs
+        self.cpuUsageNs = cpuUsageNs
+        self.peakMemoryBytes = peakMemoryBytes
+        self.usageSource = usageSource
+        self.spawnError = spawnError
+        self.detached = detached
+        self.exitUnknownReason = exitUnknownReason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version, pid, pidStartTime = "pid_start_time", pgid, exitCode = "exit_code", signal
+        case coreDumped = "core_dumped", oomKilled = "oom_killed", oomKillCount = "oom_kill_count", timedOut = "timed_out"
+        case forwardedSignal = "forwarded_signal", killedBy = "killed_by", startedAtUnixNs = "started_at_unix_ns"
+        case endedAtUnixNs = "ended_at_unix_ns", durationNs = "duration_ns", cpuUsageNs = "cpu_usage_ns"
+        case peakMemoryBytes = "peak_memory_bytes", usageSource = "usage_source", spawnError = "spawn_error"
+        case detached, exitUnknownReason = "exit_unknown_reason"
+    }
+
+    /// The status a shell would report: the exit code, or 128+N for death by signal N.
+    public var shellStatus: Int32? {
+        if let c = exitCode { return c }
+        if let s = signal { return 128 + s }
+        return nil
+    }
+}

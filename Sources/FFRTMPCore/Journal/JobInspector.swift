@@ -1,0 +1,77 @@
+public enum JobState: String, Codable, Sendable {
+    case starting, running, exited, killed, failed, detached, lost, orphaned
+    public var isLive: Bool { self == .starting || self == .running || self == .orphaned }
+}
+
+/// Everything known about one job right now: journal records plus live checks.
+public struct JobStatus: Sendable {
+    public var spec: JobSpec
+    public var exit: ExitRecord?
+    public var state: JobState
+    public var supervisor: ProcessIdentity?
+    public var workload: WorkloadPID?
+    public var usage: CgroupUsage?
+    /// Set when a journal file is unreadable; the job is then reported as such, not skipped.
+    public var journalError: String?
+
+    public var result: JobResult {
+        var r = JobResult(spec: spec, exit: exit, state: state, workload: workload)
+        if let e = journalError { r.error = e }
+        return r
+    }
+}
+
+/// Derives a job's state from the journal, procfs and cgroupfs. Read-only.
+public struct JobInspector: Sendable {
+    public let journal: JobJournal
+    public let driver: CgroupDriver
+    /// A job directory without a supervisor record younger than this is still starting.
+    public var startGraceNs: Int64 = 5_000_000_000
+
+    public init(journal: JobJournal, driver: CgroupDriver) {
+        self.journal = journal
+        self.driver = driver
+    }
+
+    public func status(_ id: JobID, withUsage: Bool = true) throws -> JobStatus {
+        let spec = try journal.spec(id)
+        var st = JobStatus(spec: spec, exit: nil, state: .lost, supervisor: journal.supervisor(id), workload: journal.workload(id))
+        do {
+            st.exit = try journal.exitRecord(id)
+            if st.exit == nil, !(st.supervisor?.isAlive ?? false) {
+                // The supervisor may have written the record between our two reads.
+                st.exit = try journal.exitRecord(id)
+            }
+        } catch {
+            st.journalError = "\(error)"
+        }
+        st.state = state(of: st)
+        if withUsage, st.state.isLive, let cg = spec.cgroup { st.usage = driver.usage(cg) }
+        return st
+    }
+
+    func state(of st: JobStatus) -> JobState {
+        if let e = st.exit {
+            if e.spawnError != nil { return .failed }
+            if e.detached == true { return .detached }
+            return e.killedBy != nil ? .killed : .exited
+        }
+        if let sup = st.supervisor, sup.isAlive { return .running }
+        if workloadAlive(st) { return .orphaned }
+        if st.supervisor == nil && Clock.realtimeNanoseconds() - st.spec.createdAtUnixNs < startGraceNs { return .starting }
+        return .lost
+    }
+
+    func workloadAlive(_ st: JobStatus) -> Bool {
+        if let cg = st.spec.cgroup, !driver.members(cg).isEmpty { return true }
+        return st.workload?.identity.isAlive ?? false
+    }
+
+    public func all(withUsage: Bool = true) -> [Result<JobStatus, FFRTMPError>] {
+        journal.jobIDs().map { id in
+            do { return .success(try status(id, withUsage: withUsage)) } catch let e as FFRTMPError {
+                return .failure(e)
+            } catch { return .failure(.corruptJournal(path: journal.dir(id), detail: "\(error)")) }
+        }
+    }
+}

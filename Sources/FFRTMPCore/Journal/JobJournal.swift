@@ -1,0 +1,107 @@
+import FoundationEssentials
+import Glibc
+
+/// The job journal in the state dir: one directory per job holding its spec, the
+/// supervisor's and workload's identities, logs, and the exit record. The journal,
+/// not any process's memory, is the source of truth, so every front end can die.
+public struct JobJournal: Sendable {
+    public let stateDir: String
+    public var jobsDir: String { stateDir + "/jobs" }
+
+    public init(stateDir: String) {
+        self.stateDir = stateDir
+    }
+
+    /// Flag > FFRTMP_STATE_DIR > /var/lib/ffrtmp (root) > $XDG_STATE_HOME/ffrtmp > ~/.local/state/ffrtmp.
+    public static func defaultStateDir(flag: String?, environment: [String: String]) -> String {
+        if let f = flag, !f.isEmpty { return f }
+        if let e = environment["FFRTMP_STATE_DIR"], !e.isEmpty { return e }
+        if geteuid() == 0 { return "/var/lib/ffrtmp" }
+        if let x = environment["XDG_STATE_HOME"], !x.isEmpty { return x + "/ffrtmp" }
+        return (environment["HOME"] ?? "/tmp") + "/.local/state/ffrtmp"
+    }
+
+    public func dir(_ id: JobID) -> String { jobsDir + "/" + id.value }
+    public func file(_ id: JobID, _ name: String) -> String { dir(id) + "/" + name }
+
+    /// Creates jobs/<id>/ and its spec. Fails if the id is taken: ids are never reused,
+    /// so an exit record can never be attributed to the wrong job.
+    public func create(_ spec: JobSpec) throws {
+        try FileIO.mkdirs(jobsDir, mode: 0o750)
+        if mkdir(dir(spec.jobID), 0o750) != 0 {
+            if errno == EEXIST { throw FFRTMPError.jobAlreadyExists(id: spec.jobID.value) }
+            throw FFRTMPError.io(path: dir(spec.jobID), operation: "create directory", errno: errno)
+        }
+        try writeSpec(spec)
+    }
+
+    public func writeSpec(_ spec: JobSpec) throws {
+        try FileIO.writeAtomically(file(spec.jobID, "spec.json"), try Self.encode(spec), sync: false)
+    }
+
+    public func spec(_ id: JobID) throws -> JobSpec {
+        let path = file(id, "spec.json")
+        guard FileIO.exists(dir(id)) else { throw FFRTMPError.jobNotFound(id: id.value) }
+        return try Self.decode(JobSpec.self, try FileIO.read(path), path: path)
+    }
+
+    /// nil while the job has not ended (or its supervisor died without writing one).
+    public func exitRecord(_ id: JobID) throws -> ExitRecord? {
+        let path = file(id, "exit.json")
+        guard let text = FileIO.readIfExists(path) else { return nil }
+        return try Self.decode(ExitRecord.self, text, path: path)
+    }
+
+    public func writeExitRecord(_ id: JobID, _ record: ExitRecord) throws {
+        try FileIO.writeAtomically(file(id, "exit.json"), try Self.encode(record) + "\n", sync: true)
+    }
+
+    /// The supervisor: ffrtmp-shim (run) or the attach watcher. "PID STARTTIME".
+    public func supervisor(_ id: JobID) -> ProcessIdentity? {
+        guard let t = FileIO.readIfExists(file(id, "shim.pid")), let w = WorkloadPID.parse(t) else { return nil }
+        return w.identity
+    }
+
+    public func workload(_ id: JobID) -> WorkloadPID? {
+        FileIO.readIfExists(file(id, "workload.pid")).flatMap(WorkloadPID.parse)
+    }
+
+    public func writeSupervisor(_ id: JobID, _ p: ProcessIdentity) throws {
+        try FileIO.writeAtomically(file(id, "shim.pid"), "\(p.pid) \(p.startTime)\n", sync: false)
+    }
+
+    public func writeWorkload(_ id: JobID, _ w: WorkloadPID) throws {
+        try FileIO.writeAtomically(file(id, "workload.pid"), "\(w.identity.pid) \(w.identity.startTime) \(w.pgid)\n", sync: false)
+    }
+
+    /// Written before any signal, so the exit record can say who killed the job.
+    public func writeKillRequest(_ id: JobID, by who: String) throws {
+        try FileIO.writeAtomically(file(id, "kill-request"), who + "\n", sync: true)
+    }
+
+    public func killRequest(_ id: JobID) -> String? {
+        FileIO.readIfExists(file(id, "kill-request")).map { $0.trimmingCharacters(in: "\n") }
+    }
+
+    /// Every job id in the journal, oldest first. Directories that are not valid ids are skipped.
+    public func jobIDs() -> [JobID] {
+        let ids = FileIO.listDirectory(jobsDir).compactMap { try? JobID($0) }
+        let created = Dictionary(uniqueKeysWithValues: ids.map { ($0, (try? spec($0).createdAtUnixNs) ?? 0) })
+        return ids.sorted { (created[$0]!, $0.value) < (created[$1]!, $1.value) }
+    }
+
+    static func encode<T: Encodable>(_ v: T) throws -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return String(decoding: try enc.encode(v), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ t: T.Type, _ text: String, path: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(t, from: Data(text.utf8))
+        } catch {
+            let detail = text.isEmpty ? "empty file" : "\(error)".prefix(200)
+            throw FFRTMPError.corruptJournal(path: path, detail: String(detail))
+        }
+    }
+}

@@ -1,0 +1,65 @@
+public enum JobMode: String, Codable, Sendable { case run, attach, legacy }
+
+public enum GovernanceLevel: String, Codable, Sendable { case full, degraded, none }
+
+/// What the platform promised for a job: every limit enforced (full), some or none
+/// (degraded, with the reason), or not asked for (none: the legacy path).
+public struct Governance: Codable, Equatable, Sendable {
+    public var level: GovernanceLevel
+    public var reason: String?
+    public init(level: GovernanceLevel, reason: String? = nil) {
+        self.level = level
+        self.reason = reason
+    }
+}
+
+/// jobs/<id>/spec.json: written once, before the workload starts.
+public struct JobSpec: Codable, Equatable, Sendable {
+    public var jobID: JobID
+    public var mode: JobMode
+    public var argv: [String]
+    public var constraints: WireConstraints
+    public var timeoutSeconds: Double?
+    public var cgroup: JobCgroup?
+    public var governance: Governance
+    public var createdAtUnixNs: Int64
+    /// attach: the processes adopted and the cgroups they came from (restored on detach).
+    public var adopted: [AdoptedProcess]?
+
+    public init(jobID: JobID, mode: JobMode, argv: [String], constraints: WireConstraints, timeoutSeconds: Double? = nil,
+                cgroup: JobCgroup?, governance: Governance, createdAtUnixNs: Int64, adopted: [AdoptedProcess]? = nil) {
+        self.jobID = jobID
+        self.mode = mode
+        self.argv = argv
+        self.constraints = constraints
+        self.timeoutSeconds = timeoutSeconds
+        self.cgroup = cgroup
+        self.governance = governance
+        self.createdAtUnixNs = createdAtUnixNs
+        self.adopted = adopted
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case jobID = "job_id", mode, argv, constraints, timeoutSeconds = "timeout_seconds", cgroup, governance
+        case createdAtUnixNs = "created_at_unix_ns", adopted
+    }
+}
+
+public struct AdoptedProcess: Codable, Equatable, Sendable {
+    public var identity: ProcessIdentity
+    public var originalCgroups: [String: String]
+    enum CodingKeys: String, CodingKey { case identity, originalCgroups = "original_cgroups" }
+}
+
+/// jobs/<id>/workload.pid: "PID STARTTIME PGID".
+public struct WorkloadPID: Equatable, Sendable {
+    public var identity: ProcessIdentity
+    public var pgid: Int32
+
+    public static func parse(_ text: String) -> WorkloadPID? {
+        let f = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard f.count >= 2, let pid = Int32(f[0]), let st = UInt64(f[1]) else { return nil }
+        let pgid = f.count >= 3 ? Int32(f[2]) ?? pid : pid
+        return WorkloadPID(identity: ProcessIdentity(pid: pid, startTime: st), pgid: pgid)
+    }
+}

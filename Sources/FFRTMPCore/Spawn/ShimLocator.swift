@@ -1,0 +1,31 @@
+import Glibc
+
+/// Finds the ffrtmp-shim binary: FFRTMP_SHIM, next to our own executable, then the install paths.
+public enum ShimLocator {
+    public static func locate(environment: [String: String]) throws -> String {
+        var searched: [String] = []
+        if let p = environment["FFRTMP_SHIM"], !p.isEmpty {
+            if access(p, X_OK) == 0 { return p }
+            searched.append(p)
+        }
+        var candidates: [String] = []
+        if let exe = selfExecutable() {
+            let dir = String(exe[..<(exe.lastIndex(of: "/") ?? exe.startIndex)])
+            candidates.append(dir + "/ffrtmp-shim")
+            candidates.append(dir + "/../libexec/ffrtmp/ffrtmp-shim")
+        }
+        candidates += ["/usr/local/libexec/ffrtmp/ffrtmp-shim", "/usr/libexec/ffrtmp/ffrtmp-shim"]
+        for c in candidates {
+            if access(c, X_OK) == 0 { return c }
+            searched.append(c)
+        }
+        throw FFRTMPError.shimNotFound(searched: searched)
+    }
+
+    static func selfExecutable() -> String? {
+        var buf = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

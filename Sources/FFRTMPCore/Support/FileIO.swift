@@ -1,0 +1,121 @@
+import Glibc
+
+/// Small, allocation-light file helpers. /proc and cgroupfs files report size 0,
+/// so everything reads until EOF instead of trusting stat().
+public enum FileIO {
+    public static func read(_ path: String, limit: Int = 1 << 20) throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { throw FFRTMPError.io(path: path, operation: "read", errno: errno) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while bytes.count < limit {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 4096) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FFRTMPError.io(path: path, operation: "read", errno: errno)
+            }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public static func readIfExists(_ path: String) -> String? {
+        try? read(path)
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// One write(2) of the whole value: cgroupfs parses each write separately,
+    /// so a value must never be split across calls.
+    public static func writeCgroup(_ path: String, _ value: String) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        if fd < 0 { throw FFRTMPError.cgroupWrite(path: path, value: value, errno: errno) }
+        defer { close(fd) }
+        let n = value.withCString { Glibc.write(fd, $0, strlen($0)) }
+        if n < 0 { throw FFRTMPError.cgroupWrite(path: path, value: value, errno: errno) }
+    }
+
+    /// Write to a temp file, fsync, rename: readers see the old file or the new one, never half.
+    public static func writeAtomically(_ path: String, _ contents: String, sync: Bool = true) throws {
+        let tmp = path + ".tmp"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        if fd < 0 { throw FFRTMPError.io(path: tmp, operation: "create", errno: errno) }
+        var ok = true
+        var err: Int32 = 0
+        contents.utf8CString.withUnsafeBufferPointer { buf in
+            var off = 0
+            let total = buf.count - 1
+            while off < total {
+                let n = Glibc.write(fd, buf.baseAddress! + off, total - off)
+                if n < 0 { if errno == EINTR { continue }; ok = false; err = errno; return }
+                off += n
+            }
+        }
+        if ok && sync && fsync(fd) != 0 { ok = false; err = errno }
+        close(fd)
+        if !ok {
+            unlink(tmp)
+            throw FFRTMPError.io(path: path, operation: "write", errno: err)
+        }
+        if rename(tmp, path) != 0 {
+            let e = errno
+            unlink(tmp)
+            throw FFRTMPError.io(path: path, operation: "rename into place", errno: e)
+        }
+    }
+
+    /// Creates a file only if it does not exist yet (O_EXCL): used where two writers may race.
+    public static func createExclusive(_ path: String, _ contents: String) throws -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        if fd < 0 {
+            if errno == EEXIST { return false }
+            throw FFRTMPError.io(path: path, operation: "create", errno: errno)
+        }
+        defer { close(fd) }
+        _ = contents.withCString { Glibc.write(fd, $0, strlen($0)) }
+        return true
+    }
+
+    public static func mkdirs(_ path: String, mode: mode_t = 0o755) throws {
+        if isDirectory(path) { return }
+        var prefix = ""
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            prefix += "/" + part
+            if mkdir(prefix, mode) != 0 && errno != EEXIST {
+                throw FFRTMPError.io(path: prefix, operation: "create directory", errno: errno)
+            }
+        }
+    }
+
+    public static func listDirectory(_ path: String) -> [String] {
+        guard let dir = opendir(path) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let ent = readdir(dir) {
+            let name = withUnsafePointer(to: ent.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Appends one line with O_APPEND, so concurrent writers never interleave within a line.
+    public static func appendLine(_ path: String, _ line: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        if fd < 0 { throw FFRTMPError.io(path: path, operation: "append to", errno: errno) }
+        defer { close(fd) }
+        let text = line.hasSuffix("\n") ? line : line + "\n"
+        let n = text.withCString { Glibc.write(fd, $0, strlen($0)) }
+        if n < 0 { throw FFRTMPError.io(path: path, operation: "append to", errno: errno) }
+    }
+}

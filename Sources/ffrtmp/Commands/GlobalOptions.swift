@@ -1,0 +1,56 @@
+import ArgumentParser
+import FFRTMPCore
+import Glibc
+
+/// Options every subcommand shares: where the journal lives and which cgroups to use.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .customLong("state-dir"), help: "The state dir holding the job journal. Default: $FFRTMP_STATE_DIR, else /var/lib/ffrtmp as root, else $XDG_STATE_HOME/ffrtmp.")
+    var stateDir: String?
+
+    @Option(name: .customLong("cgroup-parent"), help: "The cgroup under which job cgroups are created, in every hierarchy. Default: $FFRTMP_CGROUP_PARENT, else /ffrtmp.")
+    var cgroupParent: String?
+
+    var environment: [String: String] { Env.all() }
+
+    func journal() -> JobJournal {
+        JobJournal(stateDir: JobJournal.defaultStateDir(flag: stateDir, environment: environment))
+    }
+
+    func driver() throws -> CgroupDriver {
+        let env = environment
+        return try CgroupDriverFactory.make(
+            driver: env["FFRTMP_CGROUP_DRIVER"].flatMap { $0.isEmpty ? nil : $0 } ?? "auto",
+            parent: cgroupParent ?? env["FFRTMP_CGROUP_PARENT"].flatMap { $0.isEmpty ? nil : $0 } ?? "/ffrtmp",
+            v2Root: env["FFRTMP_CGROUP_ROOT"].flatMap { $0.isEmpty ? nil : $0 })
+    }
+
+    func inspector() throws -> JobInspector { JobInspector(journal: journal(), driver: try driver()) }
+
+    /// Who is acting, for kill requests and audit lines: the sudo user if any, and the SSH peer.
+    var actor: String {
+        let env = environment
+        var who = "operator user=\(env["SUDO_USER"] ?? env["USER"] ?? "uid\(getuid())")"
+        if let ssh = env["SSH_CLIENT"], let host = ssh.split(separator: " ").first { who += " from=\(host)" }
+        return who
+    }
+}
+
+enum Env {
+    static func all() -> [String: String] {
+        var out: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let s = String(cString: entry)
+            if let eq = s.firstIndex(of: "=") { out[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+            p += 1
+        }
+        return out
+    }
+}
+
+/// Errors end the command with a message naming what was wrong, never a stack trace.
+func fail(_ error: Error, status: Int32) -> ExitCode {
+    let text = (error as? FFRTMPError)?.description ?? "\(error)"
+    Output.err("ffrtmp: error: \(text)")
+    return ExitCode(status)
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import FFRTMPCore
+import Glibc
+
+extension FFRTMP {
+    struct Kill: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Stop a job and everything it started, cgroup-wide.",
+            discussion: """
+                Sends the signal to the job's process group and to every process in its cgroup, \
+                waits up to --grace seconds, then SIGKILLs what is left through the cgroup (v2: \
+                cgroup.kill; v1: freeze, kill, thaw), so children that called setsid die too. \
+                The exit record names the operator who asked. Works without the agent running.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "The job id (see ffrtmp ps).")
+        var job: String
+
+        @Option(help: "The first signal: TERM, INT, KILL, ... or a number.")
+        var signal: String = "TERM"
+
+        @Option(help: "Seconds to wait after the first signal before SIGKILL.")
+        var grace: Double = 10
+
+        @Flag(help: "Print the job's Result as JSON.")
+        var json = false
+
+        func validate() throws {
+            if !(grace >= 0 && grace <= 3600) { throw ValidationError("--grace must be between 0 and 3600 seconds") }
+        }
+
+        func run() throws {
+            do {
+                let id = try JobID(job)
+                let sig = try Signals.parse(signal)
+                let killer = JobKiller(inspector: try global.inspector())
+                let outcome = try killer.kill(id, signal: sig, graceSeconds: grace, requestedBy: global.actor)
+                let r = outcome.status.result
+                Output.err("killed job \(id)" + (outcome.escalated ? " (escalated to SIGKILL after \(grace)s)" : ""))
+                Output.err(r.summaryLine)
+                if json { Output.out(Output.json(r)) }
+            } catch {
+                throw fail(error, status: 1)
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import FFRTMPCore
+
+/// The resource limits a job gets; shared by run and attach.
+struct LimitOptions: ParsableArguments {
+    @Option(name: .customLong("cpu-max"), help: "CPU bandwidth as \"QUOTA PERIOD\" in microseconds (\"20000 100000\" = 20% of one core), \"max\" or \"max PERIOD\".")
+    var cpuMax: String?
+
+    @Option(name: .customLong("cpu-percent"), help: "CPU limit in percent of one core (200 = two cores). Alternative to --cpu-max.")
+    var cpuPercent: Int?
+
+    @Option(name: .customLong("cpu-weight"), help: "Relative CPU weight 1-10000 (default share 100; v1 cpu.shares = weight*1024/100).")
+    var cpuWeight: Int?
+
+    @Option(name: .customLong("memory-max-mb"), help: "Memory limit in MiB; the kernel OOM-kills the job above it.")
+    var memoryMaxMB: Int?
+
+    @Option(name: .customLong("io-max"), help: "Block IO limit \"MAJ:MIN rbps=N wbps=N riops=N wiops=N\" for an existing device; repeat for more devices.")
+    var ioMax: [String] = []
+
+    @Option(name: .customLong("pids-max"), help: "Maximum number of tasks in the job.")
+    var pidsMax: Int?
+
+    func constraints() throws -> Constraints {
+        let wire = WireConstraints(cpuMax: cpuMax, cpuWeight: cpuWeight, memoryMaxMB: memoryMaxMB,
+                                   ioMax: ioMax.isEmpty ? nil : ioMax.joined(separator: "\n"), pidsMax: pidsMax)
+        return try ConstraintParser().parse(wire, cpuPercent: cpuPercent)
+    }
+}

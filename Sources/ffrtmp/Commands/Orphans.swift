@@ -1,0 +1,53 @@
+import ArgumentParser
+import FFRTMPCore
+
+extension FFRTMP {
+    struct Orphans: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List work that runs without a supervisor.",
+            discussion: """
+                Two kinds: journal jobs whose ffrtmp-shim is gone while their processes still run, \
+                and ffmpeg / gst-launch-1.0 process groups that are in no ffrtmp cgroup. Adopt either \
+                with: ffrtmp attach --pgid PGID [limits].
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Flag(help: "Print {\"jobs\": [...], \"groups\": [...]} as JSON.")
+        var json = false
+
+        struct Report: Encodable {
+            struct Job: Encodable {
+                var jobID: String
+                var pid: Int32?
+                var pgid: Int32?
+                var members: [Int32]
+                enum CodingKeys: String, CodingKey { case jobID = "job_id", pid, pgid, members }
+            }
+            var jobs: [Job]
+            var groups: [OrphanScanner.UngovernedGroup]
+        }
+
+        func run() throws {
+            let inspector: JobInspector
+            do { inspector = try global.inspector() } catch { throw fail(error, status: 1) }
+            let scanner = OrphanScanner(inspector: inspector)
+            let jobs = scanner.journalOrphans().map { st in
+                Report.Job(jobID: st.spec.jobID.value, pid: st.workload?.identity.pid, pgid: st.workload?.pgid,
+                           members: st.spec.cgroup.map(inspector.driver.members) ?? [])
+            }
+            let report = Report(jobs: jobs, groups: scanner.ungovernedGroups())
+            if json {
+                Output.out(Output.json(report))
+                return
+            }
+            let rows = report.jobs.map { ["job", $0.jobID, $0.pgid.map(String.init) ?? "-", $0.members.map(String.init).joined(separator: ",")] }
+                + report.groups.map { ["group", $0.command, String($0.pgid), $0.processes.map { String($0.pid) }.joined(separator: ",")] }
+            if rows.isEmpty {
+                Output.out("no orphans")
+            } else {
+                Output.out(Output.table(["KIND", "JOB/COMMAND", "PGID", "PIDS"], rows))
+            }
+        }
+    }
+}

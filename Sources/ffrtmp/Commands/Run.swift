@@ -1,0 +1,129 @@
+import ArgumentParser
+import FFRTMPCore
+import Glibc
+
+extension FFRTMP {
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a command as a governed job.",
+            discussion: """
+                The command runs under ffrtmp-shim in its own session, process group and cgroup; it \
+                is inside the cgroup before its first instruction. Its stdout and stderr go to log \
+                files in the job's directory; in the foreground they are also streamed here.
+
+                Exit status: the job's exit code, or 128+N when it died by signal N; 127 when the \
+                command was not found, 126 when it is not executable, 125 when ffrtmp itself failed \
+                (bad options, no cgroups with --require-governance, outcome lost).
+
+                Signals: Ctrl-C (SIGINT) and SIGQUIT are forwarded to the job. SIGHUP (the SSH \
+                session dropped) and SIGTERM only detach this command (it exits 128+N): the job runs \
+                on and its exit record is still written. kill -9 of this command never touches the job.
+
+                Example: ffrtmp run --cpu-percent 150 --memory-max-mb 512 -- ffmpeg -i in.mp4 -c:v libx264 out.mp4
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var limits: LimitOptions
+
+        @Option(name: .customLong("job-id"), help: "The job id: 1-128 of A-Z a-z 0-9 . _ -, not starting with a dot. Default: generated.")
+        var jobID: String?
+
+        @Option(help: "Seconds after which the supervisor sends SIGTERM to the job (then SIGKILL after --grace).")
+        var timeout: Double?
+
+        @Option(help: "Seconds between SIGTERM and SIGKILL when --timeout expires.")
+        var grace: Double?
+
+        @Flag(help: "Return as soon as the job runs and print its id.")
+        var detach = false
+
+        @Flag(help: "Print the result as one JSON object on one line (after the job's own output).")
+        var json = false
+
+        @Flag(name: .customLong("require-governance"), help: "Fail instead of running the job without full cgroup limits.")
+        var requireGovernance = false
+
+        @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
+        var command: [String] = []
+
+        func validate() throws {
+            if command.isEmpty { throw ValidationError("give the command to run after --, e.g. ffrtmp run -- ffmpeg -version") }
+            if let t = timeout, !(t > 0) { throw ValidationError("--timeout must be a number of seconds greater than 0, not \(t)") }
+            if let g = grace, !(g >= 0) { throw ValidationError("--grace must be a number of seconds >= 0, not \(g)") }
+        }
+
+        func run() throws {
+            // Block the control signals before the job exists, so none is lost or acts by default.
+            let sigFD = Sys.controlSignalFD()
+            signal(SIGPIPE, SIG_IGN)
+            let launched: LaunchedJob
+            let inspector: JobInspector
+            do {
+                let id = try jobID.map(JobID.init) ?? JobID.generate()
+                inspector = try global.inspector()
+                let shim = try ShimLocator.locate(environment: global.environment)
+                let launcher = JobLauncher(journal: inspector.journal, driver: inspector.driver, shimPath: shim)
+                launched = try launcher.launch(LaunchRequest(jobID: id, argv: command, constraints: try limits.constraints(),
+                                                             timeoutSeconds: timeout, graceSeconds: grace,
+                                                             requireGovernance: requireGovernance))
+            } catch {
+                throw fail(error, status: 125)
+            }
+            if detach {
+                Output.out(launched.jobID.value)
+                return
+            }
+            let journal = inspector.journal
+            let follower = LogFollower(pairs: [(journal.file(launched.jobID, "stdout.log"), 1),
+                                               (journal.file(launched.jobID, "stderr.log"), 2)])
+            if let sig = waitForShim(launched, follower: follower, signalFD: sigFD) {
+                Output.err("ffrtmp: detached from job \(launched.jobID) on \(Signals.name(sig)); it keeps running (ffrtmp ps, ffrtmp kill \(launched.jobID))")
+                throw ExitCode(128 + sig)
+            }
+            follower.pump()
+            let status: JobStatus
+            do { status = try inspector.status(launched.jobID, withUsage: false) } catch { throw fail(error, status: 125) }
+            let result = status.result
+            Output.err(result.summaryLine)
+            if json { Output.out(Output.json(result)) }
+            throw ExitCode(Self.exitStatus(status))
+        }
+
+        /// Streams logs until the shim exits. Returns the signal that made us detach, if any.
+        func waitForShim(_ job: LaunchedJob, follower: LogFollower, signalFD: Int32) -> Int32? {
+            let pidfd = Sys.pidfdOpen(job.shimPID)
+            defer { if pidfd >= 0 { close(pidfd) } }
+            while true {
+                let ready = Sys.pollReadable(pidfd >= 0 ? [signalFD, pidfd] : [signalFD], timeoutMs: 50)
+                follower.pump()
+                if ready[0] {
+                    let sig = Sys.readSignal(signalFD)
+                    switch sig {
+                    case SIGINT, SIGQUIT:
+                        // The shim is our unreaped child, so its pid cannot have been reused.
+                        kill(job.shimPID, sig)
+                    case SIGHUP, SIGTERM:
+                        return sig
+                    default:
+                        break
+                    }
+                }
+                var st: Int32 = 0
+                if (pidfd >= 0 && ready.count > 1 && ready[1]) || pidfd < 0 {
+                    let r = waitpid(job.shimPID, &st, pidfd >= 0 ? 0 : WNOHANG)
+                    if r == job.shimPID || (r < 0 && errno == ECHILD) { return nil }
+                }
+            }
+        }
+
+        static func exitStatus(_ st: JobStatus) -> Int32 {
+            if let e = st.exit {
+                if let s = e.shellStatus { return s }
+                if let se = e.spawnError, se.stage == "exec" {
+                    return se.errno == ENOENT ? 127 : 126
+                }
+            }
+            return 125
+        }
+    }
+}

@@ -1,0 +1,18 @@
+import ArgumentParser
+
+@main
+struct FFRTMP: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ffrtmp",
+        abstract: "Run and govern FFmpeg/GStreamer transcodes on an edge box.",
+        discussion: """
+            Every job runs in its own process group and cgroup with CPU, memory and IO limits, \
+            under a small supervisor (ffrtmp-shim) that outlives this command, so a job keeps \
+            running if the terminal, the SSH session or ffrtmp itself goes away. Its true outcome \
+            (exit code, signal, OOM) is recorded in the state dir and shown by `ffrtmp ps`.
+
+            Environment: FFRTMP_STATE_DIR (state dir), FFRTMP_CGROUP_PARENT (cgroup parent, default /ffrtmp), \
+            FFRTMP_CGROUP_DRIVER (auto, v1, v2 or none), FFRTMP_SHIM (path of ffrtmp-shim).
+            """,
+        subcommands: [Run.self, Attach.self, Ps.self, Kill.self, Orphans.self])
+}
