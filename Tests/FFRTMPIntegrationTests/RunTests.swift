@@ -1,0 +1,122 @@
+import FFRTMPCore
+import Foundation
+import XCTest
+
+final class RunTests: IntegrationTestCase {
+    func testCPUMaxHoldsABusyLoopToAbout20PercentOfACore() throws {
+        let out = try h.ffrtmp(["run", "--cpu-max", "20000 100000", "--", h.testload, "spin", "3"])
+        XCTAssertEqual(out.status, 0, out.stderr)
+        // The workload measures itself: its own CPU time over its wall time.
+        let fields = Dictionary(uniqueKeysWithValues: out.stdout.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { kv -> (String, Double)? in
+            let p = kv.split(separator: "=")
+            return p.count == 2 ? (String(p[0]), Double(p[1]) ?? -1) : nil
+        })
+        let cpu = try XCTUnwrap(fields["cpu_ms"]), wall = try XCTUnwrap(fields["wall_ms"])
+        let share = cpu / wall
+        XCTAssertGreaterThan(share, 0.12, "cpu \(cpu) ms over wall \(wall) ms")
+        XCTAssertLessThan(share, 0.28, "cpu \(cpu) ms over wall \(wall) ms")
+    }
+
+    func testMemoryLimitOOMKillIsReportedAs137AndOOM() throws {
+        let out = try h.ffrtmp(["run", "--json", "--memory-max-mb", "64", "--", h.testload, "alloc", "300"])
+        XCTAssertEqual(out.status, 137, out.stderr)
+        let r = try h.json(out.stdout)
+        XCTAssertEqual(r["oom_killed"] as? Bool, true)
+        XCTAssertEqual(r["signal"] as? String, "SIGKILL")
+        XCTAssertEqual(r["platform_sla"] as? Bool, true)
+        XCTAssertEqual(r["platform_sla_reason"] as? String, "oom_own_limit")
+        XCTAssertEqual((r["constraints_applied"] as? [String: Any])?["memory_max_mb"] as? Int, 64)
+    }
+
+    func testWorkloadIsInTheJobCgroupOfEveryHierarchy() throws {
+        let out = try h.ffrtmp(["run", "--job-id", "cgcheck", "--cpu-percent", "50", "--", "cat", "/proc/self/cgroup"])
+        XCTAssertEqual(out.status, 0, out.stderr)
+        let lines = ProcFS.parseCgroupFile(out.stdout)
+        let governed = CgroupLayout.v1Controllers.filter { h.v1Mounts[$0] != nil }
+        XCTAssertFalse(governed.isEmpty)
+        for c in governed {
+            let path = lines.first { $0.key.split(separator: ",").contains(Substring(c)) }?.value
+            XCTAssertEqual(path, h.parent + "/cgcheck", "hierarchy \(c): \(out.stdout)")
+        }
+        // The shim removed the job cgroups after the job ended.
+        for m in Set(h.v1Mounts.values) { XCTAssertFalse(FileManager.default.fileExists(atPath: m + h.parent + "/cgcheck")) }
+    }
+
+    func testExitCodeAndSignalDeath() throws {
+        let seven = try h.ffrtmp(["run", "--json", "--", h.testload, "exit", "7"])
+        XCTAssertEqual(seven.status, 7)
+        let r7 = try h.json(seven.stdout)
+        XCTAssertEqual(r7["exit_code"] as? Int, 7)
+        XCTAssertEqual(r7["platform_sla_reason"] as? String, "workload_exit_nonzero")
+        XCTAssertTrue(seven.stderr.contains("| sla=true | reason=workload_exit_nonzero | exit=7 | runtime="), seven.stderr)
+
+        let term = try h.ffrtmp(["run", "--json", "--", h.testload, "signal", "15"])
+        XCTAssertEqual(term.status, 143)
+        let rt = try h.json(term.stdout)
+        XCTAssertEqual(rt["signal"] as? String, "SIGTERM")
+        XCTAssertTrue(rt["exit_code"] is NSNull)
+    }
+
+    func testForegroundStreamsStdoutAndStderrSeparately() throws {
+        let file = h.stateDir + "/input.txt"
+        try "hello from a file\nsecond line\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let cat = try h.ffrtmp(["run", "--", "cat", file])
+        XCTAssertEqual(cat.stdout, "hello from a file\nsecond line\n")
+        let both = try h.ffrtmp(["run", "--job-id", "pr", "--", h.testload, "print", "3"])
+        XCTAssertEqual(both.stdout, "line 1\nline 2\nline 3\n")
+        XCTAssertTrue(both.stderr.hasPrefix("err 1\nerr 2\nerr 3\n"), both.stderr)
+        XCTAssertEqual(h.read(h.jobFile("pr", "stdout.log")), "line 1\nline 2\nline 3\n")
+    }
+
+    func testJSONIsTheLastLineAfterTheJobsOutput() throws {
+        let out = try h.ffrtmp(["run", "--json", "--", h.testload, "print", "2"])
+        let lines = out.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 3)
+        XCTAssertEqual(lines[0], "line 1")
+        let r = try h.json(out.stdout)
+        for key in ["job_id", "pid", "mode", "exit_code", "signal", "oom_killed", "started_at", "ended_at", "duration_seconds",
+                    "constraints_applied", "governance", "platform_sla", "platform_sla_reason"] {
+            XCTAssertNotNil(r.index(forKey: key), "missing \(key)")
+        }
+        XCTAssertEqual(r["mode"] as? String, "run")
+        XCTAssertEqual(r["governance"] as? String, "full")
+    }
+
+    func testCommandNotFoundIs127AndNotAPlatformFault() throws {
+        let out = try h.ffrtmp(["run", "--json", "--", "/nonexistent/ffmpeg-x"])
+        XCTAssertEqual(out.status, 127)
+        let r = try h.json(out.stdout)
+        XCTAssertEqual(r["platform_sla"] as? Bool, true)
+        XCTAssertEqual(r["platform_sla_reason"] as? String, "command_not_found")
+        XCTAssertTrue(r["exit_code"] is NSNull)
+    }
+
+    func testTimeoutStopsTheJobAndSaysSo() throws {
+        let out = try h.ffrtmp(["run", "--json", "--timeout", "0.5", "--grace", "2", "--", h.testload, "sleep", "30"])
+        XCTAssertEqual(out.status, 143, out.stderr)
+        let r = try h.json(out.stdout)
+        XCTAssertEqual(r["timed_out"] as? Bool, true)
+        XCTAssertEqual(r["platform_sla_reason"] as? String, "job_timeout")
+    }
+
+    func testCtrlCIsForwardedToTheJob() throws {
+        let run = try h.start(["run", "--json", "--job-id", "ctrlc", "--", h.testload, "sleep", "30"])
+        h.waitUntil(10, "workload started") { h.workloadPID("ctrlc").map(h.alive) ?? false }
+        kill(run.pid, SIGINT)
+        let out = try h.finish(run)
+        XCTAssertEqual(out.status, 130, out.stderr)
+        let r = try h.json(out.stdout)
+        XCTAssertEqual(r["signal"] as? String, "SIGINT")
+        XCTAssertEqual(r["platform_sla_reason"] as? String, "operator_cancel")
+    }
+
+    func testDetachPrintsTheIdAndTheJobRuns() throws {
+        let out = try h.ffrtmp(["run", "--detach", "--job-id", "bg1", "--", h.testload, "sleep", "0.3", "4"])
+        XCTAssertEqual(out.status, 0)
+        XCTAssertEqual(out.stdout, "bg1\n")
+        h.waitUntil(10, "exit record") { FileManager.default.fileExists(atPath: h.jobFile("bg1", "exit.json")) }
+        let ps = try XCTUnwrap(h.psJob("bg1"))
+        XCTAssertEqual(ps["exit_code"] as? Int, 4)
+        XCTAssertEqual(ps["state"] as? String, "exited")
+    }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a task needs, only when they are missing.
+# Usage: scripts/install-deps.sh test|run|bench
+set -euo pipefail
+want=()
+need() { command -v "$1" >/dev/null 2>&1 || want+=("$2"); }
+case "${1:-test}" in
+  test)  need ffmpeg ffmpeg ;;
+  run)   need ffmpeg ffmpeg ;;
+  bench) need ffmpeg ffmpeg; need cgcreate cgroup-tools; need hyperfine hyperfine ;;
+  *) echo "usage: $0 test|run|bench" >&2; exit 2 ;;
+esac
+command -v swift >/dev/null 2>&1 || { echo "swift is not on PATH (Swift 6.x is required)" >&2; exit 1; }
+if [ ${#want[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then echo "missing packages: ${want[*]} (run as root or apt-get install them)" >&2; exit 1; fi
+  echo "installing: ${want[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+fi
