@@ -59,7 +59,7 @@ final class Harness {
         return try finish(p)
     }
 
-    final class Running {
+    final class Running: @unchecked Sendable {
         let process: Process
         let out: Pipe
         let err: Pipe

@@ -56,6 +56,11 @@ public struct WorkloadPID: Equatable, Sendable {
     public var identity: ProcessIdentity
     public var pgid: Int32
 
+    public init(identity: ProcessIdentity, pgid: Int32) {
+        self.identity = identity
+        self.pgid = pgid
+    }
+
     public static func parse(_ text: String) -> WorkloadPID? {
         let f = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
         guard f.count >= 2, let pid = Int32(f[0]), let st = UInt64(f[1]) else { return nil }

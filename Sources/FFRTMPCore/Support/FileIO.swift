@@ -36,8 +36,9 @@ public enum FileIO {
 
     /// One write(2) of the whole value: cgroupfs parses each write separately,
     /// so a value must never be split across calls.
-    public static func writeCgroup(_ path: String, _ value: String) throws {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
+    public static func writeCgroup(_ path: String, _ value: String, createForFixture: Bool = false) throws {
+        // Real cgroupfs files always exist; only a fixture tree (tests) needs O_CREAT.
+        let fd = createForFixture ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) : open(path, O_WRONLY | O_CLOEXEC)
         if fd < 0 { throw FFRTMPError.cgroupWrite(path: path, value: value, errno: errno) }
         defer { close(fd) }
         let n = value.withCString { Glibc.write(fd, $0, strlen($0)) }

@@ -19,7 +19,7 @@ enum Output {
 
     static func json<T: Encodable>(_ v: T) -> String {
         let enc = JSONEncoder()
-        enc.outputFormatting = [.withoutEscapingSlashes]
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? enc.encode(v) else { return "{\"error\":\"encoding failed\"}" }
         return String(decoding: data, as: UTF8.self)
     }

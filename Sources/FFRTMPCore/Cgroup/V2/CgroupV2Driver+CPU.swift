@@ -2,8 +2,8 @@ extension CgroupV2Driver {
     func applyCPU(_ c: Constraints, _ dir: String, _ enabled: Set<String>) throws -> [String] {
         guard c.cpuMax != nil || c.cpuWeight != nil else { return [] }
         guard enabled.contains("cpu") else { return ["cpu controller not available in \(root): cpu_max/cpu_weight not enforced"] }
-        if let m = c.cpuMax { try FileIO.writeCgroup(dir + "/cpu.max", m.wireValue) }
-        if let w = c.cpuWeight { try FileIO.writeCgroup(dir + "/cpu.weight", String(w)) }
+        if let m = c.cpuMax { try write(dir + "/cpu.max", m.wireValue) }
+        if let w = c.cpuWeight { try write(dir + "/cpu.weight", String(w)) }
         return []
     }
 

@@ -5,7 +5,7 @@ extension CgroupV2Driver {
         for io in c.ioMax {
             // io.max takes one device per write; unset keys are written as "max" so a re-apply clears them.
             let v = "\(io.device) rbps=\(io.readBPS.map(String.init) ?? "max") wbps=\(io.writeBPS.map(String.init) ?? "max") riops=\(io.readIOPS.map(String.init) ?? "max") wiops=\(io.writeIOPS.map(String.init) ?? "max")"
-            try FileIO.writeCgroup(dir + "/io.max", v)
+            try write(dir + "/io.max", v)
         }
         return []
     }

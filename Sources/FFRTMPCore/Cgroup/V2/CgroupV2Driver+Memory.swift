@@ -2,7 +2,7 @@ extension CgroupV2Driver {
     func applyMemory(_ c: Constraints, _ dir: String, _ enabled: Set<String>) throws -> [String] {
         guard let bytes = c.memoryMaxBytes else { return [] }
         guard enabled.contains("memory") else { return ["memory controller not available in \(root): memory_max_mb not enforced"] }
-        try FileIO.writeCgroup(dir + "/memory.max", String(bytes))
+        try write(dir + "/memory.max", String(bytes))
         return []
     }
 

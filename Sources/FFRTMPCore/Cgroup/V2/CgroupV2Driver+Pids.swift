@@ -2,7 +2,7 @@ extension CgroupV2Driver {
     func applyPids(_ c: Constraints, _ dir: String, _ enabled: Set<String>) throws -> [String] {
         guard let n = c.pidsMax else { return [] }
         guard enabled.contains("pids") else { return ["pids controller not available in \(root): pids_max not enforced"] }
-        try FileIO.writeCgroup(dir + "/pids.max", String(n))
+        try write(dir + "/pids.max", String(n))
         return []
     }
 

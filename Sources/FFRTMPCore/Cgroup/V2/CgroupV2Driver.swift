@@ -9,10 +9,25 @@ public struct CgroupV2Driver: CgroupDriver {
     public let root: String
 
     public static let wantedControllers = ["cpu", "memory", "io", "pids"]
+    /// A fixture tree in a temp dir (tests): files are created on write, and a new
+    /// directory gets the `cgroup.controllers` the kernel would give it (its parent's
+    /// subtree_control). Never set for real cgroupfs.
+    public let fixture: Bool
 
-    public init(root: String, parent: String) {
+    public init(root: String, parent: String, fixture: Bool = false) {
         self.root = root
         self.parent = parent
+        self.fixture = fixture
+    }
+
+    func write(_ path: String, _ value: String) throws {
+        try FileIO.writeCgroup(path, value, createForFixture: fixture)
+    }
+
+    func seedFixtureDir(_ dir: String) throws {
+        guard fixture else { return }
+        if !FileIO.exists(dir + "/cgroup.subtree_control") { try write(dir + "/cgroup.subtree_control", "") }
+        if !FileIO.exists(dir + "/cgroup.procs") { try write(dir + "/cgroup.procs", "") }
     }
 
     public func locate(_ job: JobID) -> JobCgroup {
@@ -21,7 +36,18 @@ public struct CgroupV2Driver: CgroupDriver {
     }
 
     func available(at dir: String) -> Set<String> {
-        Set((FileIO.readIfExists(dir + "/cgroup.controllers") ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
+        // The kernel derives a child's cgroup.controllers from its parent's subtree_control;
+        // a fixture tree has to be told the same thing explicitly.
+        if fixture && dir != root {
+            let parentDir = String(dir[..<(dir.lastIndex(of: "/") ?? dir.endIndex)])
+            return words(parentDir + "/cgroup.subtree_control")
+        }
+        return words(dir + "/cgroup.controllers")
+    }
+
+    func words(_ path: String) -> Set<String> {
+        Set((FileIO.readIfExists(path) ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" })
+            .map { $0.hasPrefix("+") ? String($0.dropFirst()) : String($0) })
     }
 
     /// Enables every wanted controller that the hierarchy offers, from the root down to the parent.
@@ -33,10 +59,10 @@ public struct CgroupV2Driver: CgroupDriver {
         for d in chain {
             let offered = available(at: d)
             enabled.formIntersection(offered)
-            let active = Set((FileIO.readIfExists(d + "/cgroup.subtree_control") ?? "").split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
+            let active = words(d + "/cgroup.subtree_control")
             let missing = enabled.subtracting(active).sorted()
             if !missing.isEmpty {
-                try FileIO.writeCgroup(d + "/cgroup.subtree_control", missing.map { "+" + $0 }.joined(separator: " "))
+                try write(d + "/cgroup.subtree_control", (fixture ? active.union(missing).sorted() : missing).map { "+" + $0 }.joined(separator: " "))
             }
         }
         return enabled
@@ -45,9 +71,15 @@ public struct CgroupV2Driver: CgroupDriver {
     public func create(_ job: JobID, constraints: Constraints) throws -> (JobCgroup, degraded: [String]) {
         let cg = locate(job)
         guard let dir = cg.dir("unified") else { throw FFRTMPError.governanceUnavailable(reason: "no v2 directory") }
-        try CgroupFS.makeParents(root + parent, under: root)
+        var d = root
+        for part in parent.split(separator: "/") {
+            d += "/" + part
+            try CgroupFS.makeParents(d, under: root)
+            try seedFixtureDir(d)
+        }
         let enabled = try enableControllers()
         try CgroupFS.makeJobDir(dir)
+        try seedFixtureDir(dir)
         do {
             var degraded: [String] = []
             degraded += try applyCPU(constraints, dir, enabled)
@@ -86,11 +118,11 @@ public struct CgroupV2Driver: CgroupDriver {
         guard let d = cg.dir("unified") else { return }
         if FileIO.exists(d + "/cgroup.kill") {
             // cgroup.kill (Linux 5.14+) kills every member atomically, forks in flight included.
-            try FileIO.writeCgroup(d + "/cgroup.kill", "1")
+            try write(d + "/cgroup.kill", "1")
         } else {
-            try FileIO.writeCgroup(d + "/cgroup.freeze", "1")
+            try write(d + "/cgroup.freeze", "1")
             for pid in CgroupFS.procs(d) { _ = Glibc.kill(pid, SIGKILL) }
-            try FileIO.writeCgroup(d + "/cgroup.freeze", "0")
+            try write(d + "/cgroup.freeze", "0")
         }
         if !CgroupFS.waitEmpty(d, seconds: 5) {
             throw FFRTMPError.cgroupDirectory(path: d, operation: "empty (processes survive SIGKILL)", errno: EBUSY)
@@ -98,6 +130,11 @@ public struct CgroupV2Driver: CgroupDriver {
     }
 
     public func destroy(_ cg: JobCgroup) throws {
-        if let d = cg.dir("unified") { try CgroupFS.removeDir(d) }
+        guard let d = cg.dir("unified") else { return }
+        if fixture {
+            // A fixture dir holds regular files that rmdir would refuse.
+            for f in FileIO.listDirectory(d) { unlink(d + "/" + f) }
+        }
+        try CgroupFS.removeDir(d)
     }
 }
