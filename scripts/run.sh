@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh run
 swift build -c release --static-swift-stdlib
+scripts/build-shim.sh
 bin=.build/release
 state=${FFRTMP_STATE_DIR:-$(mktemp -d /tmp/ffrtmp-demo-XXXXXX)}
 export FFRTMP_STATE_DIR=$state

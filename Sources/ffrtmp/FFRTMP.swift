@@ -1,6 +1,17 @@
 import ArgumentParser
+import Glibc
 
 @main
+enum Entry {
+    static func main() {
+        let args = CommandLine.arguments
+        if args.count > 2, args[1] == "run", let inv = RunInvocation.fastParse(args.dropFirst(2)) {
+            exit(inv.execute())
+        }
+        FFRTMP.main()
+    }
+}
+
 struct FFRTMP: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ffrtmp",

@@ -9,7 +9,7 @@ final class CLITests: IntegrationTestCase {
         for sub in ["run", "attach", "ps", "kill", "orphans"] { XCTAssertTrue(root.stdout.contains(sub), sub) }
         let expectations = [
             "run": ["--cpu-max", "--memory-max-mb", "--detach", "--json", "--require-governance", "SIGHUP", "128+N"],
-            "attach": ["--pid", "--pgid", "--start-time", "original", "exit_code null"],
+            "attach": ["--pid", "--pgid", "--start-time", "came from", "exit_code null"],
             "ps": ["--json", "orphaned", "lost"],
             "kill": ["--signal", "--grace", "setsid"],
             "orphans": ["ffmpeg", "attach --pgid"],

@@ -10,6 +10,7 @@ rounds=${1:-300}
 [ "$(id -u)" = 0 ] || { echo "needs root (cgroups)" >&2; exit 1; }
 scripts/install-deps.sh bench
 swift build -c release --static-swift-stdlib >/dev/null
+scripts/build-shim.sh
 bin=$PWD/.build/release
 state=$(mktemp -d /tmp/ffrtmp-bench-XXXXXX)
 parent=ffrtmp-bench-$$

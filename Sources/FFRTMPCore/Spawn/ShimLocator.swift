@@ -1,6 +1,8 @@
 import Glibc
 
-/// Finds the ffrtmp-shim binary: FFRTMP_SHIM, next to our own executable, then the install paths.
+/// Finds the ffrtmp-shim binary: FFRTMP_SHIM, then ../libexec/ffrtmp/ beside our own
+/// executable (the install layout, and where scripts/build-shim.sh puts the libc-only
+/// build), then next to it (SwiftPM's build), then the system install paths.
 public enum ShimLocator {
     public static func locate(environment: [String: String]) throws -> String {
         var searched: [String] = []
@@ -11,8 +13,8 @@ public enum ShimLocator {
         var candidates: [String] = []
         if let exe = selfExecutable() {
             let dir = String(exe[..<(exe.lastIndex(of: "/") ?? exe.startIndex)])
-            candidates.append(dir + "/ffrtmp-shim")
             candidates.append(dir + "/../libexec/ffrtmp/ffrtmp-shim")
+            candidates.append(dir + "/ffrtmp-shim")
         }
         candidates += ["/usr/local/libexec/ffrtmp/ffrtmp-shim", "/usr/libexec/ffrtmp/ffrtmp-shim"]
         for c in candidates {

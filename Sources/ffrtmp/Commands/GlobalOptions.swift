@@ -10,7 +10,20 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("cgroup-parent"), help: "The cgroup under which job cgroups are created, in every hierarchy. Default: $FFRTMP_CGROUP_PARENT, else /ffrtmp.")
     var cgroupParent: String?
 
-    var environment: [String: String] { Env.all() }
+    var context: CLIContext { CLIContext(stateDir: stateDir, cgroupParent: cgroupParent) }
+    var environment: [String: String] { context.environment }
+    func journal() -> JobJournal { context.journal() }
+    func driver() throws -> CgroupDriver { try context.driver() }
+    func inspector() throws -> JobInspector { try context.inspector() }
+    var actor: String { context.actor }
+}
+
+/// What every command needs from the flags and the environment, free of
+/// ArgumentParser so the `run` fast path can use it too.
+struct CLIContext {
+    var stateDir: String?
+    var cgroupParent: String?
+    let environment: [String: String] = Env.all()
 
     func journal() -> JobJournal {
         JobJournal(stateDir: JobJournal.defaultStateDir(flag: stateDir, environment: environment))

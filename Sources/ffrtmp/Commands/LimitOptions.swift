@@ -21,9 +21,12 @@ struct LimitOptions: ParsableArguments {
     @Option(name: .customLong("pids-max"), help: "Maximum number of tasks in the job.")
     var pidsMax: Int?
 
+    var wire: WireConstraints {
+        WireConstraints(cpuMax: cpuMax, cpuWeight: cpuWeight, memoryMaxMB: memoryMaxMB,
+                        ioMax: ioMax.isEmpty ? nil : ioMax.joined(separator: "\n"), pidsMax: pidsMax)
+    }
+
     func constraints() throws -> Constraints {
-        let wire = WireConstraints(cpuMax: cpuMax, cpuWeight: cpuWeight, memoryMaxMB: memoryMaxMB,
-                                   ioMax: ioMax.isEmpty ? nil : ioMax.joined(separator: "\n"), pidsMax: pidsMax)
-        return try ConstraintParser().parse(wire, cpuPercent: cpuPercent)
+        try ConstraintParser().parse(wire, cpuPercent: cpuPercent)
     }
 }

@@ -46,84 +46,159 @@ extension FFRTMP {
         @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
         var command: [String] = []
 
+        var invocation: RunInvocation {
+            RunInvocation(context: global.context, wire: limits.wire, cpuPercent: limits.cpuPercent, jobID: jobID,
+                          timeout: timeout, grace: grace, detach: detach, json: json,
+                          requireGovernance: requireGovernance, command: command)
+        }
+
         func validate() throws {
-            if command.isEmpty { throw ValidationError("give the command to run after --, e.g. ffrtmp run -- ffmpeg -version") }
-            if let t = timeout, !(t > 0) { throw ValidationError("--timeout must be a number of seconds greater than 0, not \(t)") }
-            if let g = grace, !(g >= 0) { throw ValidationError("--grace must be a number of seconds >= 0, not \(g)") }
+            if let problem = invocation.problem { throw ValidationError(problem) }
         }
 
         func run() throws {
-            // Block the control signals before the job exists, so none is lost or acts by default.
-            let sigFD = Sys.controlSignalFD()
-            signal(SIGPIPE, SIG_IGN)
-            let launched: LaunchedJob
-            let inspector: JobInspector
-            do {
-                let id = try jobID.map(JobID.init) ?? JobID.generate()
-                inspector = try global.inspector()
-                let shim = try ShimLocator.locate(environment: global.environment)
-                let launcher = JobLauncher(journal: inspector.journal, driver: inspector.driver, shimPath: shim)
-                launched = try launcher.launch(LaunchRequest(jobID: id, argv: command, constraints: try limits.constraints(),
-                                                             timeoutSeconds: timeout, graceSeconds: grace,
-                                                             requireGovernance: requireGovernance))
-            } catch {
-                throw fail(error, status: 125)
+            throw ExitCode(invocation.execute())
+        }
+    }
+}
+
+/// `ffrtmp run` as plain data, so the hot path can skip ArgumentParser: its reflection-based
+/// parsing costs several milliseconds per start, and every governed job pays start-up.
+/// `FFRTMP.Run` (help, errors) and `RunInvocation.fastParse` both end here.
+struct RunInvocation {
+    var context: CLIContext
+    var wire = WireConstraints()
+    var cpuPercent: Int?
+    var jobID: String?
+    var timeout: Double?
+    var grace: Double?
+    var detach = false
+    var json = false
+    var requireGovernance = false
+    var command: [String] = []
+
+    /// Usage problems ArgumentParser reports (with the usage line) before anything runs.
+    var problem: String? {
+        if command.isEmpty { return "give the command to run after --, e.g. ffrtmp run -- ffmpeg -version" }
+        if let t = timeout, !(t > 0) { return "--timeout must be a number of seconds greater than 0, not \(t)" }
+        if let g = grace, !(g >= 0) { return "--grace must be a number of seconds >= 0, not \(g)" }
+        return nil
+    }
+
+    /// Parses the documented flags in their documented `--flag value` form. Anything else
+    /// (--help, --flag=value, an unknown or malformed flag) returns nil, and ArgumentParser
+    /// handles the whole command line, so help and errors have one source.
+    static func fastParse(_ args: ArraySlice<String>) -> RunInvocation? {
+        var inv = RunInvocation(context: CLIContext())
+        var it = args.makeIterator()
+        while let a = it.next() {
+            if a == "--" {
+                inv.command = Array(IteratorSequence(it))
+                return inv.problem == nil ? inv : nil
             }
-            if detach {
-                Output.out(launched.jobID.value)
-                return
+            switch a {
+            case "--detach": inv.detach = true; continue
+            case "--json": inv.json = true; continue
+            case "--require-governance": inv.requireGovernance = true; continue
+            default: break
             }
-            let journal = inspector.journal
-            let follower = LogFollower(pairs: [(journal.file(launched.jobID, "stdout.log"), 1),
-                                               (journal.file(launched.jobID, "stderr.log"), 2)])
-            if let sig = waitForShim(launched, follower: follower, signalFD: sigFD) {
-                Output.err("ffrtmp: detached from job \(launched.jobID) on \(Signals.name(sig)); it keeps running (ffrtmp ps, ffrtmp kill \(launched.jobID))")
-                throw ExitCode(128 + sig)
+            guard let v = it.next() else { return nil }
+            switch a {
+            case "--state-dir": inv.context.stateDir = v
+            case "--cgroup-parent": inv.context.cgroupParent = v
+            case "--job-id": inv.jobID = v
+            case "--cpu-max": inv.wire.cpuMax = v
+            case "--io-max": inv.wire.ioMax = inv.wire.ioMax.map { $0 + "\n" + v } ?? v
+            case "--cpu-percent": guard let n = Int(v) else { return nil }; inv.cpuPercent = n
+            case "--cpu-weight": guard let n = Int(v) else { return nil }; inv.wire.cpuWeight = n
+            case "--memory-max-mb": guard let n = Int(v) else { return nil }; inv.wire.memoryMaxMB = n
+            case "--pids-max": guard let n = Int(v) else { return nil }; inv.wire.pidsMax = n
+            case "--timeout": guard let n = Double(v) else { return nil }; inv.timeout = n
+            case "--grace": guard let n = Double(v) else { return nil }; inv.grace = n
+            default: return nil
             }
+        }
+        return nil
+    }
+
+    /// Runs the job; returns the exit status (see `ffrtmp run --help`).
+    func execute() -> Int32 {
+        // Block the control signals before the job exists, so none is lost or acts by default.
+        let sigFD = Sys.controlSignalFD()
+        signal(SIGPIPE, SIG_IGN)
+        let launched: LaunchedJob
+        let inspector: JobInspector
+        do {
+            let id = try jobID.map(JobID.init) ?? JobID.generate()
+            let constraints = try ConstraintParser().parse(wire, cpuPercent: cpuPercent)
+            inspector = try context.inspector()
+            let shim = try ShimLocator.locate(environment: context.environment)
+            let launcher = JobLauncher(journal: inspector.journal, driver: inspector.driver, shimPath: shim)
+            launched = try launcher.launch(LaunchRequest(jobID: id, argv: command, constraints: constraints,
+                                                         timeoutSeconds: timeout, graceSeconds: grace,
+                                                         requireGovernance: requireGovernance))
+        } catch {
+            return report(error)
+        }
+        if detach {
+            Output.out(launched.jobID.value)
+            return 0
+        }
+        let journal = inspector.journal
+        let follower = LogFollower(pairs: [(journal.file(launched.jobID, "stdout.log"), 1),
+                                           (journal.file(launched.jobID, "stderr.log"), 2)])
+        if let sig = waitForShim(launched, follower: follower, signalFD: sigFD) {
+            Output.err("ffrtmp: detached from job \(launched.jobID) on \(Signals.name(sig)); it keeps running (ffrtmp ps, ffrtmp kill \(launched.jobID))")
+            return 128 + sig
+        }
+        follower.pump()
+        let status: JobStatus
+        do { status = try inspector.status(launched.jobID, withUsage: false) } catch { return report(error) }
+        let result = status.result
+        Output.err(result.summaryLine)
+        if json { Output.out(Output.json(result)) }
+        return Self.exitStatus(status)
+    }
+
+    func report(_ error: Error) -> Int32 {
+        Output.err("ffrtmp: error: \((error as? FFRTMPError)?.description ?? "\(error)")")
+        return 125
+    }
+
+    /// Streams logs until the shim exits. Returns the signal that made us detach, if any.
+    func waitForShim(_ job: LaunchedJob, follower: LogFollower, signalFD: Int32) -> Int32? {
+        let pidfd = Sys.pidfdOpen(job.shimPID)
+        defer { if pidfd >= 0 { close(pidfd) } }
+        while true {
+            let ready = Sys.pollReadable(pidfd >= 0 ? [signalFD, pidfd] : [signalFD], timeoutMs: 50)
             follower.pump()
-            let status: JobStatus
-            do { status = try inspector.status(launched.jobID, withUsage: false) } catch { throw fail(error, status: 125) }
-            let result = status.result
-            Output.err(result.summaryLine)
-            if json { Output.out(Output.json(result)) }
-            throw ExitCode(Self.exitStatus(status))
-        }
-
-        /// Streams logs until the shim exits. Returns the signal that made us detach, if any.
-        func waitForShim(_ job: LaunchedJob, follower: LogFollower, signalFD: Int32) -> Int32? {
-            let pidfd = Sys.pidfdOpen(job.shimPID)
-            defer { if pidfd >= 0 { close(pidfd) } }
-            while true {
-                let ready = Sys.pollReadable(pidfd >= 0 ? [signalFD, pidfd] : [signalFD], timeoutMs: 50)
-                follower.pump()
-                if ready[0] {
-                    let sig = Sys.readSignal(signalFD)
-                    switch sig {
-                    case SIGINT, SIGQUIT:
-                        // The shim is our unreaped child, so its pid cannot have been reused.
-                        kill(job.shimPID, sig)
-                    case SIGHUP, SIGTERM:
-                        return sig
-                    default:
-                        break
-                    }
-                }
-                var st: Int32 = 0
-                if (pidfd >= 0 && ready.count > 1 && ready[1]) || pidfd < 0 {
-                    let r = waitpid(job.shimPID, &st, pidfd >= 0 ? 0 : WNOHANG)
-                    if r == job.shimPID || (r < 0 && errno == ECHILD) { return nil }
+            if ready[0] {
+                let sig = Sys.readSignal(signalFD)
+                switch sig {
+                case SIGINT, SIGQUIT:
+                    // The shim is our unreaped child, so its pid cannot have been reused.
+                    kill(job.shimPID, sig)
+                case SIGHUP, SIGTERM:
+                    return sig
+                default:
+                    break
                 }
             }
-        }
-
-        static func exitStatus(_ st: JobStatus) -> Int32 {
-            if let e = st.exit {
-                if let s = e.shellStatus { return s }
-                if let se = e.spawnError, se.stage == "exec" {
-                    return se.errno == ENOENT ? 127 : 126
-                }
+            var st: Int32 = 0
+            if (pidfd >= 0 && ready.count > 1 && ready[1]) || pidfd < 0 {
+                let r = waitpid(job.shimPID, &st, pidfd >= 0 ? 0 : WNOHANG)
+                if r == job.shimPID || (r < 0 && errno == ECHILD) { return nil }
             }
-            return 125
         }
+    }
+
+    static func exitStatus(_ st: JobStatus) -> Int32 {
+        if let e = st.exit {
+            if let s = e.shellStatus { return s }
+            if let se = e.spawnError, se.stage == "exec" {
+                return se.errno == ENOENT ? 127 : 126
+            }
+        }
+        return 125
     }
 }

@@ -1,0 +1,24 @@
+/*
+ * JOBDIR/exit.json: the one record of how the job ended. Daemons watch for
+ * it, so it is written last (after usage and kill-request are in) and
+ * atomically (exit.json.tmp, fsync, rename, fsync dir): its presence means
+ * "the shim is done and this is final". One JSON object on one line, every
+ * key always present, in a fixed order:
+ *
+ *   version pid pid_start_time pgid exit_code signal core_dumped oom_killed
+ *   oom_kill_count timed_out forwarded_signal killed_by started_at_unix_ns
+ *   ended_at_unix_ns duration_ns cpu_usage_ns peak_memory_bytes usage_source
+ *   spawn_error
+ */
+#ifndef FFRTMP_SHIM_EXIT_RECORD_H
+#define FFRTMP_SHIM_EXIT_RECORD_H
+
+#include "cli.h"
+#include "job.h"
+
+#define EXIT_RECORD_VERSION 1
+
+/* Returns 0, or -1 when exit.json could not be written (the reason is in shim.log). */
+int write_exit_record(const struct shim_options *opts, const struct job *job);
+
+#endif

@@ -1,0 +1,217 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+
+#include "loop.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "duration.h"
+#include "file_io.h"
+#include "shim_log.h"
+#include "signals.h"
+
+enum timer_phase { TIMER_OFF, TIMER_TIMEOUT, TIMER_GRACE, TIMER_DONE };
+
+struct loop {
+    const struct shim_options *opts;
+    struct job *job;
+    int timer_fd;
+    enum timer_phase phase;
+};
+
+static void signal_group(const struct job *job, int sig)
+{
+    if (kill(-job->pgid, sig) != 0 && errno != ESRCH)
+        shim_log("kill(-%d, %d/SIG%s): %s", (int)job->pgid, sig, sig_name(sig), strerror(errno));
+}
+
+/*
+ * TERM, INT and QUIT are the only signals the shim can be asked to pass on.
+ * A caller that wants another one delivered (SIGKILL, SIGUSR1, ...) writes
+ * its name or number to JOBDIR/signal-request and then sends one of those
+ * three; the file's signal is forwarded in place of the one received.
+ */
+static int signal_to_forward(const struct loop *lp, int received)
+{
+    char text[64];
+    int sig;
+
+    if (read_first_line_at(lp->job->dir_fd, "signal-request", text, sizeof text) < 0) {
+        if (errno != ENOENT)
+            shim_log("%s/signal-request: %s (forwarding SIG%s as received)", lp->opts->job_dir,
+                     strerror(errno), sig_name(received));
+        return received;
+    }
+    sig = parse_signal(text);
+    if (sig == 0) {
+        shim_log("%s/signal-request: '%s' names no signal (forwarding SIG%s as received)",
+                 lp->opts->job_dir, text, sig_name(received));
+        return received;
+    }
+    return sig;
+}
+
+static void on_forwardable(struct loop *lp, int received)
+{
+    /* Reaped earlier in this same batch: the group id may already be free for reuse. */
+    if (lp->job->reaped) {
+        shim_log("received SIG%s after the workload ended; nothing to forward", sig_name(received));
+        return;
+    }
+    int sig = signal_to_forward(lp, received);
+
+    shim_log("received SIG%s, forwarding signal %d (SIG%s) to process group %d",
+             sig_name(received), sig, sig_name(sig), (int)lp->job->pgid);
+    signal_group(lp->job, sig);
+    lp->job->forwarded_signal = sig;
+}
+
+static void on_sigchld(struct loop *lp)
+{
+    struct job *job = lp->job;
+    pid_t r;
+
+    if (job->reaped)
+        return;
+    r = wait4(job->pid, &job->wait_status, WNOHANG, &job->rusage);
+    if (r == job->pid) {
+        job->reaped = true;
+        job_mark_ended(job);
+        if (WIFEXITED(job->wait_status))
+            shim_log("workload %d exited with status %d", (int)job->pid,
+                     WEXITSTATUS(job->wait_status));
+        else if (WIFSIGNALED(job->wait_status))
+            shim_log("workload %d killed by signal %d (SIG%s)%s", (int)job->pid,
+                     WTERMSIG(job->wait_status), sig_name(WTERMSIG(job->wait_status)),
+                     WCOREDUMP(job->wait_status) ? ", core dumped" : "");
+    } else if (r < 0 && errno != EINTR) {
+        /* ECHILD here would mean someone else reaped our child: nothing left to wait for. */
+        shim_log("wait4(%d): %s", (int)job->pid, strerror(errno));
+        if (errno == ECHILD) {
+            job->reaped = true;
+            job_mark_ended(job);
+        }
+    }
+}
+
+static void drain_signals(struct loop *lp)
+{
+    struct signalfd_siginfo si;
+
+    for (;;) {
+        ssize_t n = read(lp->job->signal_fd, &si, sizeof si);
+        if (n != (ssize_t)sizeof si) {
+            if (n < 0 && errno != EAGAIN && errno != EINTR)
+                shim_log("signalfd read: %s", strerror(errno));
+            return;
+        }
+        if (si.ssi_signo == SIGCHLD)
+            on_sigchld(lp);
+        else
+            on_forwardable(lp, (int)si.ssi_signo);
+    }
+}
+
+static int arm_timer(struct loop *lp, uint64_t ns)
+{
+    struct itimerspec its;
+
+    memset(&its, 0, sizeof its);
+    its.it_value = ns_to_timespec(ns);
+    if (timerfd_settime(lp->timer_fd, 0, &its, NULL) != 0) {
+        shim_log("timerfd_settime: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void kill_everything(struct loop *lp)
+{
+    shim_log("grace over: SIGKILL to process group %d and cgroup.kill where present",
+             (int)lp->job->pgid);
+    signal_group(lp->job, SIGKILL);
+    cgroup_kill_all(lp->opts);
+    lp->phase = TIMER_DONE;
+}
+
+static void on_timer(struct loop *lp)
+{
+    uint64_t expirations;
+
+    if (read(lp->timer_fd, &expirations, sizeof expirations) < 0)
+        return; /* EAGAIN: poll woke us for an expiry already consumed */
+
+    if (lp->phase == TIMER_TIMEOUT) {
+        lp->job->timed_out = true;
+        shim_log("timeout: SIGTERM to process group %d", (int)lp->job->pgid);
+        signal_group(lp->job, SIGTERM);
+        lp->phase = TIMER_GRACE;
+        /* An unarmed timerfd never fires, so a zero grace is done right here. */
+        if (lp->opts->grace_ns == 0 || arm_timer(lp, lp->opts->grace_ns) != 0)
+            kill_everything(lp);
+    } else if (lp->phase == TIMER_GRACE) {
+        kill_everything(lp);
+    }
+}
+
+static void start_timeout(struct loop *lp)
+{
+    if (lp->opts->timeout_ns == 0)
+        return;
+    lp->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    if (lp->timer_fd < 0) {
+        /* Without the timer the job would run unbounded: kill it now, loudly. */
+        shim_log("timerfd_create: %s: cannot enforce --timeout, killing the workload",
+                 strerror(errno));
+        lp->job->timed_out = true;
+        kill_everything(lp);
+        return;
+    }
+    lp->phase = TIMER_TIMEOUT;
+    if (arm_timer(lp, lp->opts->timeout_ns) != 0) {
+        lp->job->timed_out = true;
+        kill_everything(lp);
+    }
+}
+
+void supervise(const struct shim_options *opts, struct job *job)
+{
+    struct loop lp = { .opts = opts, .job = job, .timer_fd = -1, .phase = TIMER_OFF };
+
+    if (!job->running)
+        return;
+    start_timeout(&lp);
+
+    while (!job->reaped) {
+        struct pollfd fds[2] = {
+            { .fd = job->signal_fd, .events = POLLIN },
+            { .fd = lp.timer_fd, .events = POLLIN }, /* fd -1 is skipped by poll */
+        };
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            shim_log("poll: %s", strerror(errno));
+            /* Cannot watch any more; block in wait4 so the record still gets written. */
+            if (wait4(job->pid, &job->wait_status, 0, &job->rusage) == job->pid || errno == ECHILD) {
+                job->reaped = true;
+                job_mark_ended(job);
+            }
+            break;
+        }
+        if (fds[0].revents & POLLIN)
+            drain_signals(&lp);
+        if (fds[1].revents & POLLIN)
+            on_timer(&lp);
+    }
+    if (lp.timer_fd >= 0)
+        close(lp.timer_fd);
+}
