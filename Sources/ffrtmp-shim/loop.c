@@ -34,32 +34,6 @@ static void signal_group(const struct job *job, int sig)
         shim_log("kill(-%d, %d/SIG%s): %s", (int)job->pgid, sig, sig_name(sig), strerror(errno));
 }
 
-/*
- * TERM, INT and QUIT are the only signals the shim can be asked to pass on.
- * A caller that wants another one delivered (SIGKILL, SIGUSR1, ...) writes
- * its name or number to JOBDIR/signal-request and then sends one of those
- * three; the file's signal is forwarded in place of the one received.
- */
-static int signal_to_forward(const struct loop *lp, int received)
-{
-    char text[64];
-    int sig;
-
-    if (read_first_line_at(lp->job->dir_fd, "signal-request", text, sizeof text) < 0) {
-        if (errno != ENOENT)
-            shim_log("%s/signal-request: %s (forwarding SIG%s as received)", lp->opts->job_dir,
-                     strerror(errno), sig_name(received));
-        return received;
-    }
-    sig = parse_signal(text);
-    if (sig == 0) {
-        shim_log("%s/signal-request: '%s' names no signal (forwarding SIG%s as received)",
-                 lp->opts->job_dir, text, sig_name(received));
-        return received;
-    }
-    return sig;
-}
-
 static void on_forwardable(struct loop *lp, int received)
 {
     /* Reaped earlier in this same batch: the group id may already be free for reuse. */
@@ -67,12 +41,9 @@ static void on_forwardable(struct loop *lp, int received)
         shim_log("received SIG%s after the workload ended; nothing to forward", sig_name(received));
         return;
     }
-    int sig = signal_to_forward(lp, received);
-
-    shim_log("received SIG%s, forwarding signal %d (SIG%s) to process group %d",
-             sig_name(received), sig, sig_name(sig), (int)lp->job->pgid);
-    signal_group(lp->job, sig);
-    lp->job->forwarded_signal = sig;
+    shim_log("received SIG%s, forwarding it to process group %d", sig_name(received), (int)lp->job->pgid);
+    signal_group(lp->job, received);
+    lp->job->forwarded_signal = received;
 }
 
 static void on_sigchld(struct loop *lp)

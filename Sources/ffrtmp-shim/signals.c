@@ -68,23 +68,4 @@ const char *sig_name(int sig)
     return abbrev ? abbrev : "RT";
 }
 
-int parse_signal(const char *text)
-{
-    char *end;
-    long n;
-
-    if (text[0] >= '0' && text[0] <= '9') {
-        errno = 0;
-        n = strtol(text, &end, 10);
-        return (errno == 0 && *end == '\0' && n >= 1 && n <= SIGRTMAX) ? (int)n : 0;
-    }
-    if (strncmp(text, "SIG", 3) == 0)
-        text += 3;
-    for (int sig = 1; sig < SIGRTMIN; sig++) {
-        const char *abbrev = sigabbrev_np(sig);
-        if (abbrev && strcmp(abbrev, text) == 0)
-            return sig;
-    }
-    return 0;
-}
 

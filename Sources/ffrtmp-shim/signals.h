@@ -23,7 +23,5 @@ void watch_signals(struct job *job);
 /* "TERM" for 15; "RT" for real-time signals, which have no abbreviation. */
 const char *sig_name(int sig);
 
-/* Accepts "9", "KILL" or "SIGKILL". Returns 0 when TEXT names no signal. */
-int parse_signal(const char *text);
 
 #endif
