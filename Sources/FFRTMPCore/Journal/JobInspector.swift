@@ -33,8 +33,9 @@ public struct JobInspector: Sendable {
         self.driver = driver
     }
 
-    public func status(_ id: JobID, withUsage: Bool = true) throws -> JobStatus {
-        let spec = try journal.spec(id)
+    /// `knownSpec` saves re-reading spec.json when the caller wrote it itself (it never changes).
+    public func status(_ id: JobID, withUsage: Bool = true, knownSpec: JobSpec? = nil) throws -> JobStatus {
+        let spec = try knownSpec ?? journal.spec(id)
         var st = JobStatus(spec: spec, exit: nil, state: .lost, supervisor: journal.supervisor(id), workload: journal.workload(id))
         do {
             st.exit = try journal.exitRecord(id)

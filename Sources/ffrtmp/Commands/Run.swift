@@ -153,7 +153,7 @@ struct RunInvocation {
         }
         follower.pump()
         let status: JobStatus
-        do { status = try inspector.status(launched.jobID, withUsage: false) } catch { return report(error) }
+        do { status = try inspector.status(launched.jobID, withUsage: false, knownSpec: launched.spec) } catch { return report(error) }
         let result = status.result
         Output.err(result.summaryLine)
         if json { Output.out(Output.json(result)) }
