@@ -40,11 +40,7 @@ final class CrashSafetyTests: IntegrationTestCase {
     }
 
     func testShimKilledWithoutRecordIsLostAndAPlatformFault() throws {
-        XCTAssertEqual(try h.ffrtmp(["run", "--detach", "--job-id", "lost", "--", h.testload, "sleep", "30"]).status, 0)
-        let shim = try XCTUnwrap(h.read(h.jobFile("lost", "shim.pid")).flatMap { WorkloadPID.parse($0)?.identity })
-        let workload = try XCTUnwrap(h.workloadPID("lost"))
-        kill(shim.pid, SIGKILL)
-        h.waitUntil(10, "shim gone") { !shim.isAlive }
+        let workload = try h.orphanedSleeper("lost", seconds: 30)
         XCTAssertEqual(try h.psJob("lost")?["state"] as? String, "orphaned")
         kill(workload, SIGKILL)
         h.waitUntil(10, "workload gone") { !h.alive(workload) }

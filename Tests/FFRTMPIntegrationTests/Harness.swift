@@ -167,6 +167,17 @@ final class Harness {
         read(jobFile(id, "workload.pid")).flatMap { WorkloadPID.parse($0)?.identity.pid }
     }
 
+    /// Starts `testload sleep SECONDS` detached as job `id`, then SIGKILLs its shim: an orphan.
+    /// Returns the workload's pid.
+    func orphanedSleeper(_ id: String, seconds: Int) throws -> Int32 {
+        XCTAssertEqual(try ffrtmp(["run", "--detach", "--job-id", id, "--", testload, "sleep", String(seconds)]).status, 0)
+        let shim = try XCTUnwrap(read(jobFile(id, "shim.pid")).flatMap { WorkloadPID.parse($0)?.identity })
+        let workload = try XCTUnwrap(workloadPID(id))
+        kill(shim.pid, SIGKILL)
+        waitUntil(10, "shim gone") { !shim.isAlive }
+        return workload
+    }
+
     var v1Mounts: [String: String] { CgroupLayout.detect().v1Mounts }
 
     /// Every directory of our cgroup parent, in v1 hierarchies and the v2 mount.

@@ -33,11 +33,7 @@ final class V2AndOrphanTests: IntegrationTestCase {
     }
 
     func testOrphansListsShimlessJobsAndAttachAdoptsThem() throws {
-        XCTAssertEqual(try h.ffrtmp(["run", "--detach", "--job-id", "orph", "--", h.testload, "sleep", "60"]).status, 0)
-        let shim = try XCTUnwrap(h.read(h.jobFile("orph", "shim.pid")).flatMap { WorkloadPID.parse($0)?.identity })
-        let workload = try XCTUnwrap(h.workloadPID("orph"))
-        kill(shim.pid, SIGKILL)
-        h.waitUntil(10, "shim gone") { !shim.isAlive }
+        let workload = try h.orphanedSleeper("orph", seconds: 60)
         let out = try h.ffrtmp(["orphans", "--json"])
         let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any])
         let jobs = try XCTUnwrap(report["jobs"] as? [[String: Any]])
