@@ -9,10 +9,17 @@ let package = Package(
     products: [
         .executable(name: "ffrtmp", targets: ["ffrtmp"]),
         .executable(name: "ffrtmp-shim", targets: ["ffrtmp-shim"]),
+        .executable(name: "ffrtmp-master", targets: ["ffrtmp-master"]),
         .library(name: "FFRTMPCore", targets: ["FFRTMPCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Master only: keep these out of the edge binary (ffrtmp).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .target(name: "CFFRTMPSys", cSettings: [.define("_GNU_SOURCE")]),
@@ -26,6 +33,30 @@ let package = Package(
         .executableTarget(name: "ffrtmp-shim", cSettings: [.define("_GNU_SOURCE")]),
         // A deterministic workload for the tests (spin, alloc, escape via setsid, exit N).
         .executableTarget(name: "ffrtmp-testload", cSettings: [.define("_GNU_SOURCE")]),
+        // The wire model shared by the master, the agent and the `ffrtmp jobs` client. Foundation only.
+        .target(name: "FFRTMPWire", dependencies: ["FFRTMPCore"]),
+        .target(
+            name: "FFRTMPMaster",
+            dependencies: [
+                "FFRTMPWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
+        .executableTarget(
+            name: "ffrtmp-master",
+            dependencies: [
+                "FFRTMPMaster",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(
+            name: "FFRTMPMasterTests",
+            dependencies: [
+                "FFRTMPMaster",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
         .testTarget(name: "FFRTMPCoreTests", dependencies: ["FFRTMPCore"]),
         .testTarget(
             name: "FFRTMPIntegrationTests",

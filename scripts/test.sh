@@ -6,4 +6,12 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
 swift build
 scripts/build-shim.sh
+# The master's store suite also runs against a real PostgreSQL, started here on loopback.
+if [ "$(id -u)" = 0 ]; then
+  pgdir=$(mktemp -d /tmp/ffrtmp-pg-XXXXXX)
+  trap 'scripts/pg-test-server.sh stop "$pgdir"' EXIT
+  export FFRTMP_TEST_POSTGRES_URL=$(scripts/pg-test-server.sh start "$pgdir" 54329)
+else
+  echo "not root: the PostgreSQL store tests will be skipped" >&2
+fi
 swift test

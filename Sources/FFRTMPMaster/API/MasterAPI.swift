@@ -1,0 +1,144 @@
+import FFRTMPWire
+import FoundationEssentials
+import Hummingbird
+import Logging
+
+/// The master's HTTP API under /api, plus /health and /metrics.
+public struct MasterAPI: Sendable {
+    public let store: JobStore
+    public let apiKey: String
+    public let metricsNeedKey: Bool
+
+    public init(store: JobStore, apiKey: String, metricsNeedKey: Bool = false) {
+        self.store = store
+        self.apiKey = apiKey
+        self.metricsNeedKey = metricsNeedKey
+    }
+
+    public func router() -> Router<MasterContext> {
+        let router = Router(context: MasterContext.self)
+        router.add(middleware: WireErrorMiddleware())
+        router.add(middleware: BearerAuthMiddleware(key: apiKey, openPaths: metricsNeedKey ? ["/health"] : ["/health", "/metrics"]))
+        router.get("/health") { _, _ in Health(status: "ok") }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: FleetMetrics.render(try await store.stats()))))
+        }
+        let api = router.group("api")
+        api.post("jobs") { req, ctx -> EditedResponse<MasterJob> in
+            let new = try await Self.decode(NewJob.self, req, ctx)
+            return EditedResponse(status: .created, response: try await store.create(new))
+        }
+        api.get("jobs") { req, _ -> [MasterJob] in
+            let q = req.uri.queryParameters
+            let status = try q.get("status").map { raw -> MasterJobStatus in
+                guard let s = MasterJobStatus(rawValue: String(raw)) else {
+                    throw WireError.invalidField(field: "status", reason: "one of \(MasterJobStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return s
+            }
+            let node = try q.get("node_id").map { try WireValidation.nodeID(String($0)) }
+            let limit = try q.get("limit").map { raw -> Int in
+                guard let n = Int(String(raw)), n >= 1, n <= 1000 else { throw WireError.invalidField(field: "limit", reason: "an integer from 1 to 1000") }
+                return n
+            } ?? 100
+            return try await store.list(status: status, nodeID: node, limit: limit)
+        }
+        // Registered before /jobs/:id so "next" is never taken for a job id.
+        api.get("jobs/next") { req, _ -> Response in
+            guard let node = req.uri.queryParameters.get("node_id") else {
+                throw WireError.invalidField(field: "node_id", reason: "missing; use /api/jobs/next?node_id=NODE")
+            }
+            guard let job = try await store.dispatch(nodeID: String(node)) else { return Response(status: .noContent) }
+            return try JSONResponse.make(job)
+        }
+        api.get("jobs/:id") { _, ctx -> MasterJob in
+            try await store.job(try ctx.parameters.require("id"))
+        }
+        api.post("jobs/:id/cancel") { _, ctx -> MasterJob in
+            try await store.cancel(try ctx.parameters.require("id"))
+        }
+        api.post("nodes/register") { req, ctx -> Node in
+            try await store.register(try await Self.decode(NodeRegistration.self, req, ctx))
+        }
+        api.post("nodes/:id/heartbeat") { req, ctx -> HeartbeatReply in
+            try await store.heartbeat(nodeID: try ctx.parameters.require("id"), try await Self.decode(Heartbeat.self, req, ctx))
+        }
+        api.get("nodes") { _, _ -> [Node] in try await store.nodes() }
+        api.post("results") { req, ctx -> ResultAck in
+            let (job, duplicate) = try await store.record(try await Self.decode(JobResultReport.self, req, ctx))
+            return ResultAck(job: job, duplicate: duplicate)
+        }
+        return router
+    }
+
+    /// Decodes a JSON body; a decoding failure names the field (400), an oversized body is 413.
+    static func decode<T: Decodable>(_ t: T.Type, _ req: Request, _ ctx: MasterContext) async throws -> T {
+        var req = req
+        let buffer = try await req.collectBody(upTo: ctx.maxUploadSize)
+        do {
+            return try JSONDecoder().decode(t, from: Data(buffer.readableBytesView))
+        } catch let e as DecodingError {
+            throw WireError.invalidField(field: Self.path(e), reason: Self.reason(e))
+        } catch let e as WireError {
+            throw e
+        } catch {
+            throw WireError.invalidField(field: "body", reason: "\(error)")
+        }
+    }
+
+    static func path(_ e: DecodingError) -> String {
+        let ctx: DecodingError.Context
+        switch e {
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): ctx = c
+        case .keyNotFound(let k, let c): return (c.codingPath + [k]).map(\.stringValue).joined(separator: ".")
+        @unknown default: return "body"
+        }
+        let p = ctx.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        return p.isEmpty ? "body" : p
+    }
+
+    static func reason(_ e: DecodingError) -> String {
+        switch e {
+        case .typeMismatch(let t, _): return "expected \(t)"
+        case .valueNotFound(let t, _): return "expected \(t), found null"
+        case .keyNotFound: return "required field missing"
+        case .dataCorrupted(let c): return c.codingPath.isEmpty ? "not valid JSON" : c.debugDescription
+        @unknown default: return "invalid"
+        }
+    }
+}
+
+struct Health: ResponseEncodable { var status: String }
+
+public struct ResultAck: ResponseEncodable, Codable, Sendable {
+    public var job: MasterJob
+    public var duplicate: Bool
+}
+
+extension MasterJob: ResponseEncodable {}
+extension Node: ResponseEncodable {}
+extension HeartbeatReply: ResponseEncodable {}
+
+enum JSONResponse {
+    static func make<T: Encodable>(_ v: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try JSONEncoder().encode(v)
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Maps the wire errors to statuses: bad input 400, unknown 404, conflicts and invalid transitions 409.
+struct WireErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let e as WireError {
+            switch e {
+            case .invalidField: throw HTTPError(.badRequest, message: e.description)
+            case .notFound: throw HTTPError(.notFound, message: e.description)
+            case .conflict, .invalidTransition: throw HTTPError(.conflict, message: e.description)
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+import FFRTMPWire
+
+/// Fleet-wide counts for /metrics.
+public struct FleetStats: Equatable, Sendable {
+    public var jobsByStatus: [MasterJobStatus: Int]
+    public var slaCompliant: Int
+    public var slaTotal: Int
+    public var nodesByStatus: [NodeStatus: Int]
+
+    public var slaUptime: Double { slaTotal == 0 ? 1 : Double(slaCompliant) / Double(slaTotal) }
+}
+
+/// The master's storage, one interface over SQLite (embedded, default) and PostgreSQL
+/// (fleets, several masters). Both run the same test suite. The decisions (which state
+/// may follow which, what a cancel or a result does) live in `JobRules`, not in SQL.
+public protocol JobStore: Sendable {
+    func migrate() async throws
+    func create(_ job: NewJob) async throws -> MasterJob
+    func job(_ id: String) async throws -> MasterJob
+    func list(status: MasterJobStatus?, nodeID: String?, limit: Int) async throws -> [MasterJob]
+    func cancel(_ id: String) async throws -> MasterJob
+    /// Hands the oldest queued job to `nodeID` (status assigned, attempt + 1), or nil.
+    /// Never hands one job out twice, across concurrent pollers and masters.
+    func dispatch(nodeID: String) async throws -> MasterJob?
+    /// Records one attempt's result; a repeat of the same (job_id, attempt) changes nothing.
+    func record(_ report: JobResultReport) async throws -> (job: MasterJob, duplicate: Bool)
+    func register(_ registration: NodeRegistration) async throws -> Node
+    func heartbeat(nodeID: String, _ beat: Heartbeat) async throws -> HeartbeatReply
+    func nodes() async throws -> [Node]
+    /// Marks nodes silent for longer than `seconds` lost, and their live jobs unknown.
+    func sweep(lostAfterSeconds seconds: Double) async throws -> (nodes: Int, jobs: Int)
+    func stats() async throws -> FleetStats
+    func close() async
+}
+
+/// A job row as both stores keep it; times are unix milliseconds.
+struct JobRow: Sendable {
+    var id: String
+    var engine: String
+    var parameters: String
+    var wrapperEnabled: Bool?
+    var wrapperConstraints: String?
+    var status: String
+    var nodeID: String?
+    var attempt: Int
+    var cancelRequested: Bool
+    var createdMs: Int64
+    var updatedMs: Int64
+    var result: String?
+    var platformSLA: Bool?
+    var platformSLAReason: String?
+    var failureReason: String?
+
+    static let columns = "id, engine, parameters, wrapper_enabled, wrapper_constraints, status, node_id, attempt, cancel_requested, created_ms, updated_ms, result, platform_sla, platform_sla_reason, failure_reason"
+}
+
+struct NodeRow: Sendable {
+    var id: String
+    var hostname: String?
+    var status: String
+    var wrapperEnabled: Bool?
+    var registeredMs: Int64
+    var lastSeenMs: Int64
+    var runningJobs: String
+
+    static let columns = "id, hostname, status, wrapper_enabled, registered_ms, last_seen_ms, running_jobs"
+}

@@ -1,0 +1,141 @@
+import FFRTMPCore
+import FoundationEssentials
+
+/// Free-form JSON (job parameters, results): kept as-is, so the master never drops a field
+/// that a newer worker or client sends.
+public enum JSONValue: Codable, Equatable, Sendable {
+    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let n = try? c.decode(Double.self) { self = .number(n) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .number(let n):
+            if n == n.rounded(), abs(n) < 1e15 { try c.encode(Int64(n)) } else { try c.encode(n) }
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let o) = self { return o[key] }
+        return nil
+    }
+}
+
+public enum Engine: String, Codable, Sendable { case auto, ffmpeg, gstreamer }
+
+/// A job as the master stores and serves it (snake_case JSON). `wrapper_enabled` and
+/// `wrapper_constraints` stay missing when the submitter did not say: "not said" is a state.
+public struct MasterJob: Codable, Equatable, Sendable {
+    public var id: String
+    public var engine: Engine
+    public var parameters: JSONValue
+    public var wrapperEnabled: Bool?
+    public var wrapperConstraints: WireConstraints?
+    public var status: MasterJobStatus
+    public var nodeID: String?
+    public var attempt: Int
+    public var cancelRequested: Bool
+    public var createdAt: String
+    public var updatedAt: String
+    public var result: JSONValue?
+    public var platformSLA: Bool?
+    public var platformSLAReason: String?
+    public var failureReason: String?
+
+    public init(id: String, engine: Engine, parameters: JSONValue, wrapperEnabled: Bool?, wrapperConstraints: WireConstraints?,
+                status: MasterJobStatus, nodeID: String?, attempt: Int, cancelRequested: Bool, createdAt: String,
+                updatedAt: String, result: JSONValue?, platformSLA: Bool?, platformSLAReason: String?, failureReason: String?) {
+        self.id = id
+        self.engine = engine
+        self.parameters = parameters
+        self.wrapperEnabled = wrapperEnabled
+        self.wrapperConstraints = wrapperConstraints
+        self.status = status
+        self.nodeID = nodeID
+        self.attempt = attempt
+        self.cancelRequested = cancelRequested
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.result = result
+        self.platformSLA = platformSLA
+        self.platformSLAReason = platformSLAReason
+        self.failureReason = failureReason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, engine, parameters, wrapperEnabled = "wrapper_enabled", wrapperConstraints = "wrapper_constraints", status
+        case nodeID = "node_id", attempt, cancelRequested = "cancel_requested", createdAt = "created_at", updatedAt = "updated_at"
+        case result, platformSLA = "platform_sla", platformSLAReason = "platform_sla_reason", failureReason = "failure_reason"
+    }
+}
+
+/// POST /api/jobs body. Unknown fields are ignored; bad ones are named.
+public struct NewJob: Codable, Equatable, Sendable {
+    public var id: String?
+    public var engine: Engine?
+    public var parameters: JSONValue?
+    public var wrapperEnabled: Bool?
+    public var wrapperConstraints: WireConstraints?
+
+    public init(id: String? = nil, engine: Engine? = nil, parameters: JSONValue? = nil, wrapperEnabled: Bool? = nil,
+                wrapperConstraints: WireConstraints? = nil) {
+        self.id = id
+        self.engine = engine
+        self.parameters = parameters
+        self.wrapperEnabled = wrapperEnabled
+        self.wrapperConstraints = wrapperConstraints
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, engine, parameters, wrapperEnabled = "wrapper_enabled", wrapperConstraints = "wrapper_constraints"
+    }
+
+    /// Checks what the master can check without the worker's devices: the id's form and
+    /// the constraint syntax (io_max devices are the worker's business).
+    public func validated() throws -> NewJob {
+        if let id { _ = try WireValidation.jobID(id) }
+        if let p = parameters, case .object = p {} else if parameters != nil {
+            throw WireError.invalidField(field: "parameters", reason: "must be a JSON object")
+        }
+        if let c = wrapperConstraints {
+            let parser = ConstraintParser()
+            do {
+                if let v = c.cpuMax { _ = try parser.parseCPUMax(v) }
+                if let v = c.cpuWeight { _ = try parser.parseCPUWeight(v) }
+                if let v = c.memoryMaxMB { _ = try parser.parseMemoryMaxMB(v) }
+            } catch let e as FFRTMPError {
+                throw WireError.invalidField(field: "wrapper_constraints", reason: e.description)
+            }
+        }
+        return self
+    }
+}
+
+public enum WireValidation {
+    public static func jobID(_ raw: String) throws -> String {
+        do { return try JobID(raw).value } catch {
+            throw WireError.invalidField(field: "id", reason: "\(error)")
+        }
+    }
+
+    /// Node ids follow the job id rules: they end up in logs, labels and paths.
+    public static func nodeID(_ raw: String) throws -> String {
+        do { return try JobID(raw).value } catch {
+            throw WireError.invalidField(field: "node_id", reason: "\(raw.isEmpty ? "missing" : "must be 1-128 of A-Z a-z 0-9 . _ -, not starting with a dot")")
+        }
+    }
+}
