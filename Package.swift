@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // The edge binary's HTTP client (TLS included) for the master API.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(name: "CFFRTMPSys", cSettings: [.define("_GNU_SOURCE")]),
@@ -28,6 +30,7 @@ let package = Package(
             name: "ffrtmp",
             dependencies: [
                 "FFRTMPCore",
+                "FFRTMPMasterClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "ffrtmp-shim", cSettings: [.define("_GNU_SOURCE")]),
@@ -35,6 +38,10 @@ let package = Package(
         .executableTarget(name: "ffrtmp-testload", cSettings: [.define("_GNU_SOURCE")]),
         // The wire model shared by the master, the agent and the `ffrtmp jobs` client. Foundation only.
         .target(name: "FFRTMPWire", dependencies: ["FFRTMPCore"]),
+        // The master API client, shared by `ffrtmp jobs` and the agent.
+        .target(
+            name: "FFRTMPMasterClient",
+            dependencies: ["FFRTMPWire", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
         .target(
             name: "FFRTMPMaster",
             dependencies: [

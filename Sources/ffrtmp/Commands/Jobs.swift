@@ -1,0 +1,154 @@
+import ArgumentParser
+import FFRTMPCore
+import FFRTMPMasterClient
+import FFRTMPWire
+import FoundationEssentials
+
+extension FFRTMP {
+    struct Jobs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Submit, list, show and cancel jobs on the master.",
+            discussion: """
+                Talks to MASTER_URL (e.g. http://master:8080) with the key from FFRTMP_API_KEY or the \
+                file named by FFRTMP_API_KEY_FILE; both can also come from the worker.env given with \
+                --config. The key is never taken from argv, where `ps` would show it.
+                """,
+            subcommands: [Submit.self, List.self, Get.self, Cancel.self])
+    }
+}
+
+/// Where the master is and how to authenticate, from the environment or a worker.env file.
+struct MasterOptions: ParsableArguments {
+    @Option(help: "A worker.env file (KEY=VALUE lines) to read MASTER_URL and the key from; the environment wins.")
+    var config: String?
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func client() throws -> MasterClient {
+        var values: [String: String] = [:]
+        if let config {
+            guard let text = FileIO.readIfExists(config) else { throw ValidationError("cannot read --config \(config)") }
+            values = EnvFile.parse(text)
+        }
+        for (k, v) in Env.all() where !v.isEmpty { values[k] = v }
+        guard let url = values["MASTER_URL"] else { throw ValidationError("set MASTER_URL (e.g. http://127.0.0.1:8080) in the environment or --config") }
+        var key = values["FFRTMP_API_KEY"]
+        if key == nil, let file = values["FFRTMP_API_KEY_FILE"] {
+            guard let text = FileIO.readIfExists(file) else { throw ValidationError("cannot read FFRTMP_API_KEY_FILE \(file)") }
+            key = text.trimmingCharacters(in: "\n")
+        }
+        guard let key, !key.isEmpty else { throw ValidationError("set FFRTMP_API_KEY or FFRTMP_API_KEY_FILE") }
+        return try MasterClient(baseURL: url, key: key)
+    }
+
+    func show(_ jobs: [MasterJob]) {
+        if json { Output.out(Output.json(jobs)); return }
+        let rows = jobs.map { j in
+            [j.id, j.status.rawValue, j.engine.rawValue, j.wrapperEnabled.map { $0 ? "on" : "off" } ?? "-",
+             j.nodeID ?? "-", String(j.attempt), j.platformSLA.map { $0 ? "ok" : "FAIL" } ?? "-", j.createdAt]
+        }
+        Output.out(Output.table(["ID", "STATUS", "ENGINE", "WRAPPER", "NODE", "ATTEMPT", "SLA", "CREATED"], rows))
+    }
+
+    func show(_ job: MasterJob) {
+        if json { Output.out(Output.json(job)) } else { show([job]) }
+    }
+}
+
+/// systemd EnvironmentFile syntax: KEY=VALUE, optional quotes, # comments, blank lines.
+enum EnvFile {
+    static func parse(_ text: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for raw in text.split(separator: "\n") {
+            let line = raw.trimmingCharacters(in: " ")
+            guard !line.isEmpty, !line.hasPrefix("#"), let eq = line.firstIndex(of: "=") else { continue }
+            let k = String(line[..<eq]).trimmingCharacters(in: " ")
+            var v = String(line[line.index(after: eq)...]).trimmingCharacters(in: " ")
+            if v.count >= 2, (v.hasPrefix("\"") && v.hasSuffix("\"")) || (v.hasPrefix("'") && v.hasSuffix("'")) { v = String(v.dropFirst().dropLast()) }
+            out[k] = v
+        }
+        return out
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in c: Character) -> String {
+        var s = Substring(self)
+        while s.first == c { s = s.dropFirst() }
+        while s.last == c { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+func masterFailure(_ error: Error) -> ExitCode {
+    Output.err("ffrtmp: error: \(error)")
+    return ExitCode(1)
+}
+
+extension FFRTMP.Jobs {
+    struct Submit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Submit a job to the master.")
+        @OptionGroup var master: MasterOptions
+        @Option(help: "The job id (default: the master generates one).") var id: String?
+        @Option(help: "auto, ffmpeg or gstreamer.") var engine: String = "auto"
+        @Option(help: "Job parameters as a JSON object, e.g. '{\"input\":\"testsrc\",\"duration_seconds\":10}'.") var parameters: String = "{}"
+        @Option(name: .customLong("wrapper-enabled"), help: "true or false; omit to let the worker decide.") var wrapperEnabled: Bool?
+        @Option(name: .customLong("cpu-max"), help: "wrapper_constraints.cpu_max, \"QUOTA PERIOD\".") var cpuMax: String?
+        @Option(name: .customLong("cpu-weight"), help: "wrapper_constraints.cpu_weight, 1-10000.") var cpuWeight: Int?
+        @Option(name: .customLong("memory-max-mb"), help: "wrapper_constraints.memory_max_mb.") var memoryMaxMB: Int?
+        @Option(name: .customLong("io-max"), help: "wrapper_constraints.io_max.") var ioMax: String?
+
+        func run() async throws {
+            do {
+                guard let eng = Engine(rawValue: engine) else { throw ValidationError("--engine must be auto, ffmpeg or gstreamer") }
+                let params: JSONValue
+                do { params = try JSONDecoder().decode(JSONValue.self, from: Data(parameters.utf8)) } catch {
+                    throw ValidationError("--parameters is not valid JSON")
+                }
+                let c = WireConstraints(cpuMax: cpuMax, cpuWeight: cpuWeight, memoryMaxMB: memoryMaxMB, ioMax: ioMax)
+                let job = NewJob(id: id, engine: eng, parameters: params, wrapperEnabled: wrapperEnabled,
+                                 wrapperConstraints: c == WireConstraints() ? nil : c)
+                master.show(try await master.client().submit(try job.validated()))
+            } catch let e as ValidationError { throw e } catch { throw masterFailure(error) }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List jobs on the master.")
+        @OptionGroup var master: MasterOptions
+        @Option(help: "Only jobs in this status.") var status: String?
+        @Option(name: .customLong("node-id"), help: "Only jobs of this node.") var nodeID: String?
+        @Option(help: "At most this many (1-1000).") var limit: Int?
+
+        func run() async throws {
+            do {
+                let s = try status.map { raw -> MasterJobStatus in
+                    guard let s = MasterJobStatus(rawValue: raw) else { throw ValidationError("--status must be one of \(MasterJobStatus.allCases.map(\.rawValue).joined(separator: ", "))") }
+                    return s
+                }
+                master.show(try await master.client().list(status: s, nodeID: nodeID, limit: limit))
+            } catch let e as ValidationError { throw e } catch { throw masterFailure(error) }
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one job, with its result and SLA.")
+        @OptionGroup var master: MasterOptions
+        @Argument(help: "The job id.") var id: String
+
+        func run() async throws {
+            do { master.show(try await master.client().job(id)) } catch { throw masterFailure(error) }
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a job (queued: at once; running: on its node's next heartbeat).")
+        @OptionGroup var master: MasterOptions
+        @Argument(help: "The job id.") var id: String
+
+        func run() async throws {
+            do { master.show(try await master.client().cancel(id)) } catch { throw masterFailure(error) }
+        }
+    }
+}
