@@ -32,13 +32,23 @@ int ffrtmp_pidfd_wait(int pidfd, int timeout_ms) {
     return r > 0 ? 1 : 0;
 }
 
+static void control_set(sigset_t *set) {
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGQUIT);
+}
+
+int ffrtmp_block_control_signals(void) {
+    sigset_t set;
+    control_set(&set);
+    return sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
 int ffrtmp_signalfd_for_control_signals(void) {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGQUIT);
+    control_set(&set);
     if (sigprocmask(SIG_BLOCK, &set, NULL) != 0) return -1;
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }

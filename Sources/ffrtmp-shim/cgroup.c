@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,21 +152,106 @@ void collect_usage(const struct shim_options *opts, struct job *job)
         job->usage_source = USAGE_MIXED;
 }
 
+/* Pids listed in DIR/cgroup.procs, at most cap. Returns the count (0 when unreadable). */
+static int cgroup_pids(const char *dir, pid_t *pids, int cap)
+{
+    char path[PATH_MAX], buf[8192];
+    int n = 0;
+
+    if (!read_cgroup_file(dir, "cgroup.procs", path, buf, sizeof buf))
+        return 0;
+    for (char *p = buf; *p && n < cap;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        if (v > 0)
+            pids[n++] = (pid_t)v;
+        p = *end ? end + 1 : end;
+    }
+    return n;
+}
+
+static void write_control(const char *dir, const char *name, const char *value)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            shim_log("%s: open: %s", path, strerror(errno));
+        return;
+    }
+    if (write_all(fd, value, strlen(value)) != 0)
+        shim_log("%s: write %s: %s", path, value, strerror(errno));
+    close(fd);
+}
+
+int cgroup_members(const struct shim_options *opts)
+{
+    pid_t pids[1024];
+    int most = 0;
+
+    for (int i = 0; i < opts->n_cgroups; i++) {
+        int n = cgroup_pids(opts->cgroups[i], pids, 1024);
+        if (n > most)
+            most = n;
+    }
+    return most;
+}
+
 void cgroup_kill_all(const struct shim_options *opts)
 {
+    pid_t pids[1024];
+    char path[PATH_MAX];
+
     for (int i = 0; i < opts->n_cgroups; i++) {
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/cgroup.kill", opts->cgroups[i]);
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd < 0) {
-            if (errno != ENOENT)
-                shim_log("%s: open: %s", path, strerror(errno));
+        const char *dir = opts->cgroups[i];
+        snprintf(path, sizeof path, "%s/cgroup.kill", dir);
+        if (access(path, F_OK) == 0) {
+            write_control(dir, "cgroup.kill", "1"); /* v2, Linux 5.14+: atomic, forks included */
             continue;
         }
-        if (write_all(fd, "1", 1) != 0)
-            shim_log("%s: write 1: %s", path, strerror(errno));
-        close(fd);
+        snprintf(path, sizeof path, "%s/freezer.state", dir);
+        if (access(path, F_OK) == 0) {
+            /*
+             * v1: a frozen task cannot fork or escape while we list it, and
+             * SIGKILL to a frozen task takes effect on THAWED (verified on
+             * this kernel, see ENVIRONMENT.md), so: freeze, kill, thaw.
+             */
+            write_control(dir, "freezer.state", "FROZEN");
+            int n = cgroup_pids(dir, pids, 1024);
+            for (int k = 0; k < n; k++)
+                kill(pids[k], SIGKILL);
+            write_control(dir, "freezer.state", "THAWED");
+        }
     }
+    /* No freezer and no cgroup.kill: kill what is listed until nothing is. */
+    for (int round = 0; round < 50 && cgroup_members(opts) > 0; round++) {
+        for (int i = 0; i < opts->n_cgroups; i++) {
+            int n = cgroup_pids(opts->cgroups[i], pids, 1024);
+            for (int k = 0; k < n; k++)
+                kill(pids[k], SIGKILL);
+        }
+        struct timespec pause = ns_to_timespec(EBUSY_PAUSE_NS);
+        nanosleep(&pause, NULL);
+    }
+}
+
+void reap_stragglers(const struct shim_options *opts, struct job *job)
+{
+    int left = cgroup_members(opts);
+
+    if (left == 0 || job->pid == 0)
+        return;
+    /*
+     * The job is its leader: once the leader is gone, anything still in the
+     * job's cgroup (a child that called setsid, a daemonised helper) would
+     * otherwise live on unsupervised in a cgroup nobody removes.
+     */
+    shim_log("workload ended with %d process(es) left in its cgroup: killing them", left);
+    job->stragglers_killed = left;
+    cgroup_kill_all(opts);
 }
 
 void remove_cgroups(const struct shim_options *opts)
@@ -184,8 +270,7 @@ void remove_cgroups(const struct shim_options *opts)
          * 8 MiB children SIGKILLed together: rmdir of the v1 memory cgroup
          * right after wait4 got EBUSY in 43 of 100 runs, for at most ~4 ms;
          * a lone workload gave no EBUSY in 2100 rmdirs. 20 x 10 ms covers
-         * that; still busy after it means a live straggler (one that escaped
-         * the process group), which the shim does not hunt down itself.
+         * that; stragglers were already killed by reap_stragglers.
          */
         while (rmdir(dir) != 0) {
             if (errno == ENOENT)

@@ -18,8 +18,17 @@
  */
 void collect_usage(const struct shim_options *opts, struct job *job);
 
-/* Writes "1" to cgroup.kill in every dir that has one (v2 only). */
+/*
+ * SIGKILLs every process in the job's cgroups, process-group escapees included:
+ * v2 cgroup.kill; v1 freeze, kill, thaw; otherwise repeated kills until empty.
+ */
 void cgroup_kill_all(const struct shim_options *opts);
+
+/* The largest member count over the --cgroup dirs. */
+int cgroup_members(const struct shim_options *opts);
+
+/* After the leader is reaped: kills whatever is left in the job's cgroups. */
+void reap_stragglers(const struct shim_options *opts, struct job *job);
 
 /* rmdir every --cgroup dir; failures are logged, never fatal. */
 void remove_cgroups(const struct shim_options *opts);

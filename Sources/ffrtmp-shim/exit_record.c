@@ -28,7 +28,8 @@ static void json_int_or_null(struct json_buf *jb, const char *key, bool present,
 static void put_outcome(struct json_buf *jb, const struct job *job)
 {
     /* A child that failed before exec exits 127 by our own hand; that is not the workload's code. */
-    bool ran = job->running && job->reaped;
+    /* ECHILD (someone else reaped it) leaves the status unknown: null, never a made-up 0. */
+    bool ran = job->running && job->reaped && job->status_known;
     int st = job->wait_status;
 
     json_int_or_null(jb, "exit_code", ran && WIFEXITED(st), WEXITSTATUS(st));
@@ -58,9 +59,9 @@ int write_exit_record(const struct shim_options *opts, const struct job *job)
     json_raw(&jb, "{\"version\":%d,\"pid\":%d,\"pid_start_time\":%llu,\"pgid\":%d",
              EXIT_RECORD_VERSION, (int)job->pid, job->pid_start_time, (int)job->pgid);
     put_outcome(&jb, job);
-    json_raw(&jb, ",\"oom_killed\":%s,\"oom_kill_count\":%llu,\"timed_out\":%s",
+    json_raw(&jb, ",\"oom_killed\":%s,\"oom_kill_count\":%llu,\"timed_out\":%s,\"stragglers_killed\":%d",
              json_bool(job->oom_kill_count > 0), (unsigned long long)job->oom_kill_count,
-             json_bool(job->timed_out));
+             json_bool(job->timed_out), job->stragglers_killed);
     json_int_or_null(&jb, "forwarded_signal", job->forwarded_signal != 0, job->forwarded_signal);
     json_raw(&jb, ",\"killed_by\":");
     if (job->has_kill_request)

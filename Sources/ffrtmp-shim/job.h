@@ -34,6 +34,7 @@ struct job {
     pid_t pgid;
     bool running; /* exec succeeded */
     bool reaped;
+    bool status_known; /* wait4 returned this child's status (not ECHILD) */
     int wait_status;
     struct rusage rusage;
 
@@ -41,6 +42,7 @@ struct job {
     int spawn_errno;
 
     bool timed_out;
+    int stragglers_killed; /* left in the cgroup after the leader ended */
     int forwarded_signal; /* 0 = none */
 
     int64_t started_at_unix_ns, ended_at_unix_ns;

@@ -56,6 +56,7 @@ static void on_sigchld(struct loop *lp)
     r = wait4(job->pid, &job->wait_status, WNOHANG, &job->rusage);
     if (r == job->pid) {
         job->reaped = true;
+        job->status_known = true;
         job_mark_ended(job);
         if (WIFEXITED(job->wait_status))
             shim_log("workload %d exited with status %d", (int)job->pid,
@@ -107,7 +108,7 @@ static int arm_timer(struct loop *lp, uint64_t ns)
 
 static void kill_everything(struct loop *lp)
 {
-    shim_log("grace over: SIGKILL to process group %d and cgroup.kill where present",
+    shim_log("grace over: SIGKILL to process group %d and the whole cgroup",
              (int)lp->job->pgid);
     signal_group(lp->job, SIGKILL);
     cgroup_kill_all(lp->opts);

@@ -31,6 +31,7 @@ int main(int argc, char **argv)
     spawn_workload(&opts, &job);
     report_start(&opts, &job);
     supervise(&opts, &job);
+    reap_stragglers(&opts, &job);
     collect_usage(&opts, &job);
     status = write_exit_record(&opts, &job) == 0 ? 0 : 1;
     remove_cgroups(&opts);

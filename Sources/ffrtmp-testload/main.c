@@ -5,7 +5,7 @@
  * write output) so a test can assert on exactly that.
  *
  *   exit N | sleep SEC [CODE] | spin SEC | alloc MB [HOLD_SEC] | signal SIG
- *   escape SEC | cat FILE | print N
+ *   escape SEC [PSEC] | stubborn SEC | cat FILE | print N
  *
  * Bad usage exits 64 (EX_USAGE), so it cannot be mistaken for a mode's result.
  */
@@ -34,7 +34,9 @@ static const char usage_text[] =
     "  spin SEC             busy-loop SEC seconds of wall time, print cpu_ms=X wall_ms=Y\n"
     "  alloc MB [HOLD_SEC]  allocate and touch MB MiB, print 'allocated MB', hold, exit 0\n"
     "  signal SIG           die by signal number SIG\n"
-    "  escape SEC           fork a child that calls setsid and ignores SIGTERM; both sleep SEC\n"
+    "  escape SEC [PSEC]    fork a child that calls setsid and ignores SIGTERM; it sleeps SEC,\n"
+    "                       the parent PSEC (default SEC)\n"
+    "  stubborn SEC         ignore SIGTERM and sleep SEC\n"
     "  cat FILE             copy FILE to stdout\n"
     "  print N              print 'line 1'..'line N' to stdout and 'err 1'..'err N' to stderr\n";
 
@@ -160,7 +162,7 @@ static int mode_signal(long sig)
     return 1;
 }
 
-static int mode_escape(double sec)
+static int mode_escape(double sec, double parent_sec)
 {
     sigset_t term, old;
 
@@ -189,6 +191,16 @@ static int mode_escape(double sec)
         return 0;
     }
     printf("parent %d\n", (int)getpid());
+    fflush(stdout);
+    sleep_seconds(parent_sec);
+    return 0;
+}
+
+/* Ignores SIGTERM (only SIGKILL ends it early): proves a grace period escalates. */
+static int mode_stubborn(double sec)
+{
+    signal(SIGTERM, SIG_IGN);
+    printf("stubborn %d\n", (int)getpid());
     fflush(stdout);
     sleep_seconds(sec);
     return 0;
@@ -267,8 +279,13 @@ int main(int argc, char **argv)
         return mode_signal(whole_arg("signal SIG", argv[2], 1, SIGRTMAX));
     }
     if (strcmp(mode, "escape") == 0) {
+        need_args(argc, 1, 2, mode);
+        double sec = seconds_arg("escape SEC", argv[2]);
+        return mode_escape(sec, argc > 3 ? seconds_arg("escape PARENT_SEC", argv[3]) : sec);
+    }
+    if (strcmp(mode, "stubborn") == 0) {
         need_args(argc, 1, 1, mode);
-        return mode_escape(seconds_arg("escape SEC", argv[2]));
+        return mode_stubborn(seconds_arg("stubborn SEC", argv[2]));
     }
     if (strcmp(mode, "cat") == 0) {
         need_args(argc, 1, 1, mode);

@@ -1,10 +1,16 @@
 import ArgumentParser
+import FFRTMPCore
 import Glibc
 
 @main
 enum Entry {
     static func main() {
         let args = CommandLine.arguments
+        // run and attach read these signals from a signalfd; every thread must have them
+        // blocked, so block them here, while this is still the only thread. (This is also why
+        // the root command is synchronous: an async main runs dispatch_main, which leaves
+        // the main thread with an empty signal mask.)
+        if args.count > 1, args[1] == "run" || args[1] == "attach" { Sys.blockControlSignals() }
         if args.count > 2, args[1] == "run", let inv = RunInvocation.fastParse(args.dropFirst(2)) {
             exit(inv.execute())
         }

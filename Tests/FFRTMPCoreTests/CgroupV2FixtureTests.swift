@@ -19,8 +19,10 @@ final class CgroupV2FixtureTests: XCTestCase {
         let c = try ConstraintParser(blockDeviceRoot: blk.path).parse(
             WireConstraints(cpuMax: "50000 100000", cpuWeight: 200, memoryMaxMB: 64, ioMax: "8:0 rbps=1048576 wiops=100", pidsMax: 32))
         let driver = CgroupV2Driver(root: root.path, parent: "/ffrtmp/test", fixture: true)
-        let (cg, degraded) = try driver.create(try JobID("job-1"), constraints: c)
-        XCTAssertEqual(degraded, [])
+        let made = try driver.create(try JobID("job-1"), constraints: c)
+        let cg = made.cgroup
+        XCTAssertEqual(made.degraded, [])
+        XCTAssertEqual(made.applied, c)
         XCTAssertEqual(cg.path, "/ffrtmp/test/job-1")
         XCTAssertEqual(cg.uniqueDirs, [root.path + "/ffrtmp/test/job-1"])
         // Controllers enabled from the root down to the parent, and only those we use.
@@ -47,7 +49,9 @@ final class CgroupV2FixtureTests: XCTestCase {
     func testMissingControllerDegradesAndNamesIt() throws {
         let root = try makeRoot(controllers: "memory pids")
         let driver = CgroupV2Driver(root: root.path, parent: "/ffrtmp", fixture: true)
-        let (_, degraded) = try driver.create(try JobID("j2"), constraints: Constraints(cpuMax: .init(quotaMicros: 20000, periodMicros: 100_000), memoryMaxMB: 10))
+        let made = try driver.create(try JobID("j2"), constraints: Constraints(cpuMax: .init(quotaMicros: 20000, periodMicros: 100_000), memoryMaxMB: 10))
+        let degraded = made.degraded
+        XCTAssertEqual(made.applied, Constraints(memoryMaxMB: 10), "only what was written counts as applied")
         XCTAssertEqual(degraded.count, 1)
         XCTAssertTrue(degraded[0].contains("cpu controller not available"), degraded[0])
         XCTAssertEqual(root.read("ffrtmp/j2/memory.max"), String(10 * 1024 * 1024))
@@ -57,7 +61,7 @@ final class CgroupV2FixtureTests: XCTestCase {
     func testUsageReadsV2Files() throws {
         let root = try makeRoot(controllers: "cpu memory pids")
         let driver = CgroupV2Driver(root: root.path, parent: "/ffrtmp", fixture: true)
-        let (cg, _) = try driver.create(try JobID("u"), constraints: Constraints())
+        let cg = try driver.create(try JobID("u"), constraints: Constraints()).cgroup
         root.write("ffrtmp/u/cpu.stat", "usage_usec 2500\nuser_usec 2000\nsystem_usec 500\nnr_periods 10\nnr_throttled 4\nthrottled_usec 900\n")
         root.write("ffrtmp/u/memory.current", "4096\n")
         root.write("ffrtmp/u/memory.peak", "8192\n")

@@ -50,11 +50,15 @@ final class CLITests: IntegrationTestCase {
         XCTAssertTrue(noCmd.stderr.contains("after --"), noCmd.stderr)
     }
 
-    func testDuplicateJobIdIsRejected() throws {
-        XCTAssertEqual(try h.ffrtmp(["run", "--job-id", "same", "--", "true"]).status, 0)
-        let dup = try h.ffrtmp(["run", "--job-id", "same", "--", "true"])
-        XCTAssertEqual(dup.status, 125)
-        XCTAssertTrue(dup.stderr.contains("already exists"), dup.stderr)
+    func testDuplicateJobIdIsRejectedWhileTheFirstRunsAndAfter() throws {
+        XCTAssertEqual(try h.ffrtmp(["run", "--detach", "--job-id", "same", "--", h.testload, "sleep", "30"]).status, 0)
+        let running = try h.ffrtmp(["run", "--job-id", "same", "--", "true"])
+        XCTAssertEqual(running.status, 125)
+        XCTAssertTrue(running.stderr.contains("already exists"), running.stderr)
+        XCTAssertEqual(try h.psJob("same")?["state"] as? String, "running", "the first job was disturbed")
+        XCTAssertEqual(try h.ffrtmp(["kill", "same", "--grace", "1"]).status, 0)
+        let after = try h.ffrtmp(["run", "--job-id", "same", "--", "true"])
+        XCTAssertTrue(after.stderr.contains("already exists"), after.stderr)
     }
 
     func testWithoutCgroupsTheJobRunsDegradedOrIsRefusedOnRequest() throws {
@@ -64,6 +68,7 @@ final class CLITests: IntegrationTestCase {
         let r = try h.json(out.stdout)
         XCTAssertEqual(r["governance"] as? String, "degraded")
         XCTAssertTrue((r["governance_reason"] as? String ?? "").contains("FFRTMP_CGROUP_DRIVER=none"))
+        XCTAssertEqual((r["constraints_applied"] as? [String: Any])?.count, 0, "nothing was enforced, so nothing may be reported as applied")
         let strict = try h.ffrtmp(["run", "--require-governance", "--job-id", "strict", "--", "true"], env: env)
         XCTAssertEqual(strict.status, 125)
         XCTAssertTrue(strict.stderr.contains("--require-governance"), strict.stderr)

@@ -27,7 +27,6 @@ final class KillTests: IntegrationTestCase {
     func testKillTakesAGrandchildThatEscapedThroughSetsid() throws {
         let (p, e, out) = try escapeAndKill(id: "esc")
         XCTAssertEqual(out.status, 0, out.stderr)
-        XCTAssertTrue(out.stderr.contains("escalated to SIGKILL"), out.stderr)
         XCTAssertFalse(h.alive(p))
         XCTAssertFalse(h.alive(e), "the escaped grandchild survived")
         for m in Set(h.v1Mounts.values) { XCTAssertFalse(FileManager.default.fileExists(atPath: m + h.parent + "/esc")) }
@@ -36,6 +35,19 @@ final class KillTests: IntegrationTestCase {
         XCTAssertTrue((r["killed_by"] as? String ?? "").hasPrefix("operator user="), "\(r)")
         XCTAssertEqual(r["platform_sla"] as? Bool, true)
         XCTAssertEqual(r["platform_sla_reason"] as? String, "operator_cancel")
+    }
+
+    func testKillEscalatesToACgroupWideSIGKILLAfterTheGrace() throws {
+        XCTAssertEqual(try h.ffrtmp(["run", "--detach", "--job-id", "stub", "--", h.testload, "stubborn", "60"]).status, 0)
+        let pid = try XCTUnwrap(h.workloadPID("stub"))
+        h.waitUntil(10, "stubborn started") { (h.read(h.jobFile("stub", "stdout.log")) ?? "").hasPrefix("stubborn") }
+        let out = try h.ffrtmp(["kill", "stub", "--grace", "0.5", "--json"])
+        XCTAssertEqual(out.status, 0, out.stderr)
+        XCTAssertTrue(out.stderr.contains("escalated to SIGKILL after 0.5s"), out.stderr)
+        XCTAssertFalse(h.alive(pid))
+        let r = try h.json(out.stdout)
+        XCTAssertEqual(r["signal"] as? String, "SIGKILL")
+        XCTAssertEqual(r["state"] as? String, "killed")
     }
 
     func testKillRefusesJobsThatAreNotLiveAndBadIds() throws {
@@ -51,8 +63,8 @@ final class KillTests: IntegrationTestCase {
         XCTAssertTrue(sig.stderr.contains("--signal"), sig.stderr)
     }
 
-    /// A journal entry whose recorded workload pid now belongs to another process
-    /// (start time differs) must never be signalled.
+    /// A journal entry whose recorded workload pid now belongs to another process (start
+    /// time differs) must never be signalled, even while the job counts as running.
     func testReusedPIDInTheJournalIsNeverSignalled() throws {
         let victim = try h.startPlain(h.testload, ["sleep", "30"])
         let pid = victim.processIdentifier
@@ -61,17 +73,30 @@ final class KillTests: IntegrationTestCase {
         let id = try JobID("reused")
         try journal.create(JobSpec(jobID: id, mode: .run, argv: ["x"], constraints: WireConstraints(), cgroup: nil,
                                    governance: Governance(level: .degraded, reason: "test"), createdAtUnixNs: Clock.realtimeNanoseconds()))
-        try journal.writeSupervisor(id, ProcessIdentity(pid: pid, startTime: st.startTime + 1))
+        // A live supervisor (this test process) keeps the job "running", so kill really tries.
+        try journal.writeSupervisor(id, try XCTUnwrap(ProcessIdentity.current(getpid())))
         try journal.writeWorkload(id, WorkloadPID(identity: ProcessIdentity(pid: pid, startTime: st.startTime + 1), pgid: pid))
-        let ps = try XCTUnwrap(h.psJob("reused"))
-        XCTAssertNotEqual(ps["state"] as? String, "running")
+        XCTAssertEqual(try h.psJob("reused")?["state"] as? String, "running")
         let out = try h.ffrtmp(["kill", "reused", "--grace", "0"])
-        XCTAssertNotEqual(out.status, 0)
+        XCTAssertEqual(out.status, 0, out.stderr)
         usleep(100_000)
         XCTAssertTrue(h.alive(pid), "a process that merely reused the pid was killed")
         XCTAssertThrowsError(try ProcessIdentity(pid: pid, startTime: st.startTime + 1).signal(SIGKILL)) { e in
             XCTAssertTrue("\(e)".contains("different process"), "\(e)")
         }
         XCTAssertTrue(h.alive(pid))
+    }
+
+    func testKillRefusesACgroupPathTheJournalShouldNotName() throws {
+        let journal = JobJournal(stateDir: h.stateDir)
+        let id = try JobID("tampered")
+        let foreign = JobCgroup(version: .v1, dirs: ["freezer": "/sys/fs/cgroup/freezer/system.slice"], path: "/system.slice")
+        try journal.create(JobSpec(jobID: id, mode: .run, argv: ["x"], constraints: WireConstraints(), cgroup: foreign,
+                                   governance: Governance(level: .full), createdAtUnixNs: Clock.realtimeNanoseconds()))
+        try journal.writeSupervisor(id, try XCTUnwrap(ProcessIdentity.current(getpid())))
+        let out = try h.ffrtmp(["kill", "tampered", "--grace", "0"])
+        XCTAssertEqual(out.status, 1)
+        XCTAssertTrue(out.stderr.contains("invalid cgroup in"), out.stderr)
+        XCTAssertNil(h.read(h.jobFile("tampered", "kill-request")), "nothing may happen before the check")
     }
 }

@@ -99,6 +99,44 @@ final class RunTests: IntegrationTestCase {
         XCTAssertEqual(r["platform_sla_reason"] as? String, "job_timeout")
     }
 
+    func testGraceEscalatesATimeoutToSIGKILL() throws {
+        let out = try h.ffrtmp(["run", "--json", "--timeout", "0.3", "--grace", "0.5", "--", h.testload, "stubborn", "60"])
+        XCTAssertEqual(out.status, 137, out.stderr)
+        let r = try h.json(out.stdout)
+        XCTAssertEqual(r["timed_out"] as? Bool, true)
+        XCTAssertEqual(r["signal"] as? String, "SIGKILL")
+        // Bounds, not timing: the default grace is 10 s, so this proves --grace reached the shim.
+        XCTAssertLessThan(r["duration_seconds"] as? Double ?? 99, 5)
+    }
+
+    func testTinyTimeoutIsPassedAsFixedPointSeconds() throws {
+        let out = try h.ffrtmp(["run", "--json", "--timeout", "0.00001", "--", h.testload, "sleep", "30"])
+        XCTAssertEqual(out.status, 143, out.stderr)
+        XCTAssertEqual(try h.json(out.stdout)["timed_out"] as? Bool, true)
+        let bad = try h.ffrtmp(["run", "--timeout", "1e12", "--job-id", "long", "--", "true"])
+        XCTAssertEqual(bad.status, 125)
+        XCTAssertTrue(bad.stderr.contains("invalid --timeout"), bad.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir + "/jobs/long"))
+    }
+
+    /// The job is its leader: what it leaves behind in its cgroup (here a child that called
+    /// setsid and ignores SIGTERM) is killed when it ends, and the cgroup is removed.
+    func testStragglersLeftByTheLeaderAreKilledAndCounted() throws {
+        let out = try h.ffrtmp(["run", "--json", "--job-id", "strag", "--", h.testload, "escape", "60", "0"])
+        XCTAssertEqual(out.status, 0, out.stderr)
+        let escaped = try XCTUnwrap(out.stdout.split(separator: "\n").first { $0.hasPrefix("escaped ") }.flatMap { Int32($0.dropFirst(8)) })
+        h.waitUntil(5, "straggler gone") { !h.alive(escaped) }
+        let rec = try XCTUnwrap(h.read(h.jobFile("strag", "exit.json")))
+        XCTAssertTrue(rec.contains("\"stragglers_killed\":1"), rec)
+        for m in Set(h.v1Mounts.values) { XCTAssertFalse(FileManager.default.fileExists(atPath: m + h.parent + "/strag")) }
+    }
+
+    func testDetachReportsAFailedStartInsteadOfAnId() throws {
+        let out = try h.ffrtmp(["run", "--detach", "--json", "--", "/nonexistent/x"])
+        XCTAssertEqual(out.status, 127, out.stderr)
+        XCTAssertEqual(try h.json(out.stdout)["platform_sla_reason"] as? String, "command_not_found")
+    }
+
     func testCtrlCIsForwardedToTheJob() throws {
         let run = try h.start(["run", "--json", "--job-id", "ctrlc", "--", h.testload, "sleep", "30"])
         h.waitUntil(10, "workload started") { h.workloadPID("ctrlc").map(h.alive) ?? false }

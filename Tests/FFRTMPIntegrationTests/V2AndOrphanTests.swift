@@ -41,7 +41,7 @@ final class V2AndOrphanTests: IntegrationTestCase {
         XCTAssertEqual(orphan["pgid"] as? Int, Int(workload))
         // Adopt it again under a new job, then kill that job cgroup-wide.
         let attach = try h.start(["attach", "--pgid", String(workload), "--job-id", "readopt", "--cpu-percent", "20"])
-        h.waitUntil(10, "re-adopted") { ProcFS.cgroups(workload)?["cpu"] == h.parent + "/readopt" }
+        h.waitUntil(10, "re-adopted") { h.cgroupPath(workload, "cpu") == h.parent + "/readopt" }
         XCTAssertEqual(try h.ffrtmp(["kill", "readopt", "--grace", "1"]).status, 0)
         _ = try h.finish(attach)
         XCTAssertFalse(h.alive(workload))
@@ -60,7 +60,7 @@ final class V2AndOrphanTests: IntegrationTestCase {
         XCTAssertEqual(g["command"] as? String, "ffmpeg")
         // Once governed it is no longer an orphan.
         let attach = try h.start(["attach", "--pgid", String(g["pgid"] as! Int), "--job-id", "ff", "--cpu-percent", "50"])
-        h.waitUntil(10, "adopted") { ProcFS.cgroups(p.processIdentifier)?["cpu"] == h.parent + "/ff" }
+        h.waitUntil(10, "adopted") { h.cgroupPath(p.processIdentifier, "cpu") == h.parent + "/ff" }
         let after = try h.ffrtmp(["orphans", "--json"])
         XCTAssertFalse(after.stdout.contains("\"pid\":\(p.processIdentifier),"), after.stdout)
         kill(attach.pid, SIGTERM)

@@ -17,6 +17,10 @@ int ffrtmp_pidfd_wait(int pidfd, int timeout_ms);
 // returns a non-blocking signalfd for them, so a poll loop can treat signals as
 // events and no handler ever runs Swift code.
 int ffrtmp_signalfd_for_control_signals(void);
+// Blocks the same signals without creating an fd. Call it first thing in main, before any
+// thread exists: a signalfd only sees signals that are blocked in every thread, and threads
+// inherit the mask of the thread that creates them.
+int ffrtmp_block_control_signals(void);
 // Reads one pending signal from the signalfd; returns its number, 0 when none, -1 on error.
 int ffrtmp_signalfd_read(int fd);
 // Polls up to 4 fds for readability; fills ready[i] with 1/0. Returns poll()'s result.

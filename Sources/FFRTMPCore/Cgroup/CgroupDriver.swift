@@ -43,6 +43,25 @@ public struct CgroupUsage: Codable, Equatable, Sendable {
     }
 }
 
+/// What `create` did: the cgroup, the limits actually written, and why any were not.
+public struct CgroupCreation: Sendable {
+    public var cgroup: JobCgroup
+    public var applied: Constraints
+    public var degraded: [String]
+
+    /// Drops from `requested` each limit whose controller reported a reason.
+    init(cgroup: JobCgroup, requested: Constraints, cpu: [String], memory: [String], io: [String], pids: [String]) {
+        self.cgroup = cgroup
+        var a = requested
+        if !cpu.isEmpty { a.cpuMax = nil; a.cpuWeight = nil }
+        if !memory.isEmpty { a.memoryMaxMB = nil }
+        if !io.isEmpty { a.ioMax = [] }
+        if !pids.isEmpty { a.pidsMax = nil }
+        applied = a
+        degraded = cpu + memory + io + pids
+    }
+}
+
 /// One interface over cgroup v1, v2 and "unavailable". Only `CgroupDriverFactory` picks one.
 public protocol CgroupDriver: Sendable {
     var version: CgroupVersion { get }
@@ -51,10 +70,10 @@ public protocol CgroupDriver: Sendable {
 
     /// Where a job's cgroup lives (whether or not it exists).
     func locate(_ job: JobID) -> JobCgroup
-    /// Creates the job cgroup and writes every limit. Returns the reasons for any limit that
-    /// could not be enforced because its controller is missing (governance degraded).
+    /// Creates the job cgroup and writes every limit. Says which limits are really enforced
+    /// and why the others are not (a missing controller: governance degraded).
     /// On error nothing is left behind.
-    func create(_ job: JobID, constraints: Constraints) throws -> (JobCgroup, degraded: [String])
+    func create(_ job: JobID, constraints: Constraints) throws -> CgroupCreation
     /// Live usage. v1: cpuacct.usage, cpu.stat, memory.*; v2: cpu.stat, memory.current/peak/events.
     func usage(_ cg: JobCgroup) -> CgroupUsage
     /// Pids in the job cgroup (any hierarchy: membership is the same in each).
@@ -66,6 +85,9 @@ public protocol CgroupDriver: Sendable {
     /// SIGKILLs every member, including ones that escaped the process group.
     /// v2: cgroup.kill. v1: freeze, SIGKILL each member, thaw (the order ENVIRONMENT.md verified).
     func killAll(_ cg: JobCgroup) throws
+    /// True when `cg` is exactly where this driver puts job `job`: paths read back from
+    /// the journal are checked before anything is frozen, killed or removed there.
+    func owns(_ cg: JobCgroup, job: JobID) -> Bool
     /// Removes the job cgroup in every hierarchy; missing directories are fine.
     func destroy(_ cg: JobCgroup) throws
     /// True when /proc/PID/cgroup lines place the process under our parent.
@@ -73,6 +95,11 @@ public protocol CgroupDriver: Sendable {
 }
 
 extension CgroupDriver {
+    public func owns(_ cg: JobCgroup, job: JobID) -> Bool {
+        let expected = locate(job)
+        return cg.version == expected.version && !cg.dirs.isEmpty && cg.dirs.allSatisfy { expected.dirs[$0.key] == $0.value }
+    }
+
     public func isGoverned(_ procCgroups: [String: String]) -> Bool {
         procCgroups.values.contains { $0.hasPrefix(parent + "/") }
     }

@@ -10,7 +10,7 @@ public struct UnavailableCgroupDriver: CgroupDriver {
     }
 
     public func locate(_ job: JobID) -> JobCgroup { JobCgroup(version: .unavailable, dirs: [:], path: "") }
-    public func create(_ job: JobID, constraints: Constraints) throws -> (JobCgroup, degraded: [String]) {
+    public func create(_ job: JobID, constraints: Constraints) throws -> CgroupCreation {
         throw FFRTMPError.governanceUnavailable(reason: reason)
     }
     public func usage(_ cg: JobCgroup) -> CgroupUsage { CgroupUsage() }

@@ -41,34 +41,52 @@ public struct Attacher: Sendable {
         guard !procs.contains(where: { $0.pid == own }) else {
             throw FFRTMPError.invalidField(field: "--pid", value: String(own), expected: "a process other than ffrtmp itself")
         }
-        let adopted = procs.compactMap { p in ProcFS.cgroups(p.pid).map { AdoptedProcess(identity: p, originalCgroups: $0) } }
-        let (cg, degraded): (JobCgroup, [String])
+        try journal.claim(jobID)
+        var adopted = procs.compactMap { p in ProcFS.cgroups(p.pid).map { AdoptedProcess(identity: p, originalCgroups: $0) } }
+        var creation: CgroupCreation?
         do {
-            (cg, degraded) = try driver.create(jobID, constraints: constraints)
-        } catch let e as FFRTMPError where JobLauncher.isUnavailable(e) {
-            // Attach without a cgroup cannot govern anything; say so rather than pretend.
-            throw FFRTMPError.governanceUnavailable(reason: "attach needs cgroups: \(e)")
-        }
-        if requireGovernance && !degraded.isEmpty {
-            try? driver.destroy(cg)
-            throw FFRTMPError.governanceUnavailable(reason: degraded.joined(separator: "; ") + " (and --require-governance is set)")
-        }
-        let spec = JobSpec(jobID: jobID, mode: .attach, argv: procs.compactMap { ProcFS.stat($0.pid)?.comm },
-                           constraints: constraints.wire, cgroup: cg,
-                           governance: Governance(level: degraded.isEmpty ? .full : .degraded, reason: degraded.isEmpty ? nil : degraded.joined(separator: "; ")),
-                           createdAtUnixNs: Clock.realtimeNanoseconds(), adopted: adopted)
-        do {
-            try journal.create(spec)
+            let c: CgroupCreation
+            do {
+                c = try driver.create(jobID, constraints: constraints)
+            } catch let e as FFRTMPError where JobLauncher.isUnavailable(e) {
+                // Attach without a cgroup cannot govern anything; say so rather than pretend.
+                throw FFRTMPError.governanceUnavailable(reason: "attach needs cgroups: \(e)")
+            }
+            creation = c
+            if requireGovernance && !c.degraded.isEmpty {
+                throw FFRTMPError.governanceUnavailable(reason: c.degraded.joined(separator: "; ") + " (and --require-governance is set)")
+            }
+            var spec = JobSpec(jobID: jobID, mode: .attach, argv: procs.compactMap { ProcFS.stat($0.pid)?.comm },
+                               constraints: constraints.wire, constraintsApplied: c.applied.wire, cgroup: c.cgroup,
+                               governance: Governance(level: c.degraded.isEmpty ? .full : .degraded,
+                                                      reason: c.degraded.isEmpty ? nil : c.degraded.joined(separator: "; ")),
+                               createdAtUnixNs: Clock.realtimeNanoseconds(), adopted: adopted)
+            try journal.writeSpec(spec)
             if let me = ProcessIdentity.current(own) { try journal.writeSupervisor(jobID, me) }
             let leader = procs[0]
             try journal.writeWorkload(jobID, WorkloadPID(identity: leader, pgid: ProcFS.stat(leader.pid)?.pgrp ?? leader.pid))
-            try moveAll(adopted, into: cg)
+            try moveAll(adopted, into: c.cgroup)
+            if case let .pgid(pgid) = target {
+                // A member may fork between our listing and its move; its child is born where the
+                // parent was. Re-list until a pass finds nobody new.
+                for _ in 0..<10 {
+                    let known = Set(adopted.map(\.identity))
+                    let fresh = ((try? Self.resolve(.pgid(pgid))) ?? []).filter { !known.contains($0) }
+                        .compactMap { p in ProcFS.cgroups(p.pid).map { AdoptedProcess(identity: p, originalCgroups: $0) } }
+                    if fresh.isEmpty { break }
+                    try moveAll(fresh, into: c.cgroup)
+                    adopted += fresh
+                }
+                spec.adopted = adopted
+                try journal.writeSpec(spec)
+            }
+            return spec
         } catch {
             for a in adopted { try? driver.restore(a.identity.pid, to: a.originalCgroups) }
-            try? driver.destroy(cg)
+            if let cg = creation?.cgroup { try? driver.destroy(cg) }
+            journal.abandon(jobID)
             throw error
         }
-        return spec
     }
 
     /// Moves each process (re-checking its identity right before, so a reused pid is never moved).
@@ -105,19 +123,30 @@ public struct Attacher: Sendable {
     }
 
     /// Hands every member back to its original cgroups; processes born after adoption
-    /// go where the group leader came from.
+    /// go where the group leader came from. A member that exits meanwhile is fine; any other
+    /// failure is noted in the record and the rest are still handed back.
     public func detach(_ spec: JobSpec, usage: CgroupUsage) throws -> ExitRecord {
         guard let cg = spec.cgroup else { throw FFRTMPError.governanceUnavailable(reason: "no cgroup") }
         let originals = Dictionary(spec.adopted?.map { ($0.identity.pid, $0.originalCgroups) } ?? [], uniquingKeysWith: { a, _ in a })
         let fallback = spec.adopted?.first?.originalCgroups ?? [:]
+        var notes: [String] = []
         for _ in 0..<3 {
             let members = driver.members(cg)
             if members.isEmpty { break }
-            for pid in members { try driver.restore(pid, to: originals[pid] ?? fallback) }
+            for pid in members {
+                do {
+                    try driver.restore(pid, to: originals[pid] ?? fallback)
+                } catch let FFRTMPError.cgroupWrite(_, _, err) where err == ESRCH {
+                    continue
+                } catch {
+                    if !notes.contains("\(error)") { notes.append("\(error)") }
+                }
+            }
         }
-        let rec = record(spec, usage: usage, detached: true)
+        var rec = record(spec, usage: usage, detached: true)
+        do { try driver.destroy(cg) } catch { notes.append("\(error)") }
+        if !notes.isEmpty { rec.notes = notes }
         try journal.writeExitRecord(spec.jobID, rec)
-        try driver.destroy(cg)
         return rec
     }
 

@@ -21,8 +21,14 @@ public struct JobKiller: Sendable {
         guard st.state.isLive else {
             throw FFRTMPError.invalidField(field: "job", value: id.value, expected: "a live job (this one is \(st.state.rawValue))")
         }
-        try journal.writeKillRequest(id, by: "\(who) signal=\(Signals.name(sig)) at=\(Clock.iso8601(unixNanoseconds: Clock.realtimeNanoseconds()))")
         let cg = st.spec.cgroup
+        // The journal is only a file: never freeze, kill or remove a cgroup it names unless it
+        // is exactly where this job's cgroup belongs.
+        if let cg, !driver.owns(cg, job: id) {
+            throw FFRTMPError.invalidField(field: "cgroup in \(journal.file(id, "spec.json"))", value: cg.path,
+                                           expected: "\(driver.locate(id).path) (the job's cgroup under the configured parent; check FFRTMP_CGROUP_PARENT)")
+        }
+        try journal.writeKillRequest(id, by: "\(who) signal=\(Signals.name(sig)) at=\(Clock.iso8601(unixNanoseconds: Clock.realtimeNanoseconds()))")
         var escalated = false
         if sig != SIGKILL {
             sendToGroup(st, sig)
@@ -40,12 +46,15 @@ public struct JobKiller: Sendable {
             }
         }
         // The shim notices its child's death and writes the exit record; wait for it.
-        if let sup = st.supervisor, st.state == .running {
+        var supervisorAlive = st.supervisor?.isAlive ?? false
+        if let sup = st.supervisor, supervisorAlive {
             let deadline = Clock.monotonicNanoseconds() + 5_000_000_000
             while sup.isAlive && Clock.monotonicNanoseconds() < deadline { Clock.sleep(seconds: 0.01) }
+            supervisorAlive = sup.isAlive
         }
-        if try journal.exitRecord(id) == nil {
-            // No supervisor left to write it (an orphan, or an attach watcher that died).
+        // Only a job without a living supervisor gets its record from us (an orphan, or an
+        // attach watcher that died); a supervisor that is still alive writes its own.
+        if !supervisorAlive, try journal.exitRecord(id) == nil {
             try journal.writeExitRecord(id, orphanKillRecord(st, killedBy: journal.killRequest(id) ?? who))
         }
         if let cg { try driver.destroy(cg) }

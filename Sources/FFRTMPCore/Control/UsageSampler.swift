@@ -59,13 +59,14 @@ public struct UsageSampler: Sendable {
 
     public static func rates(_ a: CgroupUsage, _ b: CgroupUsage, elapsedNs: Double, spec: JobSpec) -> Usage {
         var u = Usage()
-        if elapsedNs > 0, let c0 = a.cpuUsageNanoseconds, let c1 = b.cpuUsageNanoseconds, c1 >= c0 {
+        // Below 10 ms the two reads are too close for a rate to mean anything: no CPU% then.
+        if elapsedNs >= 10_000_000, let c0 = a.cpuUsageNanoseconds, let c1 = b.cpuUsageNanoseconds, c1 >= c0 {
             u.cpuPercent = Double(c1 - c0) / elapsedNs * 100
         }
-        if let p0 = a.cpuPeriods, let p1 = b.cpuPeriods, let t0 = a.cpuThrottledPeriods, let t1 = b.cpuThrottledPeriods, p1 > p0 {
+        if elapsedNs >= 10_000_000, let p0 = a.cpuPeriods, let p1 = b.cpuPeriods, let t0 = a.cpuThrottledPeriods, let t1 = b.cpuThrottledPeriods, p1 > p0 {
             u.throttledPercent = Double(t1 - t0) / Double(p1 - p0) * 100
         }
-        u.cpuLimitPercent = spec.constraints.cpuMax.flatMap { try? ConstraintParser().parseCPUMax($0).percentOfOneCore }
+        u.cpuLimitPercent = (spec.constraintsApplied ?? spec.constraints).cpuMax.flatMap { try? ConstraintParser().parseCPUMax($0).percentOfOneCore }
         u.memoryCurrentBytes = b.memoryCurrentBytes
         u.memoryPeakBytes = b.memoryPeakBytes
         u.memoryLimitBytes = b.memoryLimitBytes

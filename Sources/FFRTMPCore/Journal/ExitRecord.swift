@@ -18,6 +18,8 @@ public struct ExitRecord: Codable, Equatable, Sendable {
     public var oomKilled: Bool
     public var oomKillCount: UInt64
     public var timedOut: Bool
+    /// Processes still in the job's cgroup when its leader ended, which the shim then killed.
+    public var stragglersKilled: Int?
     public var forwardedSignal: Int32?
     public var killedBy: String?
     public var startedAtUnixNs: Int64
@@ -31,6 +33,8 @@ public struct ExitRecord: Codable, Equatable, Sendable {
     public var detached: Bool?
     /// Why exit_code is null although the process ended (an adopted non-child).
     public var exitUnknownReason: String?
+    /// Problems met while finishing the job (e.g. a process that could not be moved back on detach).
+    public var notes: [String]?
 
     public init(version: Int = 1, pid: Int32, pidStartTime: UInt64, pgid: Int32, exitCode: Int32?, signal: Int32?,
                 coreDumped: Bool = false, oomKilled: Bool, oomKillCount: UInt64, timedOut: Bool = false,
@@ -63,6 +67,7 @@ public struct ExitRecord: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case version, pid, pidStartTime = "pid_start_time", pgid, exitCode = "exit_code", signal
         case coreDumped = "core_dumped", oomKilled = "oom_killed", oomKillCount = "oom_kill_count", timedOut = "timed_out"
+        case stragglersKilled = "stragglers_killed", notes
         case forwardedSignal = "forwarded_signal", killedBy = "killed_by", startedAtUnixNs = "started_at_unix_ns"
         case endedAtUnixNs = "ended_at_unix_ns", durationNs = "duration_ns", cpuUsageNs = "cpu_usage_ns"
         case peakMemoryBytes = "peak_memory_bytes", usageSource = "usage_source", spawnError = "spawn_error"

@@ -37,27 +37,26 @@ public struct JobInspector: Sendable {
     public func status(_ id: JobID, withUsage: Bool = true, knownSpec: JobSpec? = nil) throws -> JobStatus {
         let spec = try knownSpec ?? journal.spec(id)
         var st = JobStatus(spec: spec, exit: nil, state: .lost, supervisor: journal.supervisor(id), workload: journal.workload(id))
+        // Liveness first, the record second: a supervisor found dead here wrote its record (if
+        // it ever did) before we read it, so "dead and no record" really means lost.
+        let supervisorAlive = st.supervisor?.isAlive ?? false
         do {
             st.exit = try journal.exitRecord(id)
-            if st.exit == nil, !(st.supervisor?.isAlive ?? false) {
-                // The supervisor may have written the record between our two reads.
-                st.exit = try journal.exitRecord(id)
-            }
         } catch {
             st.journalError = "\(error)"
         }
-        st.state = state(of: st)
+        st.state = state(of: st, supervisorAlive: supervisorAlive)
         if withUsage, st.state.isLive, let cg = spec.cgroup { st.usage = driver.usage(cg) }
         return st
     }
 
-    func state(of st: JobStatus) -> JobState {
+    func state(of st: JobStatus, supervisorAlive: Bool) -> JobState {
         if let e = st.exit {
             if e.spawnError != nil { return .failed }
             if e.detached == true { return .detached }
             return e.killedBy != nil ? .killed : .exited
         }
-        if let sup = st.supervisor, sup.isAlive { return .running }
+        if supervisorAlive { return .running }
         if workloadAlive(st) { return .orphaned }
         if st.supervisor == nil && Clock.realtimeNanoseconds() - st.spec.createdAtUnixNs < startGraceNs { return .starting }
         return .lost

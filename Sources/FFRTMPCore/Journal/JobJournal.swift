@@ -27,12 +27,27 @@ public struct JobJournal: Sendable {
     /// Creates jobs/<id>/ and its spec. Fails if the id is taken: ids are never reused,
     /// so an exit record can never be attributed to the wrong job.
     public func create(_ spec: JobSpec) throws {
-        try FileIO.mkdirs(jobsDir, mode: 0o750)
-        if mkdir(dir(spec.jobID), 0o750) != 0 {
-            if errno == EEXIST { throw FFRTMPError.jobAlreadyExists(id: spec.jobID.value) }
-            throw FFRTMPError.io(path: dir(spec.jobID), operation: "create directory", errno: errno)
+        try claim(spec.jobID)
+        do { try writeSpec(spec) } catch {
+            abandon(spec.jobID)
+            throw error
         }
-        try writeSpec(spec)
+    }
+
+    /// Takes the id: mkdir of jobs/<id>/ succeeds for exactly one caller.
+    public func claim(_ id: JobID) throws {
+        try FileIO.mkdirs(jobsDir, mode: 0o750)
+        if mkdir(dir(id), 0o750) != 0 {
+            if errno == EEXIST { throw FFRTMPError.jobAlreadyExists(id: id.value) }
+            throw FFRTMPError.io(path: dir(id), operation: "create directory", errno: errno)
+        }
+    }
+
+    /// Removes a job directory that never got a workload (a launch or an adoption that failed
+    /// before anything ran), so it does not linger as a `lost` job.
+    public func abandon(_ id: JobID) {
+        for f in FileIO.listDirectory(dir(id)) { unlink(file(id, f)) }
+        rmdir(dir(id))
     }
 
     public func writeSpec(_ spec: JobSpec) throws {
@@ -52,8 +67,12 @@ public struct JobJournal: Sendable {
         return try Self.decode(ExitRecord.self, text, path: path)
     }
 
-    public func writeExitRecord(_ id: JobID, _ record: ExitRecord) throws {
-        try FileIO.writeAtomically(file(id, "exit.json"), try Self.encode(record) + "\n", sync: true)
+    /// Writes the exit record unless one exists: the first writer (the shim, the attach watcher,
+    /// or `kill` for a supervisor-less job) wins, and a record is never replaced. Returns false
+    /// when another writer got there first.
+    @discardableResult
+    public func writeExitRecord(_ id: JobID, _ record: ExitRecord) throws -> Bool {
+        try FileIO.createAtomically(file(id, "exit.json"), try Self.encode(record) + "\n")
     }
 
     /// The supervisor: ffrtmp-shim (run) or the attach watcher. "PID STARTTIME".

@@ -19,6 +19,8 @@ public struct JobSpec: Codable, Equatable, Sendable {
     public var mode: JobMode
     public var argv: [String]
     public var constraints: WireConstraints
+    /// The limits really enforced (nil in specs written before this field existed: same as asked).
+    public var constraintsApplied: WireConstraints?
     public var timeoutSeconds: Double?
     public var cgroup: JobCgroup?
     public var governance: Governance
@@ -26,12 +28,14 @@ public struct JobSpec: Codable, Equatable, Sendable {
     /// attach: the processes adopted and the cgroups they came from (restored on detach).
     public var adopted: [AdoptedProcess]?
 
-    public init(jobID: JobID, mode: JobMode, argv: [String], constraints: WireConstraints, timeoutSeconds: Double? = nil,
+    public init(jobID: JobID, mode: JobMode, argv: [String], constraints: WireConstraints, constraintsApplied: WireConstraints? = nil,
+                timeoutSeconds: Double? = nil,
                 cgroup: JobCgroup?, governance: Governance, createdAtUnixNs: Int64, adopted: [AdoptedProcess]? = nil) {
         self.jobID = jobID
         self.mode = mode
         self.argv = argv
         self.constraints = constraints
+        self.constraintsApplied = constraintsApplied
         self.timeoutSeconds = timeoutSeconds
         self.cgroup = cgroup
         self.governance = governance
@@ -40,7 +44,7 @@ public struct JobSpec: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case jobID = "job_id", mode, argv, constraints, timeoutSeconds = "timeout_seconds", cgroup, governance
+        case jobID = "job_id", mode, argv, constraints, constraintsApplied = "constraints_applied", timeoutSeconds = "timeout_seconds", cgroup, governance
         case createdAtUnixNs = "created_at_unix_ns", adopted
     }
 }

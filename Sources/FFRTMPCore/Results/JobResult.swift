@@ -63,7 +63,7 @@ public struct JobResult: Codable, Equatable, Sendable {
         mode = spec.mode
         self.state = state.rawValue
         pid = exit.map { $0.pid == 0 ? nil : $0.pid } ?? workload?.identity.pid
-        constraintsApplied = spec.constraints
+        constraintsApplied = spec.constraintsApplied ?? spec.constraints
         governance = spec.governance.level
         governanceReason = spec.governance.reason
         cgroup = spec.cgroup?.path

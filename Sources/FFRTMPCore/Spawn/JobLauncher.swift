@@ -44,34 +44,47 @@ public struct JobLauncher: Sendable {
         self.shimPath = shimPath
     }
 
+    /// The longest timeout or grace the shim accepts (ten years).
+    public static let maxSeconds: Double = 10 * 365 * 86400
+
     public func launch(_ req: LaunchRequest) throws -> LaunchedJob {
         guard !req.argv.isEmpty else {
             throw FFRTMPError.invalidField(field: "command", value: "", expected: "a command after --, e.g. ffrtmp run -- ffmpeg -i in.mp4 out.mp4")
         }
+        if let t = req.timeoutSeconds, !(t >= 1e-9 && t <= Self.maxSeconds) {
+            throw FFRTMPError.invalidField(field: "--timeout", value: String(t), expected: "seconds greater than 0, at most \(Int(Self.maxSeconds))")
+        }
+        if let g = req.graceSeconds, !(g >= 0 && g <= Self.maxSeconds) {
+            throw FFRTMPError.invalidField(field: "--grace", value: String(g), expected: "seconds from 0 to \(Int(Self.maxSeconds))")
+        }
         let created = Clock.realtimeNanoseconds()
-        var cgroup: JobCgroup?
+        // The id first: a second job with the same id must fail here, before it touches the
+        // first one's cgroup.
+        try journal.claim(req.jobID)
+        var creation: CgroupCreation?
         var governance = Governance(level: .full)
         do {
-            let (cg, degraded) = try driver.create(req.jobID, constraints: req.constraints)
-            cgroup = cg
-            if !degraded.isEmpty { governance = Governance(level: .degraded, reason: degraded.joined(separator: "; ")) }
-        } catch let e as FFRTMPError {
-            guard Self.isUnavailable(e) else { throw e }
-            governance = Governance(level: .degraded, reason: "\(e)")
-        }
-        if req.requireGovernance && governance.level != .full {
-            if let cg = cgroup { try? driver.destroy(cg) }
-            throw FFRTMPError.governanceUnavailable(reason: (governance.reason ?? "unknown") + " (and --require-governance is set)")
-        }
-        let spec = JobSpec(jobID: req.jobID, mode: .run, argv: req.argv, constraints: req.constraints.wire,
-                           timeoutSeconds: req.timeoutSeconds, cgroup: cgroup, governance: governance, createdAtUnixNs: created)
-        do {
-            try journal.create(spec)
+            do {
+                let c = try driver.create(req.jobID, constraints: req.constraints)
+                creation = c
+                if !c.degraded.isEmpty { governance = Governance(level: .degraded, reason: c.degraded.joined(separator: "; ")) }
+            } catch let e as FFRTMPError where Self.isUnavailable(e) {
+                governance = Governance(level: .degraded, reason: "\(e)")
+            }
+            if req.requireGovernance && governance.level != .full {
+                throw FFRTMPError.governanceUnavailable(reason: (governance.reason ?? "unknown") + " (and --require-governance is set)")
+            }
+            let spec = JobSpec(jobID: req.jobID, mode: .run, argv: req.argv, constraints: req.constraints.wire,
+                               constraintsApplied: (creation?.applied ?? Constraints()).wire, timeoutSeconds: req.timeoutSeconds,
+                               cgroup: creation?.cgroup, governance: governance, createdAtUnixNs: created)
+            try journal.writeSpec(spec)
+            return try spawnShim(spec, graceSeconds: req.graceSeconds)
         } catch {
-            if let cg = cgroup { try? driver.destroy(cg) }
+            if let cg = creation?.cgroup { try? driver.destroy(cg) }
+            // Only a job that never got as far as a shim is removed; a shim that started owns its dir.
+            if !FileIO.exists(journal.file(req.jobID, "shim.pid")) { journal.abandon(req.jobID) }
             throw error
         }
-        return try spawnShim(spec)
     }
 
     /// Cgroups that cannot be created for lack of rights or mounts degrade governance;
@@ -85,29 +98,48 @@ public struct JobLauncher: Sendable {
         }
     }
 
-    func spawnShim(_ spec: JobSpec) throws -> LaunchedJob {
+    /// Seconds as fixed-point text: Swift prints 1e-05 for tiny doubles, which the shim refuses.
+    static func seconds(_ v: Double) -> String {
+        let ns = Int64((v * 1e9).rounded())
+        let frac = String(ns % 1_000_000_000)
+        return "\(ns / 1_000_000_000)." + String(repeating: "0", count: 9 - frac.count) + frac
+    }
+
+    func spawnShim(_ spec: JobSpec, graceSeconds: Double?) throws -> LaunchedJob {
         var args = [shimPath, "--job-dir", journal.dir(spec.jobID), "--sync-fd", "3", "--rmdir-cgroups"]
         for d in spec.cgroup?.uniqueDirs ?? [] { args += ["--cgroup", d] }
-        if let t = spec.timeoutSeconds { args += ["--timeout", String(t)] }
+        if let t = spec.timeoutSeconds { args += ["--timeout", Self.seconds(t)] }
+        if let g = graceSeconds { args += ["--grace", Self.seconds(g)] }
         args.append("--")
         args += spec.argv
         let pipe = try Sys.pipeCloexec()
+        defer { close(pipe.read) }
         let pid: Int32
         do {
             pid = try Sys.spawnDetached(path: shimPath, argv: args, syncFD: pipe.write)
         } catch {
-            close(pipe.read)
             close(pipe.write)
-            if let cg = spec.cgroup { try? driver.destroy(cg) }
             throw error
         }
         close(pipe.write)
         let line = Self.readLine(pipe.read)
-        close(pipe.read)
         var job = LaunchedJob(jobID: spec.jobID, spec: spec, shimPID: pid, workloadPID: nil)
         let f = line.split(separator: " ")
-        if f.first == "running", f.count >= 2 { job.workloadPID = Int32(f[1]) }
-        // "failed STAGE ERRNO" or EOF: the shim has written (or will have lost) the exit record.
+        if f.first == "running", f.count >= 2 {
+            job.workloadPID = Int32(f[1])
+        } else if f.first != "failed" {
+            // EOF without a word: the shim died or refused its arguments before it could record
+            // anything. Reap it and record the failure ourselves, as a platform fault.
+            var st: Int32 = 0
+            waitpid(pid, &st, 0)
+            if let cg = spec.cgroup { try? driver.destroy(cg) }
+            let now = Clock.realtimeNanoseconds()
+            let why = (st & 0x7f) == 0 ? "ffrtmp-shim exited \((st >> 8) & 0xff) before starting the job (see shim.log)" : "ffrtmp-shim died of signal \(st & 0x7f) before starting the job"
+            try journal.writeExitRecord(spec.jobID, ExitRecord(
+                pid: 0, pidStartTime: 0, pgid: 0, exitCode: nil, signal: nil, oomKilled: false, oomKillCount: 0, killedBy: nil,
+                startedAtUnixNs: now, endedAtUnixNs: now, durationNs: 0, cpuUsageNs: 0, peakMemoryBytes: 0, usageSource: "none",
+                spawnError: .init(stage: "shim", errno: EPROTO, message: why)))
+        }
         return job
     }
 

@@ -47,7 +47,8 @@ public enum FileIO {
 
     /// Write to a temp file, fsync, rename: readers see the old file or the new one, never half.
     public static func writeAtomically(_ path: String, _ contents: String, sync: Bool = true) throws {
-        let tmp = path + ".tmp"
+        // A per-writer temp name: two writers of one file must not share (and tear) a temp file.
+        let tmp = "\(path).\(getpid()).tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         if fd < 0 { throw FFRTMPError.io(path: tmp, operation: "create", errno: errno) }
         var ok = true
@@ -72,18 +73,43 @@ public enum FileIO {
             unlink(tmp)
             throw FFRTMPError.io(path: path, operation: "rename into place", errno: e)
         }
+        if sync { syncDirectory(of: path) }
     }
 
-    /// Creates a file only if it does not exist yet (O_EXCL): used where two writers may race.
-    public static func createExclusive(_ path: String, _ contents: String) throws -> Bool {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
-        if fd < 0 {
-            if errno == EEXIST { return false }
-            throw FFRTMPError.io(path: path, operation: "create", errno: errno)
+    /// Writes a whole file under a unique temp name, fsyncs it, and links it into place only
+    /// if `path` does not exist (link(2) fails with EEXIST), then fsyncs the directory.
+    /// Readers never see a partial file, and an existing file is never replaced.
+    public static func createAtomically(_ path: String, _ contents: String) throws -> Bool {
+        let tmp = "\(path).\(getpid()).\(Clock.monotonicNanoseconds()).tmp"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
+        if fd < 0 { throw FFRTMPError.io(path: tmp, operation: "create", errno: errno) }
+        defer { unlink(tmp) }
+        var err: Int32 = 0
+        contents.utf8CString.withUnsafeBufferPointer { buf in
+            var off = 0
+            let total = buf.count - 1
+            while off < total {
+                let n = Glibc.write(fd, buf.baseAddress! + off, total - off)
+                if n < 0 { if errno == EINTR { continue }; err = errno; return }
+                off += n
+            }
         }
-        defer { close(fd) }
-        _ = contents.withCString { Glibc.write(fd, $0, strlen($0)) }
+        if err == 0 && fsync(fd) != 0 { err = errno }
+        close(fd)
+        if err != 0 { throw FFRTMPError.io(path: path, operation: "write", errno: err) }
+        if link(tmp, path) != 0 {
+            if errno == EEXIST { return false }
+            throw FFRTMPError.io(path: path, operation: "link into place", errno: errno)
+        }
+        syncDirectory(of: path)
         return true
+    }
+
+    /// fsync of the parent directory makes a rename or link durable.
+    public static func syncDirectory(of path: String) {
+        let dir = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        let fd = open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
     }
 
     public static func mkdirs(_ path: String, mode: mode_t = 0o755) throws {

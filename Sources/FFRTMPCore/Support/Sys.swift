@@ -10,6 +10,9 @@ public enum Sys {
     public static func pidfdWait(_ fd: Int32, timeoutMs: Int32) -> Bool { ffrtmp_pidfd_wait(fd, timeoutMs) == 1 }
     public static func pidfdOpen(_ pid: Int32) -> Int32 { ffrtmp_pidfd_open(pid) }
 
+    /// Blocks INT/TERM/HUP/QUIT process-wide; call before any thread is started.
+    public static func blockControlSignals() { _ = ffrtmp_block_control_signals() }
+
     /// Blocks INT/TERM/HUP/QUIT and returns a signalfd that reports them.
     public static func controlSignalFD() -> Int32 { ffrtmp_signalfd_for_control_signals() }
     public static func readSignal(_ fd: Int32) -> Int32 { ffrtmp_signalfd_read(fd) }

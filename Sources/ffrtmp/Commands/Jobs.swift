@@ -2,10 +2,11 @@ import ArgumentParser
 import FFRTMPCore
 import FFRTMPMasterClient
 import FFRTMPWire
+import Dispatch
 import FoundationEssentials
 
 extension FFRTMP {
-    struct Jobs: AsyncParsableCommand {
+    struct Jobs: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Submit, list, show and cancel jobs on the master.",
             discussion: """
@@ -81,13 +82,29 @@ extension StringProtocol {
     }
 }
 
+/// Runs async client code from a synchronous command (see FFRTMP.swift for why the root is sync).
+final class ResultBox<T>: @unchecked Sendable {
+    var result: Result<T, Error>?
+}
+
+func blockingAwait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = ResultBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try box.result!.get()
+}
+
 func masterFailure(_ error: Error) -> ExitCode {
     Output.err("ffrtmp: error: \(error)")
     return ExitCode(1)
 }
 
 extension FFRTMP.Jobs {
-    struct Submit: AsyncParsableCommand {
+    struct Submit: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Submit a job to the master.")
         @OptionGroup var master: MasterOptions
         @Option(help: "The job id (default: the master generates one).") var id: String?
@@ -99,7 +116,7 @@ extension FFRTMP.Jobs {
         @Option(name: .customLong("memory-max-mb"), help: "wrapper_constraints.memory_max_mb.") var memoryMaxMB: Int?
         @Option(name: .customLong("io-max"), help: "wrapper_constraints.io_max.") var ioMax: String?
 
-        func run() async throws {
+        func run() throws {
             do {
                 guard let eng = Engine(rawValue: engine) else { throw ValidationError("--engine must be auto, ffmpeg or gstreamer") }
                 let params: JSONValue
@@ -109,46 +126,56 @@ extension FFRTMP.Jobs {
                 let c = WireConstraints(cpuMax: cpuMax, cpuWeight: cpuWeight, memoryMaxMB: memoryMaxMB, ioMax: ioMax)
                 let job = NewJob(id: id, engine: eng, parameters: params, wrapperEnabled: wrapperEnabled,
                                  wrapperConstraints: c == WireConstraints() ? nil : c)
-                master.show(try await master.client().submit(try job.validated()))
+                let client = try master.client()
+                let valid = try job.validated()
+                master.show(try blockingAwait { try await client.submit(valid) })
             } catch let e as ValidationError { throw e } catch { throw masterFailure(error) }
         }
     }
 
-    struct List: AsyncParsableCommand {
+    struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List jobs on the master.")
         @OptionGroup var master: MasterOptions
         @Option(help: "Only jobs in this status.") var status: String?
         @Option(name: .customLong("node-id"), help: "Only jobs of this node.") var nodeID: String?
         @Option(help: "At most this many (1-1000).") var limit: Int?
 
-        func run() async throws {
+        func run() throws {
             do {
                 let s = try status.map { raw -> MasterJobStatus in
                     guard let s = MasterJobStatus(rawValue: raw) else { throw ValidationError("--status must be one of \(MasterJobStatus.allCases.map(\.rawValue).joined(separator: ", "))") }
                     return s
                 }
-                master.show(try await master.client().list(status: s, nodeID: nodeID, limit: limit))
+                let client = try master.client()
+                let (node, lim) = (nodeID, limit)
+                master.show(try blockingAwait { try await client.list(status: s, nodeID: node, limit: lim) })
             } catch let e as ValidationError { throw e } catch { throw masterFailure(error) }
         }
     }
 
-    struct Get: AsyncParsableCommand {
+    struct Get: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one job, with its result and SLA.")
         @OptionGroup var master: MasterOptions
         @Argument(help: "The job id.") var id: String
 
-        func run() async throws {
-            do { master.show(try await master.client().job(id)) } catch { throw masterFailure(error) }
+        func run() throws {
+            do {
+                let (client, id) = (try master.client(), id)
+                master.show(try blockingAwait { try await client.job(id) })
+            } catch let e as ValidationError { throw e } catch { throw masterFailure(error) }
         }
     }
 
-    struct Cancel: AsyncParsableCommand {
+    struct Cancel: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Cancel a job (queued: at once; running: on its node's next heartbeat).")
         @OptionGroup var master: MasterOptions
         @Argument(help: "The job id.") var id: String
 
-        func run() async throws {
-            do { master.show(try await master.client().cancel(id)) } catch { throw masterFailure(error) }
+        func run() throws {
+            do {
+                let (client, id) = (try master.client(), id)
+                master.show(try blockingAwait { try await client.cancel(id) })
+            } catch let e as ValidationError { throw e } catch { throw masterFailure(error) }
         }
     }
 }

@@ -140,13 +140,14 @@ struct RunInvocation {
         } catch {
             return report(error)
         }
-        if detach {
+        if detach, launched.workloadPID != nil {
             Output.out(launched.jobID.value)
             return 0
         }
         let journal = inspector.journal
         let follower = LogFollower(pairs: [(journal.file(launched.jobID, "stdout.log"), 1),
                                            (journal.file(launched.jobID, "stderr.log"), 2)])
+        // A failed start (--detach included) falls through: the shim has exited and recorded why.
         if let sig = waitForShim(launched, follower: follower, signalFD: sigFD) {
             Output.err("ffrtmp: detached from job \(launched.jobID) on \(Signals.name(sig)); it keeps running (ffrtmp ps, ffrtmp kill \(launched.jobID))")
             return 128 + sig

@@ -20,7 +20,7 @@ public struct CgroupV1Driver: CgroupDriver {
         return JobCgroup(version: .v1, dirs: dirs, path: path)
     }
 
-    public func create(_ job: JobID, constraints: Constraints) throws -> (JobCgroup, degraded: [String]) {
+    public func create(_ job: JobID, constraints: Constraints) throws -> CgroupCreation {
         let cg = locate(job)
         var created: [String] = []
         do {
@@ -30,12 +30,9 @@ public struct CgroupV1Driver: CgroupDriver {
                 try CgroupFS.makeJobDir(dir)
                 created.append(dir)
             }
-            var degraded: [String] = []
-            degraded += try applyCPU(constraints, cg)
-            degraded += try applyMemory(constraints, cg)
-            degraded += try applyIO(constraints, cg)
-            degraded += try applyPids(constraints, cg)
-            return (cg, degraded)
+            return CgroupCreation(cgroup: cg, requested: constraints, cpu: try applyCPU(constraints, cg),
+                                  memory: try applyMemory(constraints, cg), io: try applyIO(constraints, cg),
+                                  pids: try applyPids(constraints, cg))
         } catch {
             // Never leave a half-configured cgroup behind.
             for dir in created.reversed() { try? CgroupFS.removeDir(dir) }

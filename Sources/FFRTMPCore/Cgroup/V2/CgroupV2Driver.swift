@@ -68,7 +68,7 @@ public struct CgroupV2Driver: CgroupDriver {
         return enabled
     }
 
-    public func create(_ job: JobID, constraints: Constraints) throws -> (JobCgroup, degraded: [String]) {
+    public func create(_ job: JobID, constraints: Constraints) throws -> CgroupCreation {
         let cg = locate(job)
         guard let dir = cg.dir("unified") else { throw FFRTMPError.governanceUnavailable(reason: "no v2 directory") }
         var d = root
@@ -81,12 +81,9 @@ public struct CgroupV2Driver: CgroupDriver {
         try CgroupFS.makeJobDir(dir)
         try seedFixtureDir(dir)
         do {
-            var degraded: [String] = []
-            degraded += try applyCPU(constraints, dir, enabled)
-            degraded += try applyMemory(constraints, dir, enabled)
-            degraded += try applyIO(constraints, dir, enabled)
-            degraded += try applyPids(constraints, dir, enabled)
-            return (cg, degraded)
+            return CgroupCreation(cgroup: cg, requested: constraints, cpu: try applyCPU(constraints, dir, enabled),
+                                  memory: try applyMemory(constraints, dir, enabled), io: try applyIO(constraints, dir, enabled),
+                                  pids: try applyPids(constraints, dir, enabled))
         } catch {
             try? CgroupFS.removeDir(dir)
             throw error
