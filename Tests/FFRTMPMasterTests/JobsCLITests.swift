@@ -83,6 +83,47 @@ final class JobsCLITests: XCTestCase {
         XCTAssertTrue(badID.2.contains("invalid id"), badID.2)
     }
 
+    /// The liveness service inside a running master: a node that stops heartbeating is lost,
+    /// its running job becomes unknown (not requeued), and re-registering reconciles it.
+    func testSilentNodeIsMarkedLostAndItsJobUnknown() throws {
+        let bin = binDir
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/curl") else { throw XCTSkip("skipped: curl is not installed") }
+        let dir = try TempDir()
+        let port = 19_581 + Int(getpid() % 400)
+        let master = Process()
+        master.executableURL = URL(fileURLWithPath: bin + "/ffrtmp-master")
+        master.arguments = ["--listen", "127.0.0.1:\(port)", "--db", "sqlite:\(dir.path)/m.db", "--node-lost-after", "0.4"]
+        master.environment = ProcessInfo.processInfo.environment.merging(["FFRTMP_API_KEY": Self.key]) { $1 }
+        master.standardOutput = FileHandle.nullDevice
+        master.standardError = FileHandle.nullDevice
+        try master.run()
+        defer { master.terminate(); master.waitUntilExit() }
+        func api(_ method: String, _ path: String, _ body: String? = nil) throws -> String {
+            var args = ["-s", "-X", method, "-H", "Authorization: Bearer \(Self.key)", "http://127.0.0.1:\(port)\(path)"]
+            if let body { args += ["-d", body] }
+            return try run("/usr/bin/curl", args, env: [:]).1
+        }
+        var up = false
+        for _ in 0..<200 where !up {
+            up = (try? run("/usr/bin/curl", ["-sf", "http://127.0.0.1:\(port)/health"], env: [:]).0) == 0
+            if !up { usleep(50_000) }
+        }
+        XCTAssertTrue(up)
+        _ = try api("POST", "/api/nodes/register", #"{"node_id":"edge-1"}"#)
+        _ = try api("POST", "/api/jobs", #"{"id":"stream-1"}"#)
+        XCTAssertTrue(try api("GET", "/api/jobs/next?node_id=edge-1").contains(#""status":"assigned""#))
+        XCTAssertTrue(try api("POST", "/api/nodes/edge-1/heartbeat", #"{"running_jobs":["stream-1"]}"#).contains(#""cancel":[]"#))
+        var state = ""
+        for _ in 0..<100 where !state.contains(#""status":"unknown""#) {
+            usleep(50_000)
+            state = try api("GET", "/api/jobs/stream-1")
+        }
+        XCTAssertTrue(state.contains(#""status":"unknown""#), state)
+        XCTAssertTrue(try api("GET", "/api/nodes").contains(#""status":"lost""#))
+        _ = try api("POST", "/api/nodes/register", #"{"node_id":"edge-1","running_jobs":["stream-1"]}"#)
+        XCTAssertTrue(try api("GET", "/api/jobs/stream-1").contains(#""status":"running""#))
+    }
+
     func testMasterRefusesToStartWithoutAKeyOrWithAKeyInArgv() throws {
         let bin = binDir
         let noKey = try run(bin + "/ffrtmp-master", ["--listen", "127.0.0.1:1"], env: ["FFRTMP_API_KEY": ""])
