@@ -20,8 +20,6 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        // The edge binary's HTTP client (TLS included) for the master API.
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .target(name: "CFFRTMPSys", cSettings: [.define("_GNU_SOURCE")]),
@@ -41,7 +39,7 @@ let package = Package(
         // The master API client, shared by `ffrtmp jobs` and the agent.
         .target(
             name: "FFRTMPMasterClient",
-            dependencies: ["FFRTMPWire", .product(name: "AsyncHTTPClient", package: "async-http-client")]),
+            dependencies: ["FFRTMPWire"]),
         .target(
             name: "FFRTMPMaster",
             dependencies: [
@@ -65,6 +63,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(name: "FFRTMPCoreTests", dependencies: ["FFRTMPCore"]),
+        .testTarget(name: "FFRTMPMasterClientTests", dependencies: ["FFRTMPMasterClient"]),
         .testTarget(
             name: "FFRTMPIntegrationTests",
             dependencies: ["FFRTMPCore"]),

@@ -2,7 +2,6 @@ import ArgumentParser
 import FFRTMPCore
 import FFRTMPMasterClient
 import FFRTMPWire
-import Dispatch
 import FoundationEssentials
 
 extension FFRTMP {
@@ -73,31 +72,6 @@ enum EnvFile {
     }
 }
 
-extension StringProtocol {
-    func trimmingCharacters(in c: Character) -> String {
-        var s = Substring(self)
-        while s.first == c { s = s.dropFirst() }
-        while s.last == c { s = s.dropLast() }
-        return String(s)
-    }
-}
-
-/// Runs async client code from a synchronous command (see FFRTMP.swift for why the root is sync).
-final class ResultBox<T>: @unchecked Sendable {
-    var result: Result<T, Error>?
-}
-
-func blockingAwait<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = ResultBox<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try box.result!.get()
-}
-
 func masterFailure(_ error: Error) -> ExitCode {
     Output.err("ffrtmp: error: \(error)")
     return ExitCode(1)
@@ -128,7 +102,7 @@ extension FFRTMP.Jobs {
                                  wrapperConstraints: c == WireConstraints() ? nil : c)
                 let client = try master.client()
                 let valid = try job.validated()
-                master.show(try blockingAwait { try await client.submit(valid) })
+                master.show(try client.submit(valid))
             } catch let e as ValidationError { throw e } catch { throw masterFailure(error) }
         }
     }
@@ -148,7 +122,7 @@ extension FFRTMP.Jobs {
                 }
                 let client = try master.client()
                 let (node, lim) = (nodeID, limit)
-                master.show(try blockingAwait { try await client.list(status: s, nodeID: node, limit: lim) })
+                master.show(try client.list(status: s, nodeID: node, limit: lim))
             } catch let e as ValidationError { throw e } catch { throw masterFailure(error) }
         }
     }
@@ -161,7 +135,7 @@ extension FFRTMP.Jobs {
         func run() throws {
             do {
                 let (client, id) = (try master.client(), id)
-                master.show(try blockingAwait { try await client.job(id) })
+                master.show(try client.job(id))
             } catch let e as ValidationError { throw e } catch { throw masterFailure(error) }
         }
     }
@@ -174,7 +148,7 @@ extension FFRTMP.Jobs {
         func run() throws {
             do {
                 let (client, id) = (try master.client(), id)
-                master.show(try blockingAwait { try await client.cancel(id) })
+                master.show(try client.cancel(id))
             } catch let e as ValidationError { throw e } catch { throw masterFailure(error) }
         }
     }
