@@ -45,29 +45,34 @@ public enum FileIO {
         if n < 0 { throw FFRTMPError.cgroupWrite(path: path, value: value, errno: errno) }
     }
 
-    /// Write to a temp file, fsync, rename: readers see the old file or the new one, never half.
-    public static func writeAtomically(_ path: String, _ contents: String, sync: Bool = true) throws {
-        // A per-writer temp name: two writers of one file must not share (and tear) a temp file.
-        let tmp = "\(path).\(getpid()).tmp"
+    /// Writes `contents` to a new temp file beside `path` (a per-writer name: two writers of one
+    /// file must never share, and tear, a temp file), fsynced when `sync`. Returns the temp path.
+    static func writeTemp(for path: String, _ contents: String, sync: Bool, unique: Bool) throws -> String {
+        let tmp = unique ? "\(path).\(getpid()).\(Clock.monotonicNanoseconds()).tmp" : "\(path).\(getpid()).tmp"
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         if fd < 0 { throw FFRTMPError.io(path: tmp, operation: "create", errno: errno) }
-        var ok = true
         var err: Int32 = 0
         contents.utf8CString.withUnsafeBufferPointer { buf in
             var off = 0
             let total = buf.count - 1
             while off < total {
                 let n = Glibc.write(fd, buf.baseAddress! + off, total - off)
-                if n < 0 { if errno == EINTR { continue }; ok = false; err = errno; return }
+                if n < 0 { if errno == EINTR { continue }; err = errno; return }
                 off += n
             }
         }
-        if ok && sync && fsync(fd) != 0 { ok = false; err = errno }
+        if err == 0 && sync && fsync(fd) != 0 { err = errno }
         close(fd)
-        if !ok {
+        if err != 0 {
             unlink(tmp)
             throw FFRTMPError.io(path: path, operation: "write", errno: err)
         }
+        return tmp
+    }
+
+    /// Write to a temp file, fsync, rename: readers see the old file or the new one, never half.
+    public static func writeAtomically(_ path: String, _ contents: String, sync: Bool = true) throws {
+        let tmp = try writeTemp(for: path, contents, sync: sync, unique: false)
         if rename(tmp, path) != 0 {
             let e = errno
             unlink(tmp)
@@ -80,23 +85,8 @@ public enum FileIO {
     /// if `path` does not exist (link(2) fails with EEXIST), then fsyncs the directory.
     /// Readers never see a partial file, and an existing file is never replaced.
     public static func createAtomically(_ path: String, _ contents: String) throws -> Bool {
-        let tmp = "\(path).\(getpid()).\(Clock.monotonicNanoseconds()).tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
-        if fd < 0 { throw FFRTMPError.io(path: tmp, operation: "create", errno: errno) }
+        let tmp = try writeTemp(for: path, contents, sync: true, unique: true)
         defer { unlink(tmp) }
-        var err: Int32 = 0
-        contents.utf8CString.withUnsafeBufferPointer { buf in
-            var off = 0
-            let total = buf.count - 1
-            while off < total {
-                let n = Glibc.write(fd, buf.baseAddress! + off, total - off)
-                if n < 0 { if errno == EINTR { continue }; err = errno; return }
-                off += n
-            }
-        }
-        if err == 0 && fsync(fd) != 0 { err = errno }
-        close(fd)
-        if err != 0 { throw FFRTMPError.io(path: path, operation: "write", errno: err) }
         if link(tmp, path) != 0 {
             if errno == EEXIST { return false }
             throw FFRTMPError.io(path: path, operation: "link into place", errno: errno)
