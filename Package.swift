@@ -28,6 +28,7 @@ let package = Package(
             name: "ffrtmp",
             dependencies: [
                 "FFRTMPCore",
+                "FFRTMPAgent",
                 "FFRTMPMasterClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -36,6 +37,8 @@ let package = Package(
         .executableTarget(name: "ffrtmp-testload", cSettings: [.define("_GNU_SOURCE")]),
         // The wire model shared by the master, the agent and the `ffrtmp jobs` client. Foundation only.
         .target(name: "FFRTMPWire", dependencies: ["FFRTMPCore"]),
+        // The agent layer: worker.env, routing between the wrapper and legacy paths, engine argv.
+        .target(name: "FFRTMPAgent", dependencies: ["FFRTMPCore", "FFRTMPWire", "FFRTMPMasterClient"]),
         // The master API client, shared by `ffrtmp jobs` and the agent.
         .target(
             name: "FFRTMPMasterClient",
@@ -64,6 +67,7 @@ let package = Package(
             ]),
         .testTarget(name: "FFRTMPCoreTests", dependencies: ["FFRTMPCore"]),
         .testTarget(name: "FFRTMPMasterClientTests", dependencies: ["FFRTMPMasterClient"]),
+        .testTarget(name: "FFRTMPAgentTests", dependencies: ["FFRTMPAgent", "FFRTMPCore", "FFRTMPWire"]),
         .testTarget(
             name: "FFRTMPIntegrationTests",
             dependencies: ["FFRTMPCore"]),

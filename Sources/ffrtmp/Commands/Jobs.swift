@@ -1,4 +1,5 @@
 import ArgumentParser
+import FFRTMPAgent
 import FFRTMPCore
 import FFRTMPMasterClient
 import FFRTMPWire
@@ -29,7 +30,7 @@ struct MasterOptions: ParsableArguments {
         var values: [String: String] = [:]
         if let config {
             guard let text = FileIO.readIfExists(config) else { throw ValidationError("cannot read --config \(config)") }
-            values = EnvFile.parse(text)
+            values = try EnvFile.parse(text)
         }
         for (k, v) in Env.all() where !v.isEmpty { values[k] = v }
         guard let url = values["MASTER_URL"] else { throw ValidationError("set MASTER_URL (e.g. http://127.0.0.1:8080) in the environment or --config") }
@@ -53,22 +54,6 @@ struct MasterOptions: ParsableArguments {
 
     func show(_ job: MasterJob) {
         if json { Output.out(Output.json(job)) } else { show([job]) }
-    }
-}
-
-/// systemd EnvironmentFile syntax: KEY=VALUE, optional quotes, # comments, blank lines.
-enum EnvFile {
-    static func parse(_ text: String) -> [String: String] {
-        var out: [String: String] = [:]
-        for raw in text.split(separator: "\n") {
-            let line = raw.trimmingCharacters(in: " ")
-            guard !line.isEmpty, !line.hasPrefix("#"), let eq = line.firstIndex(of: "=") else { continue }
-            let k = String(line[..<eq]).trimmingCharacters(in: " ")
-            var v = String(line[line.index(after: eq)...]).trimmingCharacters(in: " ")
-            if v.count >= 2, (v.hasPrefix("\"") && v.hasSuffix("\"")) || (v.hasPrefix("'") && v.hasSuffix("'")) { v = String(v.dropFirst().dropLast()) }
-            out[k] = v
-        }
-        return out
     }
 }
 

@@ -1,0 +1,107 @@
+import FFRTMPCore
+import FFRTMPWire
+import Glibc
+
+/// The agent's settings: worker.env (systemd EnvironmentFile syntax), overridden by the
+/// environment. Every value is checked; an error names the key and the accepted form.
+public struct WorkerConfig: Equatable, Sendable {
+    public var masterURL: String?
+    public var apiKey: String?
+    public var nodeID: String
+    public var maxJobs = 4
+    public var metricsPort: Int?
+    public var heartbeatInterval = 10.0
+    public var pollInterval = 2.0
+    public var wrapperEnabled = false
+    public var defaultConstraints = WireConstraints()
+    public var ffmpegPath = "/usr/bin/ffmpeg"
+    public var gstLaunchPath = "/usr/bin/gst-launch-1.0"
+    public var stateDir: String?
+    public var cgroupParent: String?
+    public var autoAttach = false
+    public var autoAttachTargets = ["ffmpeg", "gst-launch-1.0"]
+    public var autoAttachMinAge = 30.0
+
+    public struct Invalid: Error, Equatable, CustomStringConvertible {
+        public var key: String
+        public var value: String
+        public var expected: String
+        public var description: String { "invalid \(key)=\"\(value.prefix(80))\": expected \(expected)" }
+    }
+
+    public init(nodeID: String) { self.nodeID = nodeID }
+
+    /// `file`: the worker.env text (nil when there is none). The environment wins over the file.
+    public static func load(file: String?, environment: [String: String]) throws -> WorkerConfig {
+        var v = try file.map(EnvFile.parse) ?? [:]
+        for (k, val) in environment where !val.isEmpty { v[k] = val }
+        var c = WorkerConfig(nodeID: try nodeID(v["NODE_ID"]))
+        func num(_ key: String, _ range: ClosedRange<Double>) throws -> Double? {
+            guard let raw = v[key] else { return nil }
+            guard let d = Double(raw), range.contains(d) else {
+                throw Invalid(key: key, value: raw, expected: "a number of seconds from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return d
+        }
+        func int(_ key: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let raw = v[key] else { return nil }
+            guard let n = Int(raw), range.contains(n) else { throw Invalid(key: key, value: raw, expected: "an integer from \(range.lowerBound) to \(range.upperBound)") }
+            return n
+        }
+        func bool(_ key: String) throws -> Bool? {
+            guard let raw = v[key] else { return nil }
+            switch raw.lowercased() {
+            case "true", "1", "yes", "on": return true
+            case "false", "0", "no", "off": return false
+            default: throw Invalid(key: key, value: raw, expected: "true or false")
+            }
+        }
+        func path(_ key: String) throws -> String? {
+            guard let raw = v[key] else { return nil }
+            guard raw.hasPrefix("/"), !raw.contains("\0") else { throw Invalid(key: key, value: raw, expected: "an absolute path") }
+            return raw
+        }
+        if let url = v["MASTER_URL"] {
+            guard url.hasPrefix("http://") else { throw Invalid(key: "MASTER_URL", value: url, expected: "http://HOST[:PORT]") }
+            c.masterURL = url
+        }
+        if let k = v["FFRTMP_API_KEY"] {
+            c.apiKey = k
+        } else if let f = try path("FFRTMP_API_KEY_FILE") {
+            guard let text = FileIO.readIfExists(f) else { throw Invalid(key: "FFRTMP_API_KEY_FILE", value: f, expected: "a readable file holding the key") }
+            c.apiKey = text.trimmingCharacters(in: "\n").trimmingCharacters(in: " ")
+        }
+        if c.masterURL != nil && (c.apiKey ?? "").isEmpty {
+            throw Invalid(key: "FFRTMP_API_KEY", value: "", expected: "the master's API key (or FFRTMP_API_KEY_FILE) when MASTER_URL is set")
+        }
+        c.maxJobs = try int("MAX_JOBS", 1...1024) ?? c.maxJobs
+        c.metricsPort = try int("METRICS_PORT", 1...65535)
+        c.heartbeatInterval = try num("HEARTBEAT_INTERVAL", 0.1...3600) ?? c.heartbeatInterval
+        c.pollInterval = try num("POLL_INTERVAL", 0.05...3600) ?? c.pollInterval
+        c.wrapperEnabled = try bool("WRAPPER_ENABLED") ?? c.wrapperEnabled
+        c.ffmpegPath = try path("FFMPEG_PATH") ?? c.ffmpegPath
+        c.gstLaunchPath = try path("GST_LAUNCH_PATH") ?? c.gstLaunchPath
+        c.stateDir = try path("FFRTMP_STATE_DIR")
+        c.cgroupParent = v["FFRTMP_CGROUP_PARENT"]
+        c.autoAttach = try bool("AUTO_ATTACH") ?? c.autoAttach
+        if let t = v["AUTO_ATTACH_TARGETS"] { c.autoAttachTargets = t.split(separator: ",").map { $0.trimmingCharacters(in: " ") } }
+        c.autoAttachMinAge = try num("AUTO_ATTACH_MIN_AGE", 0...86400) ?? c.autoAttachMinAge
+        let defaults = WireConstraints(cpuMax: v["WRAPPER_DEFAULT_CPU_MAX"], cpuWeight: try int("WRAPPER_DEFAULT_CPU_WEIGHT", 1...10000),
+                                       memoryMaxMB: try int("WRAPPER_DEFAULT_MEMORY_MAX_MB", 1...(1 << 30)), ioMax: v["WRAPPER_DEFAULT_IO_MAX"])
+        if let cpu = defaults.cpuMax {
+            do { _ = try ConstraintParser().parseCPUMax(cpu) } catch { throw Invalid(key: "WRAPPER_DEFAULT_CPU_MAX", value: cpu, expected: ConstraintParser.cpuMaxForm) }
+        }
+        c.defaultConstraints = defaults
+        return c
+    }
+
+    static func nodeID(_ raw: String?) throws -> String {
+        if let raw {
+            do { return try WireValidation.nodeID(raw) } catch { throw Invalid(key: "NODE_ID", value: raw, expected: "1-128 of A-Z a-z 0-9 . _ -") }
+        }
+        var buf = [CChar](repeating: 0, count: 256)
+        gethostname(&buf, 255)
+        let host = String(cString: buf).split(separator: ".").first.map(String.init) ?? "node"
+        return (try? WireValidation.nodeID(host)) ?? "node"
+    }
+}

@@ -1,0 +1,101 @@
+import FFRTMPCore
+import FFRTMPWire
+import Glibc
+
+/// argv builders for the engines. No shell is ever involved, and only the configured
+/// binaries (FFMPEG_PATH, GST_LAUNCH_PATH) are ever run.
+public struct EngineCommand: Sendable {
+    public let ffmpegPath: String
+    public let gstLaunchPath: String
+
+    public init(ffmpegPath: String, gstLaunchPath: String) {
+        self.ffmpegPath = ffmpegPath
+        self.gstLaunchPath = gstLaunchPath
+    }
+
+    public func resolve(_ engine: Engine, _ p: TranscodeParameters) throws -> Engine {
+        switch engine {
+        case .ffmpeg, .gstreamer: return engine
+        case .auto:
+            // GStreamer only where it is installed and suits the job (a test source or a file,
+            // into a file or nowhere); FFmpeg for everything else, RTMP and network inputs included.
+            let gstSuits = access(gstLaunchPath, X_OK) == 0 && !p.outputIsRTMP && !p.input.contains("://")
+            return (access(ffmpegPath, X_OK) != 0 && gstSuits) ? .gstreamer : .ffmpeg
+        }
+    }
+
+    /// The argv for `engine` (auto resolved). `progressFile` receives the engine's progress.
+    public func argv(_ engine: Engine, _ p: TranscodeParameters, progressFile: String) throws -> [String] {
+        switch try resolve(engine, p) {
+        case .gstreamer: return try gstreamer(p)
+        default: return ffmpeg(p, progressFile: progressFile)
+        }
+    }
+
+    public func ffmpeg(_ p: TranscodeParameters, progressFile: String) -> [String] {
+        var a = [ffmpegPath, "-nostdin", "-hide_banner", "-loglevel", "warning", "-progress", "file:" + progressFile, "-nostats"]
+        let size = p.width.map { "\($0)x\(p.height!)" } ?? "1280x720"
+        let rate = p.fps ?? 30
+        if p.realtime { a.append("-re") }
+        if p.inputIsTestSource {
+            a += ["-f", "lavfi", "-i", "testsrc=size=\(size):rate=\(rate)", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000"]
+        } else {
+            a += ["-i", p.input]
+        }
+        if let d = p.durationSeconds { a += ["-t", String(d)] }
+        let codec = p.codec ?? "h264"
+        switch codec {
+        case "copy": a += ["-c", "copy"]
+        case "h265", "hevc": a += ["-c:v", "libx265"]
+        default: a += ["-c:v", "libx264"]
+        }
+        if codec != "copy" {
+            a += ["-preset", p.preset ?? "veryfast"]
+            if let b = p.bitrate { a += ["-b:v", b] }
+            if !p.inputIsTestSource, p.width != nil { a += ["-s", size] }
+            if !p.inputIsTestSource, let f = p.fps { a += ["-r", String(f)] }
+            a += ["-c:a", "aac"]
+        }
+        if let out = p.output {
+            a += p.outputIsRTMP ? ["-f", "flv", out] : ["-y", out]
+        } else {
+            a += ["-f", "null", "-"]
+        }
+        return a
+    }
+
+    /// gst-launch-1.0 joins its argv into one pipeline description, so every value placed in
+    /// it has already been checked for '!' and quotes (TranscodeParameters.checkSource).
+    public func gstreamer(_ p: TranscodeParameters) throws -> [String] {
+        guard p.codec == nil || p.codec == "h264" else {
+            throw WireError.invalidField(field: "parameters.codec", reason: "the gstreamer engine encodes h264 only")
+        }
+        let rate = p.fps ?? 30
+        var a = [gstLaunchPath, "-e"]
+        if p.inputIsTestSource {
+            let buffers = p.durationSeconds.map { " num-buffers=\(max(1, Int($0 * Double(rate))))" } ?? ""
+            a += "videotestsrc is-live=\(p.realtime)\(buffers)".split(separator: " ").map(String.init)
+        } else {
+            a += ["filesrc", "location=\(p.input)", "!", "decodebin"]
+        }
+        a += ["!", "videoconvert", "!", "videoscale", "!", "videorate", "!",
+              "video/x-raw,width=\(p.width ?? 1280),height=\(p.height ?? 720),framerate=\(rate)/1", "!",
+              "x264enc", "speed-preset=\(p.preset ?? "veryfast")"]
+        if let b = p.bitrate { a.append("bitrate=\(Self.kbps(b))") }
+        if let out = p.output {
+            a += ["!", "h264parse", "!", "mp4mux", "!", "filesink", "location=\(out)"]
+        } else {
+            a += ["!", "fakesink", "sync=\(p.realtime)"]
+        }
+        return a
+    }
+
+    static func kbps(_ b: String) -> Int {
+        let n = Int(b.dropLast(b.last!.isNumber ? 0 : 1)) ?? 0
+        switch b.last! {
+        case "k", "K": return n
+        case "m", "M": return n * 1000
+        default: return max(1, n / 1000)
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import FFRTMPCore
+import FFRTMPWire
+
+public enum ExecutionPath: String, Codable, Sendable { case wrapper, legacy }
+
+/// Which path a job takes, and with which limits. The backward-compatibility table:
+///
+/// | job says            | node WRAPPER_ENABLED | path    |
+/// |---------------------|----------------------|---------|
+/// | nothing (old job)   | false (default)      | legacy  |
+/// | nothing             | true                 | wrapper |
+/// | false               | any                  | legacy  |
+/// | true                | any                  | wrapper |
+public enum JobRouting {
+    public static func path(jobSays: Bool?, nodeDefault: Bool) -> ExecutionPath {
+        (jobSays ?? nodeDefault) ? .wrapper : .legacy
+    }
+
+    /// The wrapper path's limits, field by field: the job's own `wrapper_constraints` first, then
+    /// its legacy `resource_limits` (max_cpu_percent P → cpu_max "P*1000 100000", max_memory_mb
+    /// carried over), then the node's WRAPPER_DEFAULT_* for whatever is still unset.
+    public static func constraints(explicit: WireConstraints?, legacy: LegacyLimits?, defaults: WireConstraints) -> WireConstraints {
+        var c = explicit ?? WireConstraints()
+        if c.cpuMax == nil, let p = legacy?.maxCPUPercent { c.cpuMax = "\(p * 1000) 100000" }
+        if c.memoryMaxMB == nil, let m = legacy?.maxMemoryMB { c.memoryMaxMB = m }
+        if c.cpuMax == nil { c.cpuMax = defaults.cpuMax }
+        if c.cpuWeight == nil { c.cpuWeight = defaults.cpuWeight }
+        if c.memoryMaxMB == nil { c.memoryMaxMB = defaults.memoryMaxMB }
+        if c.ioMax == nil { c.ioMax = defaults.ioMax }
+        return c
+    }
+}
