@@ -10,7 +10,7 @@ enum Entry {
         // blocked, so block them here, while this is still the only thread. (This is also why
         // the root command is synchronous: an async main runs dispatch_main, which leaves
         // the main thread with an empty signal mask.)
-        if args.count > 1, args[1] == "run" || args[1] == "attach" { Sys.blockControlSignals() }
+        if args.count > 1, ["run", "attach", "agent"].contains(args[1]) { Sys.blockControlSignals() }
         if args.count > 2, args[1] == "run", let inv = RunInvocation.fastParse(args.dropFirst(2)) {
             exit(inv.execute())
         }
@@ -31,5 +31,5 @@ struct FFRTMP: ParsableCommand {
             Environment: FFRTMP_STATE_DIR (state dir), FFRTMP_CGROUP_PARENT (cgroup parent, default /ffrtmp), \
             FFRTMP_CGROUP_DRIVER (auto, v1, v2 or none), FFRTMP_SHIM (path of ffrtmp-shim).
             """,
-        subcommands: [Run.self, Attach.self, Ps.self, Kill.self, Orphans.self, Jobs.self])
+        subcommands: [Run.self, Attach.self, Ps.self, Kill.self, Orphans.self, Jobs.self, AgentCommand.self])
 }

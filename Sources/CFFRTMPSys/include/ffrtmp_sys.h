@@ -31,6 +31,10 @@ int ffrtmp_poll_readable(const int *fds, int n, int *ready, int timeout_ms);
 // sync_fd (if >= 0) dup'ed to fd 3. Returns the pid or -errno.
 pid_t ffrtmp_spawn_detached(const char *path, char *const argv[], char *const envp[], int sync_fd);
 
+// Spawns path in its own process group with stdin on /dev/null and stdout/stderr on the
+// given fds (the legacy path: a direct child of the agent). Returns the pid or -errno.
+pid_t ffrtmp_spawn_logged(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd);
+
 // pipe2(O_CLOEXEC).
 int ffrtmp_pipe_cloexec(int fds[2]);
 #endif

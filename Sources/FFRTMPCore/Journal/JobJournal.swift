@@ -111,7 +111,7 @@ public struct JobJournal: Sendable {
 
     static func encode<T: Encodable>(_ v: T) throws -> String {
         let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys]
+        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try enc.encode(v), as: UTF8.self)
     }
 

@@ -9,15 +9,19 @@ public struct LaunchRequest: Sendable {
     public var graceSeconds: Double?
     /// Refuse to run rather than run degraded.
     public var requireGovernance: Bool
+    /// Extra files written into the job dir before the shim starts (the agent's agent.json),
+    /// so no crash can leave a running job without them.
+    public var sidecars: [String: String] = [:]
 
     public init(jobID: JobID, argv: [String], constraints: Constraints, timeoutSeconds: Double? = nil,
-                graceSeconds: Double? = nil, requireGovernance: Bool = false) {
+                graceSeconds: Double? = nil, requireGovernance: Bool = false, sidecars: [String: String] = [:]) {
         self.jobID = jobID
         self.argv = argv
         self.constraints = constraints
         self.timeoutSeconds = timeoutSeconds
         self.graceSeconds = graceSeconds
         self.requireGovernance = requireGovernance
+        self.sidecars = sidecars
     }
 }
 
@@ -78,6 +82,7 @@ public struct JobLauncher: Sendable {
                                constraintsApplied: (creation?.applied ?? Constraints()).wire, timeoutSeconds: req.timeoutSeconds,
                                cgroup: creation?.cgroup, governance: governance, createdAtUnixNs: created)
             try journal.writeSpec(spec)
+            for (name, contents) in req.sidecars { try FileIO.writeAtomically(journal.file(req.jobID, name), contents, sync: false) }
             return try spawnShim(spec, graceSeconds: req.graceSeconds)
         } catch {
             if let cg = creation?.cgroup { try? driver.destroy(cg) }

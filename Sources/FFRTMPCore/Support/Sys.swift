@@ -34,6 +34,16 @@ public enum Sys {
         return (fds[0], fds[1])
     }
 
+    /// Spawns `path` as our child in its own process group, output to the given fds.
+    public static func spawnLogged(path: String, argv: [String], stdout: Int32, stderr: Int32) throws -> Int32 {
+        var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
+        cArgs.append(nil)
+        defer { for p in cArgs { free(p) } }
+        let pid = ffrtmp_spawn_logged(path, &cArgs, environ, stdout, stderr)
+        if pid < 0 { throw FFRTMPError.spawnFailed(stage: "exec", errno: -pid) }
+        return pid
+    }
+
     /// Spawns argv[0] (an absolute path) detached in a new session with stdio on /dev/null.
     public static func spawnDetached(path: String, argv: [String], syncFD: Int32) throws -> Int32 {
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }

@@ -1,0 +1,273 @@
+import FFRTMPCore
+import FFRTMPMasterClient
+import FFRTMPWire
+import FoundationEssentials
+import Glibc
+
+/// The headless worker: pulls jobs from the master, routes each to the wrapper path (shim,
+/// cgroup, journal) or the legacy path (a direct child, as before), and reports every
+/// outcome exactly once through the durable outbox. It holds no state the journal and the
+/// outbox do not hold, so `kill -9` and a restart lose nothing: running wrapped jobs are
+/// found again, finished ones are reported.
+public final class Agent {
+    public var config: WorkerConfig
+    let configFile: String?
+    let journal: JobJournal
+    let inspector: JobInspector
+    let launcher: JobLauncher
+    let outbox: Outbox
+    let client: MasterClient?
+    let log: (String) -> Void
+
+    struct Tracked {
+        var job: AgentJob
+        var legacyPID: Int32?
+        var legacyDeadline: Int64?
+    }
+    var tracked: [JobID: Tracked] = [:]
+    var registered = false
+    var nextHeartbeat: Int64 = 0
+    var nextPoll: Int64 = 0
+    var nextDelivery: Int64 = 0
+    var deliveryBackoff = 0.5
+
+    public init(config: WorkerConfig, configFile: String?, journal: JobJournal, driver: CgroupDriver, shimPath: String,
+                log: @escaping (String) -> Void) throws {
+        self.config = config
+        self.configFile = configFile
+        self.journal = journal
+        inspector = JobInspector(journal: journal, driver: driver)
+        launcher = JobLauncher(journal: journal, driver: driver, shimPath: shimPath)
+        outbox = try Outbox(stateDir: journal.stateDir)
+        client = try config.masterURL.map { try MasterClient(baseURL: $0, key: config.apiKey ?? "", timeoutSeconds: 10) }
+        self.log = log
+    }
+
+    var engines: EngineCommand { EngineCommand(ffmpegPath: config.ffmpegPath, gstLaunchPath: config.gstLaunchPath) }
+
+    /// Runs until SIGTERM or SIGINT on `signalFD`; returns the exit status. Jobs keep running.
+    public func run(signalFD: Int32) -> Int32 {
+        readopt()
+        log("agent started node=\(config.nodeID) master=\(config.masterURL ?? "none (standalone)") wrapper_enabled=\(config.wrapperEnabled) max_jobs=\(config.maxJobs)")
+        while true {
+            if Sys.pollReadable([signalFD], timeoutMs: 100)[0] {
+                switch Sys.readSignal(signalFD) {
+                case SIGTERM, SIGINT:
+                    deliver(force: true)
+                    log("agent stopping: \(tracked.count) job(s) keep running, \(outbox.depth) result(s) still queued")
+                    return 0
+                case SIGHUP:
+                    reload()
+                default: break
+                }
+            }
+            tick()
+        }
+    }
+
+    /// One pass of the loop; public so tests can drive the agent step by step.
+    public func tick() {
+        let now = Clock.monotonicNanoseconds()
+        reapLegacy()
+        collectFinished()
+        guard let client else { return }
+        if !registered { register(client) }
+        if registered && now >= nextHeartbeat {
+            heartbeat(client)
+            nextHeartbeat = now + Int64(config.heartbeatInterval * 1e9)
+        }
+        if registered && now >= nextPoll && tracked.count < config.maxJobs {
+            poll(client)
+            nextPoll = now + Int64(config.pollInterval * 1e9)
+        }
+        if now >= nextDelivery { deliver(force: false) }
+    }
+
+    func reload() {
+        guard let file = configFile else { return }
+        do {
+            config = try WorkerConfig.load(file: FileIO.read(file), environment: [:])
+            log("reloaded \(file): wrapper_enabled=\(config.wrapperEnabled)")
+        } catch {
+            log("reload of \(file) refused, keeping the old settings: \(error)")
+        }
+    }
+
+    // MARK: re-adoption
+
+    /// After a restart: every journal job the agent started is either still running (watch it
+    /// again) or finished (report it, unless its result is already queued or delivered).
+    func readopt() {
+        for id in journal.jobIDs() {
+            guard let aj = AgentJob.read(journal, id), !outbox.contains(jobID: aj.masterJobID, attempt: aj.attempt) else { continue }
+            tracked[id] = Tracked(job: aj)
+        }
+        if !tracked.isEmpty { log("re-adopted \(tracked.count) job(s) from the journal") }
+        collectFinished()
+    }
+
+    // MARK: master protocol
+
+    func register(_ client: MasterClient) {
+        let body = NodeRegistration(nodeID: config.nodeID, hostname: config.nodeID, wrapperEnabled: config.wrapperEnabled,
+                                    runningJobs: tracked.values.map(\.job.masterJobID))
+        do {
+            _ = try client.json(Node.self, "POST", "/api/nodes/register", body: try JSONEncoder().encode(body))
+            registered = true
+            log("registered with \(client.baseURL)")
+        } catch {
+            log("register failed (will retry): \(error)")
+        }
+    }
+
+    func heartbeat(_ client: MasterClient) {
+        do {
+            let reply = try client.json(HeartbeatReply.self, "POST", "/api/nodes/\(config.nodeID)/heartbeat",
+                                        body: try JSONEncoder().encode(Heartbeat(runningJobs: tracked.values.map(\.job.masterJobID))))
+            for cancel in reply.cancel { self.cancel(masterID: cancel) }
+        } catch MasterClient.ClientError.api(404, _) {
+            registered = false
+        } catch {
+            log("heartbeat failed: \(error)")
+        }
+    }
+
+    func poll(_ client: MasterClient) {
+        do {
+            let (status, data) = try client.call("GET", "/api/jobs/next?node_id=\(config.nodeID)")
+            if status == 204 { return }
+            guard status == 200 else { log("poll: master answered \(status)"); return }
+            start(try JSONDecoder().decode(MasterJob.self, from: data))
+        } catch {
+            log("poll failed: \(error)")
+        }
+    }
+
+    /// Sends queued results, oldest first; stops at the first failure and backs off (with jitter).
+    func deliver(force: Bool) {
+        guard let client else { return }
+        for (file, report) in outbox.pending() {
+            do {
+                let (status, data) = try client.call("POST", "/api/results", body: try JSONEncoder().encode(report))
+                if (200..<300).contains(status) || status == 409 || status == 404 {
+                    // 409/404: the master will never take it (stale attempt, job gone); keep it as delivered.
+                    if status != 200 { log("result \(file) refused by the master (\(status)): \(String(decoding: data.prefix(200), as: UTF8.self))") }
+                    try outbox.markDelivered(file)
+                    deliveryBackoff = 0.5
+                    continue
+                }
+                log("result \(file): master answered \(status)")
+            } catch {
+                if !force { log("delivering \(file) failed (will retry): \(error)") }
+            }
+            deliveryBackoff = min(30, deliveryBackoff * 2)
+            nextDelivery = Clock.monotonicNanoseconds() + Int64(deliveryBackoff * Double.random(in: 0.8...1.2) * 1e9)
+            return
+        }
+    }
+
+    // MARK: running jobs
+
+    func start(_ job: MasterJob) {
+        let path = JobRouting.path(jobSays: job.wrapperEnabled, nodeDefault: config.wrapperEnabled)
+        let aj = AgentJob(masterJobID: job.id, attempt: job.attempt, path: path, wrapperEnabled: job.wrapperEnabled)
+        do {
+            let id = try AgentJob.journalID(job.id, attempt: job.attempt)
+            let params = try TranscodeParameters(job.parameters)
+            let argv = try engines.argv(job.engine, params, progressFile: journal.file(id, "progress"))
+            let sidecar = String(decoding: try JSONEncoder().encode(aj), as: UTF8.self)
+            switch path {
+            case .wrapper:
+                let wire = JobRouting.constraints(explicit: job.wrapperConstraints, legacy: params.resourceLimits, defaults: config.defaultConstraints)
+                let constraints = try ConstraintParser().parse(wire)
+                _ = try launcher.launch(LaunchRequest(jobID: id, argv: argv, constraints: constraints,
+                                                      timeoutSeconds: params.resourceLimits?.timeoutSec, sidecars: ["agent.json": sidecar]))
+                tracked[id] = Tracked(job: aj)
+            case .legacy:
+                tracked[id] = try startLegacy(id, argv: argv, job: aj, sidecar: sidecar, timeout: params.resourceLimits?.timeoutSec)
+            }
+            log("job \(job.id) attempt \(job.attempt) started on the \(path.rawValue) path as \(id)")
+        } catch {
+            let user = error is WireError || (error as? FFRTMPError).map(Self.isUserError) == true
+            log("job \(job.id) rejected: \(error)")
+            enqueue(JobResultReport(jobID: job.id, attempt: job.attempt, nodeID: config.nodeID, status: .failed,
+                                    platformSLA: user, platformSLAReason: user ? "bad_input" : "spawn_failed_platform",
+                                    failureReason: user ? "user_error" : "platform_error",
+                                    result: .object(["error": .string("\(error)"), "path": .string(path.rawValue)])))
+        }
+    }
+
+    static func isUserError(_ e: FFRTMPError) -> Bool {
+        if case .invalidField = e { return true }
+        return false
+    }
+
+    /// The legacy path as it always was: a direct child of the agent, no cgroup, its own
+    /// timeout from resource_limits. Its logs and exit still go to the journal.
+    func startLegacy(_ id: JobID, argv: [String], job: AgentJob, sidecar: String, timeout: Double?) throws -> Tracked {
+        let spec = JobSpec(jobID: id, mode: .legacy, argv: argv, constraints: WireConstraints(), constraintsApplied: WireConstraints(),
+                           timeoutSeconds: timeout, cgroup: nil, governance: Governance(level: .none, reason: "legacy path (wrapper_enabled not set)"),
+                           createdAtUnixNs: Clock.realtimeNanoseconds())
+        try journal.create(spec)
+        try FileIO.writeAtomically(journal.file(id, "agent.json"), sidecar, sync: false)
+        let out = open(journal.file(id, "stdout.log"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        let err = open(journal.file(id, "stderr.log"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        defer { close(out); close(err) }
+        let pid = try Sys.spawnLogged(path: argv[0], argv: argv, stdout: out, stderr: err)
+        if let me = ProcessIdentity.current(getpid()) { try journal.writeSupervisor(id, me) }
+        if let child = ProcessIdentity.current(pid) { try journal.writeWorkload(id, WorkloadPID(identity: child, pgid: pid)) }
+        return Tracked(job: job, legacyPID: pid, legacyDeadline: timeout.map { Clock.monotonicNanoseconds() + Int64($0 * 1e9) })
+    }
+
+    func reapLegacy() {
+        for (id, t) in tracked {
+            guard let pid = t.legacyPID else { continue }
+            if let d = t.legacyDeadline, Clock.monotonicNanoseconds() > d {
+                kill(-pid, SIGKILL)
+                tracked[id]?.legacyDeadline = nil
+                try? FileIO.writeAtomically(journal.file(id, "timed-out"), "resource_limits.timeout_sec\n", sync: false)
+            }
+            var st: Int32 = 0
+            var ru = rusage()
+            guard wait4(pid, &st, WNOHANG, &ru) == pid else { continue }
+            let spec = try? journal.spec(id)
+            let now = Clock.realtimeNanoseconds()
+            let started = spec?.createdAtUnixNs ?? now
+            let exited = (st & 0x7f) == 0
+            let rec = ExitRecord(pid: pid, pidStartTime: journal.workload(id)?.identity.startTime ?? 0, pgid: pid,
+                                 exitCode: exited ? (st >> 8) & 0xff : nil, signal: exited ? nil : st & 0x7f, oomKilled: false, oomKillCount: 0,
+                                 timedOut: FileIO.exists(journal.file(id, "timed-out")), killedBy: journal.killRequest(id),
+                                 startedAtUnixNs: started, endedAtUnixNs: now, durationNs: now - started,
+                                 cpuUsageNs: UInt64(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1_000_000_000 + UInt64(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000,
+                                 peakMemoryBytes: UInt64(ru.ru_maxrss) * 1024, usageSource: "rusage")
+            do { try journal.writeExitRecord(id, rec) } catch { log("job \(id): cannot write its exit record: \(error)") }
+            tracked[id]?.legacyPID = nil
+        }
+    }
+
+    /// Reports every tracked job that has ended (or whose outcome was lost).
+    func collectFinished() {
+        for (id, t) in tracked where t.legacyPID == nil {
+            guard let st = try? inspector.status(id, withUsage: false), !st.state.isLive else { continue }
+            enqueue(t.job.report(st.result, nodeID: config.nodeID))
+            tracked[id] = nil
+            log("job \(t.job.masterJobID) attempt \(t.job.attempt) ended: \(st.result.summaryLine)")
+        }
+    }
+
+    func enqueue(_ r: JobResultReport) {
+        do { try outbox.enqueue(r) } catch { log("cannot queue the result of \(r.jobID): \(error)") }
+        nextDelivery = 0
+    }
+
+    func cancel(masterID: String) {
+        guard let (id, t) = tracked.first(where: { $0.value.job.masterJobID == masterID }) else { return }
+        let who = "master cancel node=\(config.nodeID)"
+        if let pid = t.legacyPID {
+            try? journal.writeKillRequest(id, by: who)
+            kill(-pid, SIGTERM)
+        } else {
+            do { _ = try JobKiller(inspector: inspector).kill(id, graceSeconds: 10, requestedBy: who) } catch { log("cancel of \(masterID) failed: \(error)") }
+        }
+    }
+}

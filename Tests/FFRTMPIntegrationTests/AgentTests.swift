@@ -1,0 +1,146 @@
+import FFRTMPCore
+import Foundation
+import XCTest
+
+/// A real `ffrtmp-master` (SQLite) and a real `ffrtmp agent`, with real ffmpeg transcodes.
+final class AgentTests: IntegrationTestCase {
+    static let key = "agent-test-key-0123456789"
+    var master: Process?
+    var port = 0
+
+    override func tearDown() {
+        if let m = master, m.isRunning { m.terminate(); m.waitUntilExit() }
+        super.tearDown()
+    }
+
+    func requireFFmpeg() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg"), "skipped: ffmpeg is not installed (scripts/test.sh installs it)")
+    }
+
+    func startMaster() throws {
+        port = 20_081 + Int(getpid() % 500)
+        let m = Process()
+        m.executableURL = URL(fileURLWithPath: h.binDir + "/ffrtmp-master")
+        m.arguments = ["--listen", "127.0.0.1:\(port)", "--db", "sqlite:\(h.stateDir)/master.db"]
+        m.environment = ProcessInfo.processInfo.environment.merging(["FFRTMP_API_KEY": Self.key]) { $1 }
+        m.standardOutput = FileHandle.nullDevice
+        m.standardError = FileHandle.nullDevice
+        try m.run()
+        master = m
+        h.waitUntil(10, "master healthy") { (try? self.api("GET", "/health")).map { $0.contains("ok") } ?? false }
+    }
+
+    var agentEnv: [String: String] {
+        ["MASTER_URL": "http://127.0.0.1:\(port)", "FFRTMP_API_KEY": Self.key, "NODE_ID": "edge-test",
+         "POLL_INTERVAL": "0.1", "HEARTBEAT_INTERVAL": "0.3", "FFMPEG_PATH": "/usr/bin/ffmpeg"]
+    }
+
+    @discardableResult
+    func api(_ method: String, _ path: String, _ body: String? = nil) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        p.arguments = ["-s", "-X", method, "-H", "Authorization: Bearer \(Self.key)", "http://127.0.0.1:\(port)\(path)"] + (body.map { ["-d", $0] } ?? [])
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func job(_ id: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(try api("GET", "/api/jobs/\(id)").utf8)) as? [String: Any] ?? [:]
+    }
+
+    func submit(_ id: String, wrapper: Bool?, seconds: Double = 1, extra: String = "") throws {
+        let w = wrapper.map { #","wrapper_enabled":\#($0)"# } ?? ""
+        let body = #"{"id":"\#(id)","engine":"ffmpeg","parameters":{"input":"testsrc","resolution":"160x120","fps":10,"duration_seconds":\#(seconds),"realtime":true}\#(w)\#(extra)}"#
+        XCTAssertTrue(try api("POST", "/api/jobs", body).contains(#""status":"queued""#))
+    }
+
+    func testWrapperAndLegacyPathsEndToEnd() throws {
+        try requireFFmpeg()
+        try startMaster()
+        try submit("wrapped", wrapper: true, extra: #","wrapper_constraints":{"cpu_max":"50000 100000","memory_max_mb":256}"#)
+        try submit("old", wrapper: nil)
+        try submit("bad", wrapper: true, extra: "")
+        _ = try api("POST", "/api/jobs", #"{"id":"hostile","parameters":{"input":"x.mp4; rm -rf /"}}"#)
+        let agent = try h.start(["agent"], env: agentEnv)
+        h.waitUntil(30, "all jobs reported") {
+            ["wrapped", "old", "hostile"].allSatisfy { ["completed", "failed"].contains((try? self.job($0))?["status"] as? String ?? "") }
+        }
+        // The wrapped job ran in its cgroup: the journal holds its cgroup path and the limits applied.
+        let spec = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try XCTUnwrap(h.read(h.jobFile("wrapped.a1", "spec.json"))).utf8)) as? [String: Any])
+        XCTAssertEqual((spec["cgroup"] as? [String: Any])?["path"] as? String, "\(h.parent)/wrapped.a1")
+        XCTAssertEqual((spec["constraints_applied"] as? [String: Any])?["memory_max_mb"] as? Int, 256)
+        let w = try job("wrapped")
+        XCTAssertEqual(w["wrapper_enabled"] as? Bool, true)
+        XCTAssertEqual(w["status"] as? String, "completed")
+        XCTAssertEqual(w["platform_sla"] as? Bool, true)
+        let metrics = try XCTUnwrap((w["result"] as? [String: Any])?["metrics"] as? [String: Any])
+        for k in ["exec_duration", "wrapper_enabled", "platform_sla", "exit_code", "pid", "cpu_seconds", "peak_memory_bytes", "oom_killed", "governance"] {
+            XCTAssertNotNil(metrics.index(forKey: k), "metrics.\(k)")
+        }
+        XCTAssertEqual(metrics["wrapper_enabled"] as? Bool, true)
+        XCTAssertEqual(metrics["governance"] as? String, "full")
+        XCTAssertGreaterThan(metrics["peak_memory_bytes"] as? Double ?? 0, 1_000_000)
+        let o = try job("old")
+        XCTAssertNil(o.index(forKey: "wrapper_enabled"), "the old job still does not say")
+        XCTAssertEqual(o["status"] as? String, "completed")
+        XCTAssertEqual(((o["result"] as? [String: Any])?["metrics"] as? [String: Any])?["wrapper_enabled"] as? Bool, false)
+        let hostile = try job("hostile")
+        XCTAssertEqual(hostile["status"] as? String, "failed")
+        XCTAssertEqual(hostile["failure_reason"] as? String, "user_error")
+        XCTAssertTrue(String(describing: hostile["result"] ?? "").contains("parameters.input"), "\(hostile)")
+        kill(agent.pid, SIGTERM)
+        XCTAssertEqual(try h.finish(agent).status, 0)
+    }
+
+    /// kill -9 of the agent while wrapped jobs run, some ending while it is down: every
+    /// transcode survives and every job reaches the master once, with its true outcome.
+    func testAgentKill9ThenRestartReportsEveryJobOnce() throws {
+        try requireFFmpeg()
+        try startMaster()
+        let durations = [1.0, 1.5, 4, 5, 6]
+        for (i, d) in durations.enumerated() { try submit("k\(i)", wrapper: true, seconds: d) }
+        var env = agentEnv
+        env["MAX_JOBS"] = "8"
+        let first = try h.start(["agent"], env: env)
+        h.waitUntil(20, "five jobs running") { (0..<5).allSatisfy { h.workloadPID("k\($0).a1").map(h.alive) ?? false } }
+        let pids = (0..<5).compactMap { h.workloadPID("k\($0).a1") }
+        kill(first.pid, SIGKILL)
+        _ = try h.finish(first)
+        usleep(2_000_000)  // k0 and k1 end while no agent runs
+        XCTAssertTrue(pids[2...].allSatisfy(h.alive), "a transcode died with the agent")
+        let second = try h.start(["agent"], env: env)
+        h.waitUntil(30, "all five reported") { (0..<5).allSatisfy { (try? self.job("k\($0)"))?["status"] as? String == "completed" } }
+        for i in 0..<5 {
+            let j = try job("k\(i)")
+            XCTAssertEqual(j["attempt"] as? Int, 1, "k\(i) was dispatched again")
+            XCTAssertEqual(j["platform_sla"] as? Bool, true)
+        }
+        // Exactly once: one delivered outbox file per job, none pending.
+        let delivered = try FileManager.default.contentsOfDirectory(atPath: h.stateDir + "/outbox/delivered").filter { $0.hasPrefix("k") }
+        XCTAssertEqual(delivered.sorted(), (0..<5).map { "k\($0).1.json" })
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: h.stateDir + "/outbox").filter { $0.hasSuffix(".json") }, [])
+        kill(second.pid, SIGTERM)
+        XCTAssertEqual(try h.finish(second).status, 0)
+    }
+
+    func testResultsWaitOutAMasterOutage() throws {
+        try requireFFmpeg()
+        try startMaster()
+        try submit("out1", wrapper: true, seconds: 2)
+        let agent = try h.start(["agent"], env: agentEnv)
+        h.waitUntil(20, "job running") { h.workloadPID("out1.a1").map(h.alive) ?? false }
+        master?.terminate()
+        master?.waitUntilExit()
+        h.waitUntil(20, "result queued while the master is down") {
+            ((try? FileManager.default.contentsOfDirectory(atPath: h.stateDir + "/outbox")) ?? []).contains("out1.1.json")
+        }
+        try startMaster()
+        h.waitUntil(40, "result delivered after the outage") { (try? self.job("out1"))?["status"] as? String == "completed" }
+        kill(agent.pid, SIGTERM)
+        _ = try h.finish(agent)
+    }
+}
