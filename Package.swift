@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .target(name: "CFFRTMPSys", cSettings: [.define("_GNU_SOURCE")]),
@@ -38,7 +39,9 @@ let package = Package(
         // The wire model shared by the master, the agent and the `ffrtmp jobs` client. Foundation only.
         .target(name: "FFRTMPWire", dependencies: ["FFRTMPCore"]),
         // The agent layer: worker.env, routing between the wrapper and legacy paths, engine argv.
-        .target(name: "FFRTMPAgent", dependencies: ["FFRTMPCore", "FFRTMPWire", "FFRTMPMasterClient"]),
+        .target(name: "FFRTMPAgent", dependencies: [
+            "FFRTMPCore", "FFRTMPWire", "FFRTMPMasterClient", .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         // The master API client, shared by `ffrtmp jobs` and the agent.
         .target(
             name: "FFRTMPMasterClient",

@@ -127,6 +127,56 @@ final class AgentTests: IntegrationTestCase {
         XCTAssertEqual(try h.finish(second).status, 0)
     }
 
+    /// /metrics parses as Prometheus text, and the SLA counters move on a platform fault
+    /// (a job whose shim is killed with -9 has no exit record: outcome lost, SLA false).
+    func testMetricsAndAPlatformFault() throws {
+        try requireFFmpeg()
+        try startMaster()
+        let metricsPort = port + 600
+        var env = agentEnv
+        env["METRICS_PORT"] = String(metricsPort)
+        try submit("good", wrapper: true)
+        try submit("doomed", wrapper: true, seconds: 30)
+        let agent = try h.start(["agent"], env: env)
+        h.waitUntil(20, "doomed running") { h.workloadPID("doomed.a1").map(h.alive) ?? false }
+        let shim = try XCTUnwrap(h.read(h.jobFile("doomed.a1", "shim.pid")).flatMap { WorkloadPID.parse($0)?.identity })
+        let workload = try XCTUnwrap(h.workloadPID("doomed.a1"))
+        kill(shim.pid, SIGKILL)
+        kill(workload, SIGKILL)
+        h.waitUntil(30, "both reported") { (try? self.job("doomed"))?["status"] as? String == "failed" && (try? self.job("good"))?["status"] as? String == "completed" }
+        let doomed = try job("doomed")
+        XCTAssertEqual(doomed["platform_sla"] as? Bool, false)
+        XCTAssertEqual(doomed["platform_sla_reason"] as? String, "outcome_lost")
+        func curl(_ path: String) throws -> String {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            p.arguments = ["-s", "http://127.0.0.1:\(metricsPort)\(path)"]
+            let out = Pipe()
+            p.standardOutput = out
+            try p.run()
+            let d = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            return String(decoding: d, as: UTF8.self)
+        }
+        var text = ""
+        h.waitUntil(10, "metrics show both outcomes") {
+            text = (try? curl("/metrics")) ?? ""
+            return text.contains(#"ffrtmp_platform_sla_total{compliant="false"} 1"#)
+        }
+        let sample = try NSRegularExpression(pattern: #"^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="[^"]*",?)*\})? (-?[0-9.]+([eE][-+]?[0-9]+)?|NaN|[+-]Inf)$"#)
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            let l = String(line)
+            XCTAssertNotNil(sample.firstMatch(in: l, range: NSRange(l.startIndex..., in: l)), "not Prometheus text: \(l)")
+        }
+        XCTAssertTrue(text.contains(#"ffrtmp_platform_sla_total{compliant="true"} 1"#), text)
+        XCTAssertTrue(text.contains("ffrtmp_platform_sla_uptime_ratio 0.5"), text)
+        XCTAssertTrue(text.contains(#"ffrtmp_jobs_started_total{mode="wrapper"} 2"#), text)
+        XCTAssertFalse(text.contains("job_id=\"doomed.a1\""), "a finished job's gauges must be gone")
+        XCTAssertTrue(try curl("/health").contains(#""status":"ok""#))
+        kill(agent.pid, SIGTERM)
+        XCTAssertEqual(try h.finish(agent).status, 0)
+    }
+
     func testResultsWaitOutAMasterOutage() throws {
         try requireFFmpeg()
         try startMaster()

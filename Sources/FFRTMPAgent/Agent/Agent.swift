@@ -30,6 +30,8 @@ public final class Agent {
     var nextPoll: Int64 = 0
     var nextDelivery: Int64 = 0
     var deliveryBackoff = 0.5
+    var nextSample: Int64 = 0
+    public let metrics = AgentMetrics()
 
     public init(config: WorkerConfig, configFile: String?, journal: JobJournal, driver: CgroupDriver, shimPath: String,
                 log: @escaping (String) -> Void) throws {
@@ -47,6 +49,16 @@ public final class Agent {
 
     /// Runs until SIGTERM or SIGINT on `signalFD`; returns the exit status. Jobs keep running.
     public func run(signalFD: Int32) -> Int32 {
+        if let port = config.metricsPort {
+            do {
+                let m = metrics, ob = outbox
+                try MetricsServer(port: port, render: { m.registry.emitToString() },
+                                  health: { "{\"status\":\"ok\",\"outbox_depth\":\(ob.depth)}\n" }).start()
+            } catch {
+                log("metrics server not started: \(error)")
+                return 1
+            }
+        }
         readopt()
         log("agent started node=\(config.nodeID) master=\(config.masterURL ?? "none (standalone)") wrapper_enabled=\(config.wrapperEnabled) max_jobs=\(config.maxJobs)")
         while true {
@@ -70,6 +82,7 @@ public final class Agent {
         let now = Clock.monotonicNanoseconds()
         reapLegacy()
         collectFinished()
+        if now >= nextSample { sample(); nextSample = now + 1_000_000_000 }
         guard let client else { return }
         if !registered { register(client) }
         if registered && now >= nextHeartbeat {
@@ -128,6 +141,7 @@ public final class Agent {
         } catch MasterClient.ClientError.api(404, _) {
             registered = false
         } catch {
+            metrics.heartbeatFailures.increment()
             log("heartbeat failed: \(error)")
         }
     }
@@ -153,6 +167,7 @@ public final class Agent {
                     // 409/404: the master will never take it (stale attempt, job gone); keep it as delivered.
                     if status != 200 { log("result \(file) refused by the master (\(status)): \(String(decoding: data.prefix(200), as: UTF8.self))") }
                     try outbox.markDelivered(file)
+                    metrics.outbox.set(Double(outbox.depth))
                     deliveryBackoff = 0.5
                     continue
                 }
@@ -186,6 +201,7 @@ public final class Agent {
             case .legacy:
                 tracked[id] = try startLegacy(id, argv: argv, job: aj, sidecar: sidecar, timeout: params.resourceLimits?.timeoutSec)
             }
+            metrics.started(path)
             log("job \(job.id) attempt \(job.attempt) started on the \(path.rawValue) path as \(id)")
         } catch {
             let user = error is WireError || (error as? FFRTMPError).map(Self.isUserError) == true
@@ -249,7 +265,10 @@ public final class Agent {
     func collectFinished() {
         for (id, t) in tracked where t.legacyPID == nil {
             guard let st = try? inspector.status(id, withUsage: false), !st.state.isLive else { continue }
-            enqueue(t.job.report(st.result, nodeID: config.nodeID))
+            let report = t.job.report(st.result, nodeID: config.nodeID)
+            enqueue(report)
+            metrics.finished(t.job.path, report, oom: st.result.oomKilled)
+            metrics.forget(job: id.value)
             tracked[id] = nil
             log("job \(t.job.masterJobID) attempt \(t.job.attempt) ended: \(st.result.summaryLine)")
         }
@@ -258,6 +277,17 @@ public final class Agent {
     func enqueue(_ r: JobResultReport) {
         do { try outbox.enqueue(r) } catch { log("cannot queue the result of \(r.jobID): \(error)") }
         nextDelivery = 0
+        metrics.outbox.set(Double(outbox.depth))
+    }
+
+    /// Live CPU, memory and throttling of the wrapped jobs, once a second.
+    func sample() {
+        metrics.active.set(Double(tracked.count))
+        metrics.outbox.set(Double(outbox.depth))
+        for id in tracked.keys {
+            guard let cg = (try? journal.spec(id))?.cgroup else { continue }
+            metrics.usage(job: id.value, inspector.driver.usage(cg))
+        }
     }
 
     func cancel(masterID: String) {

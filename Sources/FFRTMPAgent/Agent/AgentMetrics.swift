@@ -1,0 +1,59 @@
+import FFRTMPCore
+import FFRTMPWire
+import Prometheus
+
+/// The agent's Prometheus metrics (swift-prometheus registry, text exposition).
+public final class AgentMetrics: @unchecked Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    let active: Gauge
+    let uptime: Gauge
+    let outbox: Gauge
+    let heartbeatFailures: Counter
+    let slaCompliant: Counter
+    let slaViolated: Counter
+    let oomKills: Counter
+    var compliant = 0.0, total = 0.0
+    var perJob: [String: (cpu: Gauge, mem: Gauge, throttled: Gauge)] = [:]
+
+    public init() {
+        active = registry.makeGauge(name: "ffrtmp_active_jobs", help: "Jobs this agent is running now.")
+        uptime = registry.makeGauge(name: "ffrtmp_platform_sla_uptime_ratio", help: "Platform-SLA-compliant jobs over all finished jobs (1 when none).")
+        outbox = registry.makeGauge(name: "ffrtmp_outbox_depth", help: "Results waiting to be delivered to the master.")
+        heartbeatFailures = registry.makeCounter(name: "ffrtmp_heartbeat_failures_total", help: "Heartbeats the master did not take.")
+        slaCompliant = registry.makeCounter(name: "ffrtmp_platform_sla_total", labels: [("compliant", "true")], help: "Finished jobs by platform SLA verdict.")
+        slaViolated = registry.makeCounter(name: "ffrtmp_platform_sla_total", labels: [("compliant", "false")], help: "Finished jobs by platform SLA verdict.")
+        oomKills = registry.makeCounter(name: "ffrtmp_oom_kills_total", help: "Jobs that had an OOM kill under their own memory limit.")
+        uptime.set(1.0 as Double)
+    }
+
+    func started(_ path: ExecutionPath) {
+        registry.makeCounter(name: "ffrtmp_jobs_started_total", labels: [("mode", path.rawValue)], help: "Jobs started, by mode.").increment()
+    }
+
+    func finished(_ path: ExecutionPath, _ r: JobResultReport, oom: Bool) {
+        registry.makeCounter(name: "ffrtmp_jobs_finished_total", labels: [("mode", path.rawValue), ("outcome", r.status.rawValue)],
+                             help: "Jobs finished, by mode and outcome.").increment()
+        total += 1
+        if r.platformSLA == false { slaViolated.increment() } else { slaCompliant.increment(); compliant += 1 }
+        uptime.set(compliant / total)
+        if oom { oomKills.increment() }
+    }
+
+    func usage(job: String, _ u: CgroupUsage) {
+        let g = perJob[job] ?? (registry.makeGauge(name: "ffrtmp_job_cpu_seconds", labels: [("job_id", job)], help: "CPU time used by a running job."),
+                                registry.makeGauge(name: "ffrtmp_job_memory_bytes", labels: [("job_id", job)], help: "Memory in use by a running job."),
+                                registry.makeGauge(name: "ffrtmp_job_throttled_seconds", labels: [("job_id", job)], help: "Time a running job was CPU-throttled."))
+        perJob[job] = g
+        if let c = u.cpuUsageNanoseconds { g.cpu.set(Double(c) / 1e9) }
+        if let m = u.memoryCurrentBytes { g.mem.set(Double(m)) }
+        if let t = u.cpuThrottledNanoseconds { g.throttled.set(Double(t) / 1e9) }
+    }
+
+    /// Per-job series go when the job ends, so the scrape never shows a finished job as live.
+    func forget(job: String) {
+        guard let g = perJob.removeValue(forKey: job) else { return }
+        registry.unregisterGauge(g.cpu)
+        registry.unregisterGauge(g.mem)
+        registry.unregisterGauge(g.throttled)
+    }
+}
