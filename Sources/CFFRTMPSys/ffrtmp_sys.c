@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -117,6 +118,16 @@ pid_t ffrtmp_spawn_logged(const char *path, char *const argv[], char *const envp
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&at);
     return rc == 0 ? pid : -rc;
+}
+
+int ffrtmp_peer_cred(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
+    struct ucred c;
+    socklen_t len = sizeof c;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c, &len) != 0) return -1;
+    *pid = c.pid;
+    *uid = c.uid;
+    *gid = c.gid;
+    return 0;
 }
 
 int ffrtmp_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

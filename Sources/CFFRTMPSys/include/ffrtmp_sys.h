@@ -35,6 +35,10 @@ pid_t ffrtmp_spawn_detached(const char *path, char *const argv[], char *const en
 // given fds (the legacy path: a direct child of the agent). Returns the pid or -errno.
 pid_t ffrtmp_spawn_logged(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd);
 
+// SO_PEERCRED of a connected Unix socket (struct ucred needs _GNU_SOURCE, which Swift's
+// Glibc module does not see). Returns 0 or -1 with errno.
+int ffrtmp_peer_cred(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
+
 // pipe2(O_CLOEXEC).
 int ffrtmp_pipe_cloexec(int fds[2]);
 #endif

@@ -31,7 +31,14 @@ public final class Agent {
     var nextDelivery: Int64 = 0
     var deliveryBackoff = 0.5
     var nextSample: Int64 = 0
+    var nextWatchdog: Int64 = 0
+    var attached: Set<JobID> = []
+    /// Shims this agent started are its children until they exit: reaped here so none lingers
+    /// as a zombie (only these pids: a legacy child's status belongs to reapLegacy).
+    var shims: Set<Int32> = []
     public let metrics = AgentMetrics()
+    var control: ControlSocket?
+    let notifier = SystemdNotifier(environment: ProcessEnvironment.current())
 
     public init(config: WorkerConfig, configFile: String?, journal: JobJournal, driver: CgroupDriver, shimPath: String,
                 log: @escaping (String) -> Void) throws {
@@ -59,13 +66,24 @@ public final class Agent {
                 return 1
             }
         }
+        do {
+            let c = try ControlSocket(stateDir: journal.stateDir)
+            c.start()
+            control = c
+        } catch {
+            log("control socket not started: \(error)")
+            return 1
+        }
         readopt()
+        notifier.notify("READY=1\nSTATUS=running")
         log("agent started node=\(config.nodeID) master=\(config.masterURL ?? "none (standalone)") wrapper_enabled=\(config.wrapperEnabled) max_jobs=\(config.maxJobs)")
         while true {
             if Sys.pollReadable([signalFD], timeoutMs: 100)[0] {
                 switch Sys.readSignal(signalFD) {
                 case SIGTERM, SIGINT:
+                    notifier.notify("STOPPING=1")
                     deliver(force: true)
+                    if let c = control { unlink(c.path) }
                     log("agent stopping: \(tracked.count) job(s) keep running, \(outbox.depth) result(s) still queued")
                     return 0
                 case SIGHUP:
@@ -81,8 +99,16 @@ public final class Agent {
     public func tick() {
         let now = Clock.monotonicNanoseconds()
         reapLegacy()
+        for pid in shims {
+            var st: Int32 = 0
+            let r = waitpid(pid, &st, WNOHANG)
+            if r == pid || (r < 0 && errno == ECHILD) { shims.remove(pid) }
+        }
         collectFinished()
         if now >= nextSample { sample(); nextSample = now + 1_000_000_000 }
+        if let w = notifier.watchdogIntervalNs, now >= nextWatchdog { notifier.notify("WATCHDOG=1"); nextWatchdog = now + w }
+        control?.drain(handle)
+        finishAttached()
         guard let client else { return }
         if !registered { register(client) }
         if registered && now >= nextHeartbeat {
@@ -103,6 +129,77 @@ public final class Agent {
             log("reloaded \(file): wrapper_enabled=\(config.wrapperEnabled)")
         } catch {
             log("reload of \(file) refused, keeping the old settings: \(error)")
+        }
+    }
+
+    // MARK: control socket
+
+    func handle(_ req: ControlRequest) -> String {
+        func reply(_ fields: [String: JSONValue]) -> String {
+            var f = fields
+            f["ok"] = .bool(true)
+            return ControlJSON.json(JSONValue.object(f))
+        }
+        func failure(_ msg: String) -> String { ControlJSON.json(JSONValue.object(["ok": .bool(false), "error": .string(msg)])) }
+        do {
+            switch req.op {
+            case "status":
+                return reply(["node_id": .string(config.nodeID), "master_url": config.masterURL.map { .string($0) } ?? .null,
+                              "registered": .bool(registered), "wrapper_enabled": .bool(config.wrapperEnabled),
+                              "running": .array(tracked.values.map { .string($0.job.masterJobID) }),
+                              "outbox_depth": .number(Double(outbox.depth)), "config_file": configFile.map { .string($0) } ?? .null])
+            case "get_wrapper":
+                return reply(["wrapper_enabled": .bool(config.wrapperEnabled)])
+            case "set_wrapper":
+                guard let on = req.enabled else { return failure("set_wrapper needs \"enabled\": true or false") }
+                var persisted = false
+                if let file = configFile {
+                    try WorkerConfig.persist(key: "WRAPPER_ENABLED", value: on ? "true" : "false", in: file)
+                    persisted = true
+                }
+                config.wrapperEnabled = on
+                log("WRAPPER_ENABLED set to \(on) over the control socket (persisted: \(persisted))")
+                return reply(["wrapper_enabled": .bool(on), "persisted": .bool(persisted)])
+            case "list":
+                let results = inspector.all(withUsage: false).compactMap { try? $0.get().result }
+                return reply(["jobs": try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(results))])
+            case "kill":
+                let id = try JobID(req.job ?? "")
+                let out = try JobKiller(inspector: inspector).kill(id, graceSeconds: 10, requestedBy: "operator via control socket")
+                return reply(["job": .string(id.value), "state": .string(out.status.state.rawValue)])
+            case "launch_test":
+                var p = TranscodeParameters(input: "testsrc")
+                p.durationSeconds = req.durationSeconds ?? 10
+                p.realtime = true
+                p.width = 640
+                p.height = 360
+                let id = JobID.generate()
+                let constraints = try ConstraintParser().parse(JobRouting.constraints(
+                    explicit: WireConstraints(cpuMax: req.cpuMax, memoryMaxMB: req.memoryMaxMB), legacy: nil, defaults: config.defaultConstraints))
+                let l = try launcher.launch(LaunchRequest(jobID: id, argv: engines.ffmpeg(p, progressFile: journal.file(id, "progress")), constraints: constraints))
+                shims.insert(l.shimPID)
+                metrics.started(.wrapper)
+                return reply(["job": .string(id.value)])
+            case "attach":
+                guard let pgid = req.pgid else { return failure("attach needs \"pgid\"") }
+                let spec = try Attacher(journal: journal, driver: inspector.driver).adopt(
+                    .pgid(pgid), jobID: JobID.generate(), constraints: try ConstraintParser().parse(config.defaultConstraints), requireGovernance: false)
+                attached.insert(spec.jobID)
+                metrics.started(.attach)
+                return reply(["job": .string(spec.jobID.value)])
+            default:
+                return failure("unknown op \"\(req.op)\": status, get_wrapper, set_wrapper, list, kill, launch_test, attach")
+            }
+        } catch {
+            return failure("\(error)")
+        }
+    }
+
+    func finishAttached() {
+        let attacher = Attacher(journal: journal, driver: inspector.driver)
+        for id in attached {
+            guard let spec = try? journal.spec(id) else { attached.remove(id); continue }
+            if (try? attacher.finishIfEnded(spec)) != nil { attached.remove(id) }
         }
     }
 
@@ -192,11 +289,12 @@ public final class Agent {
             let argv = try engines.argv(job.engine, params, progressFile: journal.file(id, "progress"))
             let sidecar = String(decoding: try JSONEncoder().encode(aj), as: UTF8.self)
             switch path {
-            case .wrapper:
+            case .wrapper, .attach:
                 let wire = JobRouting.constraints(explicit: job.wrapperConstraints, legacy: params.resourceLimits, defaults: config.defaultConstraints)
                 let constraints = try ConstraintParser().parse(wire)
-                _ = try launcher.launch(LaunchRequest(jobID: id, argv: argv, constraints: constraints,
-                                                      timeoutSeconds: params.resourceLimits?.timeoutSec, sidecars: ["agent.json": sidecar]))
+                let l = try launcher.launch(LaunchRequest(jobID: id, argv: argv, constraints: constraints,
+                                                          timeoutSeconds: params.resourceLimits?.timeoutSec, sidecars: ["agent.json": sidecar]))
+                shims.insert(l.shimPID)
                 tracked[id] = Tracked(job: aj)
             case .legacy:
                 tracked[id] = try startLegacy(id, argv: argv, job: aj, sidecar: sidecar, timeout: params.resourceLimits?.timeoutSec)

@@ -95,6 +95,21 @@ public struct WorkerConfig: Equatable, Sendable {
         return c
     }
 
+    /// Sets KEY=VALUE in a worker.env, keeping every other line: written to a temp file and
+    /// renamed into place, so a crash leaves the old file or the new one.
+    public static func persist(key: String, value: String, in file: String) throws {
+        let text = FileIO.readIfExists(file) ?? ""
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        var found = false
+        for i in lines.indices where lines[i].trimmingCharacters(in: " ").hasPrefix(key + "=") {
+            lines[i] = "\(key)=\(value)"
+            found = true
+        }
+        if !found { lines.append("\(key)=\(value)") }
+        try FileIO.writeAtomically(file, lines.joined(separator: "\n") + "\n")
+    }
+
     static func nodeID(_ raw: String?) throws -> String {
         if let raw {
             do { return try WireValidation.nodeID(raw) } catch { throw Invalid(key: "NODE_ID", value: raw, expected: "1-128 of A-Z a-z 0-9 . _ -") }

@@ -1,7 +1,9 @@
 import FFRTMPCore
 import FFRTMPWire
 
-public enum ExecutionPath: String, Codable, Sendable { case wrapper, legacy }
+/// How a job runs: through the wrapper (shim, cgroup), the legacy way (a direct child),
+/// or adopted while already running (attach).
+public enum ExecutionPath: String, Codable, Sendable { case wrapper, legacy, attach }
 
 /// Which path a job takes, and with which limits. The backward-compatibility table:
 ///

@@ -122,6 +122,16 @@ public struct Attacher: Sendable {
         }
     }
 
+    /// For a caller with its own loop (the agent): if every adopted process has ended, write
+    /// the record and remove the cgroup; nil while any member still runs.
+    public func finishIfEnded(_ spec: JobSpec) throws -> ExitRecord? {
+        guard let cg = spec.cgroup, driver.members(cg).isEmpty else { return nil }
+        let rec = record(spec, usage: driver.usage(cg), detached: false)
+        try journal.writeExitRecord(spec.jobID, rec)
+        try driver.destroy(cg)
+        return rec
+    }
+
     /// Hands every member back to its original cgroups; processes born after adoption
     /// go where the group leader came from. A member that exits meanwhile is fine; any other
     /// failure is noted in the record and the rest are still handed back.

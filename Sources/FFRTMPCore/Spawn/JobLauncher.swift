@@ -137,6 +137,12 @@ public struct JobLauncher: Sendable {
             // anything. Reap it and record the failure ourselves, as a platform fault.
             var st: Int32 = 0
             waitpid(pid, &st, 0)
+            // If it had already forked the workload, the job did start: its outcome is lost
+            // (no record, state `lost` or `orphaned`), which is the truth; do not call it a spawn failure.
+            if let w = journal.workload(spec.jobID) {
+                job.workloadPID = w.identity.pid
+                return job
+            }
             if let cg = spec.cgroup { try? driver.destroy(cg) }
             let now = Clock.realtimeNanoseconds()
             let why = (st & 0x7f) == 0 ? "ffrtmp-shim exited \((st >> 8) & 0xff) before starting the job (see shim.log)" : "ffrtmp-shim died of signal \(st & 0x7f) before starting the job"

@@ -28,6 +28,12 @@ public enum Sys {
         return ready.map { $0 != 0 }
     }
 
+    /// The peer of a connected Unix socket (SO_PEERCRED).
+    public static func peerCredentials(_ fd: Int32) -> (pid: Int32, uid: UInt32, gid: UInt32)? {
+        var pid: pid_t = 0, uid: uid_t = 0, gid: gid_t = 0
+        return ffrtmp_peer_cred(fd, &pid, &uid, &gid) == 0 ? (pid, uid, gid) : nil
+    }
+
     public static func pipeCloexec() throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [0, 0]
         if ffrtmp_pipe_cloexec(&fds) != 0 { throw FFRTMPError.io(path: "pipe", operation: "create", errno: errno) }

@@ -27,7 +27,7 @@ extension FFRTMP {
             do {
                 let file = config ?? (FileIO.exists("/etc/ffrtmp/worker.env") ? "/etc/ffrtmp/worker.env" : nil)
                 let text = try file.map { try FileIO.read($0) }
-                let cfg = try WorkerConfig.load(file: text, environment: Env.all())
+                let cfg = try WorkerConfig.load(file: text, environment: ProcessEnvironment.current())
                 let ctx = CLIContext(stateDir: cfg.stateDir, cgroupParent: cfg.cgroupParent)
                 let agent = try Agent(config: cfg, configFile: file, journal: ctx.journal(), driver: try ctx.driver(),
                                       shimPath: try ShimLocator.locate(environment: ctx.environment),

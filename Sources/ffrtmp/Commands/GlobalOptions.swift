@@ -23,7 +23,7 @@ struct GlobalOptions: ParsableArguments {
 struct CLIContext {
     var stateDir: String?
     var cgroupParent: String?
-    let environment: [String: String] = Env.all()
+    let environment: [String: String] = ProcessEnvironment.current()
 
     func journal() -> JobJournal {
         JobJournal(stateDir: JobJournal.defaultStateDir(flag: stateDir, environment: environment))
@@ -45,19 +45,6 @@ struct CLIContext {
         var who = "operator user=\(env["SUDO_USER"] ?? env["USER"] ?? "uid\(getuid())")"
         if let ssh = env["SSH_CLIENT"], let host = ssh.split(separator: " ").first { who += " from=\(host)" }
         return who
-    }
-}
-
-enum Env {
-    static func all() -> [String: String] {
-        var out: [String: String] = [:]
-        var p = environ
-        while let entry = p.pointee {
-            let s = String(cString: entry)
-            if let eq = s.firstIndex(of: "=") { out[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
-            p += 1
-        }
-        return out
     }
 }
 

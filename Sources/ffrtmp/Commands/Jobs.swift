@@ -32,7 +32,7 @@ struct MasterOptions: ParsableArguments {
             guard let text = FileIO.readIfExists(config) else { throw ValidationError("cannot read --config \(config)") }
             values = try EnvFile.parse(text)
         }
-        for (k, v) in Env.all() where !v.isEmpty { values[k] = v }
+        for (k, v) in ProcessEnvironment.current() where !v.isEmpty { values[k] = v }
         guard let url = values["MASTER_URL"] else { throw ValidationError("set MASTER_URL (e.g. http://127.0.0.1:8080) in the environment or --config") }
         var key = values["FFRTMP_API_KEY"]
         if key == nil, let file = values["FFRTMP_API_KEY_FILE"] {

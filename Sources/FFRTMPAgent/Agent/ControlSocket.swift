@@ -1,0 +1,149 @@
+import FFRTMPCore
+import FFRTMPWire
+import FoundationEssentials
+import Glibc
+import Synchronization
+
+/// A request from the console or the CLI on the agent's Unix socket: one JSON object per line.
+public struct ControlRequest: Codable, Sendable {
+    public var op: String
+    public var job: String?
+    public var enabled: Bool?
+    public var pgid: Int32?
+    public var durationSeconds: Double?
+    public var cpuMax: String?
+    public var memoryMaxMB: Int?
+
+    public init(op: String, job: String? = nil, enabled: Bool? = nil, pgid: Int32? = nil, durationSeconds: Double? = nil,
+                cpuMax: String? = nil, memoryMaxMB: Int? = nil) {
+        self.op = op
+        self.job = job
+        self.enabled = enabled
+        self.pgid = pgid
+        self.durationSeconds = durationSeconds
+        self.cpuMax = cpuMax
+        self.memoryMaxMB = memoryMaxMB
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case op, job, enabled, pgid, durationSeconds = "duration_seconds", cpuMax = "cpu_max", memoryMaxMB = "memory_max_mb"
+    }
+}
+
+/// `state_dir/agent.sock`, mode 0660 (group `ffrtmp` when it exists). Peers are checked with
+/// SO_PEERCRED: root, the agent's own user, or a member of the `ffrtmp` group; anyone else is
+/// refused before their request is read. Requests run on the agent's main loop (one at a time,
+/// between ticks), so they never race the loop's own state.
+public final class ControlSocket: @unchecked Sendable {
+    public let path: String
+    let fd: Int32
+    let allowedGroup: gid_t?
+    let pending = Mutex<[(request: ControlRequest, reply: Reply)]>([])
+
+    final class Reply: @unchecked Sendable {
+        let value = Mutex<String?>(nil)
+    }
+
+    public init(stateDir: String) throws {
+        path = stateDir + "/agent.sock"
+        unlink(path)
+        let s = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard s >= 0 else { throw FFRTMPError.io(path: path, operation: "create socket", errno: errno) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
+            close(s)
+            throw FFRTMPError.invalidField(field: "FFRTMP_STATE_DIR", value: stateDir, expected: "a path short enough for a Unix socket (under 100 bytes)")
+        }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in bytes.enumerated() { raw[i] = b } }
+        let old = umask(0o117)
+        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(s, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        umask(old)
+        guard ok == 0, listen(s, 16) == 0 else {
+            let e = errno
+            close(s)
+            throw FFRTMPError.io(path: path, operation: "listen on", errno: e)
+        }
+        if let g = getgrnam("ffrtmp") {
+            allowedGroup = g.pointee.gr_gid
+            chown(path, geteuid(), g.pointee.gr_gid)
+        } else {
+            allowedGroup = nil
+        }
+        fd = s
+    }
+
+    /// Who may talk to the agent: root, its own user, or the ffrtmp group (primary or supplementary).
+    func authorised(_ c: Int32) -> (Bool, String) {
+        guard let cred = Sys.peerCredentials(c) else { return (false, "no peer credentials") }
+        if cred.uid == 0 || cred.uid == geteuid() { return (true, "") }
+        if let g = allowedGroup {
+            if cred.gid == g { return (true, "") }
+            let status = FileIO.readIfExists("/proc/\(cred.pid)/status") ?? ""
+            if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Groups:") }),
+               line.dropFirst(7).split(separator: " ").contains(where: { gid_t($0.trimmingCharacters(in: "\t")) == g }) {
+                return (true, "")
+            }
+        }
+        return (false, "uid \(cred.uid) is not root, the agent's user, or in group ffrtmp")
+    }
+
+    public func start() {
+        let box = Unmanaged.passRetained(self).toOpaque()
+        var tid = pthread_t()
+        pthread_create(&tid, nil, { ctx in
+            Unmanaged<ControlSocket>.fromOpaque(ctx!).takeRetainedValue().serve()
+            return nil
+        }, box)
+        pthread_detach(tid)
+    }
+
+    func serve() {
+        while true {
+            let c = accept(fd, nil, nil)
+            if c < 0 { if errno == EINTR || errno == ECONNABORTED { continue }; return }
+            handle(c)
+            close(c)
+        }
+    }
+
+    func handle(_ c: Int32) {
+        func answer(_ s: String) { _ = (s + "\n").withCString { send(c, $0, strlen($0), Int32(MSG_NOSIGNAL)) } }
+        let (ok, why) = authorised(c)
+        guard ok else { return answer(#"{"ok":false,"error":"unauthorised peer: \#(why)"}"#) }
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var buf = [UInt8](repeating: 0, count: 8192)
+        var got: [UInt8] = []
+        while !got.contains(10) && got.count < 8192 {
+            let n = recv(c, &buf, buf.count, 0)
+            if n <= 0 { break }
+            got += buf[0..<n]
+        }
+        let line = got.split(separator: 10).first.map { Array($0) } ?? []
+        guard let req = try? JSONDecoder().decode(ControlRequest.self, from: Data(line)) else {
+            return answer(#"{"ok":false,"error":"bad request: send one JSON object like {\"op\":\"status\"} on one line"}"#)
+        }
+        let reply = Reply()
+        pending.withLock { $0.append((req, reply)) }
+        for _ in 0..<3000 {
+            if let r = reply.value.withLock({ $0 }) { return answer(r) }
+            Clock.sleep(seconds: 0.01)
+        }
+        answer(#"{"ok":false,"error":"the agent did not answer within 30 s"}"#)
+    }
+
+    /// Called by the agent's loop: runs each waiting request through `handler`.
+    public func drain(_ handler: (ControlRequest) -> String) {
+        let batch = pending.withLock { q -> [(request: ControlRequest, reply: Reply)] in
+            let b = q
+            q.removeAll()
+            return b
+        }
+        for (req, reply) in batch {
+            let r = handler(req)
+            reply.value.withLock { $0 = r }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import FFRTMPCore
+import Foundation
+import XCTest
+
+/// A standalone agent (no MASTER_URL): its control socket, WRAPPER_ENABLED persisted to
+/// worker.env, a wrapped test transcode, SO_PEERCRED refusal, and sd_notify.
+final class AgentControlTests: IntegrationTestCase {
+    func ctl(_ json: String) throws -> Harness.Output { try h.ffrtmp(["ctl", json]) }
+
+    func testControlSocketAndNotify() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg"), "skipped: ffmpeg is not installed")
+        let env = h.stateDir + "/worker.env"
+        try "# test node\nNODE_ID=ctl-node\nWRAPPER_ENABLED=false\nFFMPEG_PATH=/usr/bin/ffmpeg\n".write(toFile: env, atomically: true, encoding: .utf8)
+        // A datagram socket standing in for systemd's NOTIFY_SOCKET.
+        let notifyPath = h.stateDir + "/notify.sock"
+        let nfd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in notifyPath.utf8.enumerated() { raw[i] = b } }
+        XCTAssertEqual(withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(nfd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }, 0)
+        defer { close(nfd) }
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(nfd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+
+        let agent = try h.start(["agent", "--config", env], env: ["NOTIFY_SOCKET": notifyPath, "WATCHDOG_USEC": "200000"])
+        var messages = ""
+        var buf = [UInt8](repeating: 0, count: 512)
+        while !(messages.contains("READY=1") && messages.contains("WATCHDOG=1")) {
+            let n = recv(nfd, &buf, buf.count, 0)
+            guard n > 0 else { break }
+            messages += String(decoding: buf[0..<n], as: UTF8.self) + "\n"
+        }
+        XCTAssertTrue(messages.contains("READY=1"), messages)
+        XCTAssertTrue(messages.contains("WATCHDOG=1"), messages)
+
+        let status = try ctl(#"{"op":"status"}"#)
+        XCTAssertEqual(status.status, 0, status.stderr)
+        XCTAssertTrue(status.stdout.contains(#""node_id":"ctl-node""#) && status.stdout.contains(#""wrapper_enabled":false"#), status.stdout)
+        let set = try ctl(#"{"op":"set_wrapper","enabled":true}"#)
+        XCTAssertTrue(set.stdout.contains(#""persisted":true"#), set.stdout)
+        let file = try String(contentsOfFile: env, encoding: .utf8)
+        XCTAssertTrue(file.contains("WRAPPER_ENABLED=true\n") && file.contains("# test node\n") && !file.contains("WRAPPER_ENABLED=false"), file)
+        XCTAssertTrue(try ctl(#"{"op":"get_wrapper"}"#).stdout.contains(#""wrapper_enabled":true"#))
+
+        let launched = try ctl(#"{"op":"launch_test","duration_seconds":1,"cpu_max":"50000 100000","memory_max_mb":256}"#)
+        XCTAssertEqual(launched.status, 0, launched.stdout)
+        let job = try XCTUnwrap(launched.stdout.components(separatedBy: #""job":""#).last?.split(separator: "\"").first.map(String.init))
+        h.waitUntil(20, "test transcode exited") { (try? self.h.psJob(job))?["state"] as? String == "exited" }
+        let r = try XCTUnwrap(try h.psJob(job))
+        XCTAssertEqual(r["exit_code"] as? Int, 0)
+        XCTAssertEqual((r["constraints_applied"] as? [String: Any])?["cpu_max"] as? String, "50000 100000")
+
+        let bad = try ctl(#"{"op":"reboot"}"#)
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stdout.contains("unknown op"), bad.stdout)
+        let junk = try ctl("not json")
+        XCTAssertTrue(junk.stdout.contains("bad request"), junk.stdout)
+        let killBad = try ctl(#"{"op":"kill","job":"../../etc"}"#)
+        XCTAssertTrue(killBad.stdout.contains("invalid job id"), killBad.stdout)
+
+        // SO_PEERCRED: an unprivileged peer that can reach the socket is still refused.
+        chmod(h.stateDir, 0o755)
+        chmod(h.stateDir + "/agent.sock", 0o666)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        p.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", h.binDir + "/ffrtmp", "ctl", "--state-dir", h.stateDir, #"{"op":"status"}"#]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let answer = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 1)
+        XCTAssertTrue(answer.contains("unauthorised peer"), answer)
+
+        kill(agent.pid, SIGTERM)
+        XCTAssertEqual(try h.finish(agent).status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir + "/agent.sock"))
+    }
+}
