@@ -90,22 +90,7 @@ public final class ControlSocket: @unchecked Sendable {
     }
 
     public func start() {
-        let box = Unmanaged.passRetained(self).toOpaque()
-        var tid = pthread_t()
-        pthread_create(&tid, nil, { ctx in
-            Unmanaged<ControlSocket>.fromOpaque(ctx!).takeRetainedValue().serve()
-            return nil
-        }, box)
-        pthread_detach(tid)
-    }
-
-    func serve() {
-        while true {
-            let c = accept(fd, nil, nil)
-            if c < 0 { if errno == EINTR || errno == ECONNABORTED { continue }; return }
-            handle(c)
-            close(c)
-        }
+        SocketServer(fd: fd, handle: { [self] c in handle(c) }).start()
     }
 
     func handle(_ c: Int32) {

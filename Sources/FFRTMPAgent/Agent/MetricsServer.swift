@@ -29,36 +29,24 @@ public final class MetricsServer: @unchecked Sendable {
     }
 
     public func start() {
-        let box = Unmanaged.passRetained(self).toOpaque()
-        var tid = pthread_t()
-        pthread_create(&tid, nil, { ctx in
-            let server = Unmanaged<MetricsServer>.fromOpaque(ctx!).takeRetainedValue()
-            server.serve()
-            return nil
-        }, box)
-        pthread_detach(tid)
+        SocketServer(fd: fd, handle: { [self] c in answer(c) }).start()
     }
 
-    func serve() {
-        while true {
-            let c = accept(fd, nil, nil)
-            if c < 0 { if errno == EINTR || errno == ECONNABORTED { continue }; return }
-            var tv = timeval(tv_sec: 2, tv_usec: 0)
-            setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-            var buf = [UInt8](repeating: 0, count: 2048)
-            let n = recv(c, &buf, buf.count, 0)
-            let line = n > 0 ? String(decoding: buf[0..<n], as: UTF8.self).split(separator: "\r\n").first.map(String.init) ?? "" : ""
-            let (status, type, body): (String, String, String)
-            if line.hasPrefix("GET /metrics ") || line == "GET /metrics" {
-                (status, type, body) = ("200 OK", "text/plain; version=0.0.4", render())
-            } else if line.hasPrefix("GET /health") {
-                (status, type, body) = ("200 OK", "application/json", health())
-            } else {
-                (status, type, body) = ("404 Not Found", "text/plain", "not found: GET /metrics or /health\n")
-            }
-            let resp = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
-            _ = resp.withCString { send(c, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
-            close(c)
+    func answer(_ c: Int32) {
+        var tv = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var buf = [UInt8](repeating: 0, count: 2048)
+        let n = recv(c, &buf, buf.count, 0)
+        let line = n > 0 ? String(decoding: buf[0..<n], as: UTF8.self).split(separator: "\r\n").first.map(String.init) ?? "" : ""
+        let (status, type, body): (String, String, String)
+        if line.hasPrefix("GET /metrics ") || line == "GET /metrics" {
+            (status, type, body) = ("200 OK", "text/plain; version=0.0.4", render())
+        } else if line.hasPrefix("GET /health") {
+            (status, type, body) = ("200 OK", "application/json", health())
+        } else {
+            (status, type, body) = ("404 Not Found", "text/plain", "not found: GET /metrics or /health\n")
         }
+        let resp = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        _ = resp.withCString { send(c, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
     }
 }
