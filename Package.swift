@@ -32,6 +32,7 @@ let package = Package(
                 "FFRTMPAgent",
                 "FFRTMPMasterClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(name: "ffrtmp-shim", cSettings: [.define("_GNU_SOURCE")]),
         // A deterministic workload for the tests (spin, alloc, escape via setsid, exit N).
@@ -41,6 +42,7 @@ let package = Package(
         // The agent layer: worker.env, routing between the wrapper and legacy paths, engine argv.
         .target(name: "FFRTMPAgent", dependencies: [
             "FFRTMPCore", "FFRTMPWire", "FFRTMPMasterClient", .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         // The master API client, shared by `ffrtmp jobs` and the agent.
         .target(

@@ -177,6 +177,24 @@ final class AgentTests: IntegrationTestCase {
         XCTAssertEqual(try h.finish(agent).status, 0)
     }
 
+    /// A cancel at the master reaches the node on its next heartbeat and ends the job cgroup-wide.
+    func testMasterCancelStopsTheRunningJob() throws {
+        try requireFFmpeg()
+        try startMaster()
+        try submit("long", wrapper: true, seconds: 60)
+        let agent = try h.start(["agent"], env: agentEnv)
+        h.waitUntil(20, "job running") { h.workloadPID("long.a1").map(h.alive) ?? false }
+        let pid = try XCTUnwrap(h.workloadPID("long.a1"))
+        XCTAssertTrue(try api("POST", "/api/jobs/long/cancel").contains(#""cancel_requested":true"#))
+        h.waitUntil(30, "canceled at the master") { (try? self.job("long"))?["status"] as? String == "canceled" }
+        let j = try job("long")
+        XCTAssertEqual(j["platform_sla"] as? Bool, true)
+        XCTAssertEqual(j["platform_sla_reason"] as? String, "operator_cancel")
+        XCTAssertFalse(h.alive(pid))
+        kill(agent.pid, SIGTERM)
+        _ = try h.finish(agent)
+    }
+
     func testResultsWaitOutAMasterOutage() throws {
         try requireFFmpeg()
         try startMaster()

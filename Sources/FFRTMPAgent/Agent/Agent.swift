@@ -3,6 +3,7 @@ import FFRTMPMasterClient
 import FFRTMPWire
 import FoundationEssentials
 import Glibc
+import Logging
 
 /// The headless worker: pulls jobs from the master, routes each to the wrapper path (shim,
 /// cgroup, journal) or the legacy path (a direct child, as before), and reports every
@@ -17,7 +18,7 @@ public final class Agent {
     let launcher: JobLauncher
     let outbox: Outbox
     let client: MasterClient?
-    let log: (String) -> Void
+    let logger: Logger
 
     struct Tracked {
         var job: AgentJob
@@ -41,7 +42,7 @@ public final class Agent {
     let notifier = SystemdNotifier(environment: ProcessEnvironment.current())
 
     public init(config: WorkerConfig, configFile: String?, journal: JobJournal, driver: CgroupDriver, shimPath: String,
-                log: @escaping (String) -> Void) throws {
+                logger: Logger) throws {
         self.config = config
         self.configFile = configFile
         self.journal = journal
@@ -49,7 +50,7 @@ public final class Agent {
         launcher = JobLauncher(journal: journal, driver: driver, shimPath: shimPath)
         outbox = try Outbox(stateDir: journal.stateDir)
         client = try config.masterURL.map { try MasterClient(baseURL: $0, key: config.apiKey ?? "", timeoutSeconds: 10) }
-        self.log = log
+        self.logger = logger
     }
 
     var engines: EngineCommand { EngineCommand(ffmpegPath: config.ffmpegPath, gstLaunchPath: config.gstLaunchPath) }
@@ -62,7 +63,7 @@ public final class Agent {
                 try MetricsServer(port: port, render: { m.registry.emitToString() },
                                   health: { "{\"status\":\"ok\",\"outbox_depth\":\(ob.depth)}\n" }).start()
             } catch {
-                log("metrics server not started: \(error)")
+                logger.error("metrics server not started: \(error)")
                 return 1
             }
         }
@@ -71,12 +72,12 @@ public final class Agent {
             c.start()
             control = c
         } catch {
-            log("control socket not started: \(error)")
+            logger.error("control socket not started: \(error)")
             return 1
         }
         readopt()
         notifier.notify("READY=1\nSTATUS=running")
-        log("agent started node=\(config.nodeID) master=\(config.masterURL ?? "none (standalone)") wrapper_enabled=\(config.wrapperEnabled) max_jobs=\(config.maxJobs)")
+        logger.info("agent started node=\(config.nodeID) master=\(config.masterURL ?? "none (standalone)") wrapper_enabled=\(config.wrapperEnabled) max_jobs=\(config.maxJobs)")
         while true {
             if Sys.pollReadable([signalFD], timeoutMs: 100)[0] {
                 switch Sys.readSignal(signalFD) {
@@ -84,7 +85,7 @@ public final class Agent {
                     notifier.notify("STOPPING=1")
                     deliver(force: true)
                     if let c = control { unlink(c.path) }
-                    log("agent stopping: \(tracked.count) job(s) keep running, \(outbox.depth) result(s) still queued")
+                    logger.info("agent stopping: \(tracked.count) job(s) keep running, \(outbox.depth) result(s) still queued")
                     return 0
                 case SIGHUP:
                     reload()
@@ -126,9 +127,9 @@ public final class Agent {
         guard let file = configFile else { return }
         do {
             config = try WorkerConfig.load(file: FileIO.read(file), environment: [:])
-            log("reloaded \(file): wrapper_enabled=\(config.wrapperEnabled)")
+            logger.info("reloaded \(file): wrapper_enabled=\(config.wrapperEnabled)")
         } catch {
-            log("reload of \(file) refused, keeping the old settings: \(error)")
+            logger.warning("reload of \(file) refused, keeping the old settings: \(error)")
         }
     }
 
@@ -158,7 +159,7 @@ public final class Agent {
                     persisted = true
                 }
                 config.wrapperEnabled = on
-                log("WRAPPER_ENABLED set to \(on) over the control socket (persisted: \(persisted))")
+                logger.info("WRAPPER_ENABLED set to \(on) over the control socket (persisted: \(persisted))")
                 return reply(["wrapper_enabled": .bool(on), "persisted": .bool(persisted)])
             case "list":
                 let results = inspector.all(withUsage: false).compactMap { try? $0.get().result }
@@ -212,7 +213,7 @@ public final class Agent {
             guard let aj = AgentJob.read(journal, id), !outbox.contains(jobID: aj.masterJobID, attempt: aj.attempt) else { continue }
             tracked[id] = Tracked(job: aj)
         }
-        if !tracked.isEmpty { log("re-adopted \(tracked.count) job(s) from the journal") }
+        if !tracked.isEmpty { logger.info("re-adopted \(tracked.count) job(s) from the journal") }
         collectFinished()
     }
 
@@ -224,9 +225,9 @@ public final class Agent {
         do {
             _ = try client.json(Node.self, "POST", "/api/nodes/register", body: try JSONEncoder().encode(body))
             registered = true
-            log("registered with \(client.baseURL)")
+            logger.info("registered with \(client.baseURL)")
         } catch {
-            log("register failed (will retry): \(error)")
+            logger.warning("register failed (will retry): \(error)")
         }
     }
 
@@ -239,7 +240,7 @@ public final class Agent {
             registered = false
         } catch {
             metrics.heartbeatFailures.increment()
-            log("heartbeat failed: \(error)")
+            logger.warning("heartbeat failed: \(error)")
         }
     }
 
@@ -247,10 +248,10 @@ public final class Agent {
         do {
             let (status, data) = try client.call("GET", "/api/jobs/next?node_id=\(config.nodeID)")
             if status == 204 { return }
-            guard status == 200 else { log("poll: master answered \(status)"); return }
+            guard status == 200 else { logger.warning("poll: master answered \(status)"); return }
             start(try JSONDecoder().decode(MasterJob.self, from: data))
         } catch {
-            log("poll failed: \(error)")
+            logger.warning("poll failed: \(error)")
         }
     }
 
@@ -262,15 +263,15 @@ public final class Agent {
                 let (status, data) = try client.call("POST", "/api/results", body: try JSONEncoder().encode(report))
                 if (200..<300).contains(status) || status == 409 || status == 404 {
                     // 409/404: the master will never take it (stale attempt, job gone); keep it as delivered.
-                    if status != 200 { log("result \(file) refused by the master (\(status)): \(String(decoding: data.prefix(200), as: UTF8.self))") }
+                    if status != 200 { logger.warning("result \(file) refused by the master (\(status)): \(String(decoding: data.prefix(200), as: UTF8.self))") }
                     try outbox.markDelivered(file)
                     metrics.outbox.set(Double(outbox.depth))
                     deliveryBackoff = 0.5
                     continue
                 }
-                log("result \(file): master answered \(status)")
+                logger.warning("result \(file): master answered \(status)")
             } catch {
-                if !force { log("delivering \(file) failed (will retry): \(error)") }
+                if !force { logger.warning("delivering \(file) failed (will retry): \(error)") }
             }
             deliveryBackoff = min(30, deliveryBackoff * 2)
             nextDelivery = Clock.monotonicNanoseconds() + Int64(deliveryBackoff * Double.random(in: 0.8...1.2) * 1e9)
@@ -300,10 +301,10 @@ public final class Agent {
                 tracked[id] = try startLegacy(id, argv: argv, job: aj, sidecar: sidecar, timeout: params.resourceLimits?.timeoutSec)
             }
             metrics.started(path)
-            log("job \(job.id) attempt \(job.attempt) started on the \(path.rawValue) path as \(id)")
+            logger.info("job \(job.id) attempt \(job.attempt) started on the \(path.rawValue) path as \(id)")
         } catch {
             let user = error is WireError || (error as? FFRTMPError).map(Self.isUserError) == true
-            log("job \(job.id) rejected: \(error)")
+            logger.warning("job \(job.id) rejected: \(error)")
             enqueue(JobResultReport(jobID: job.id, attempt: job.attempt, nodeID: config.nodeID, status: .failed,
                                     platformSLA: user, platformSLAReason: user ? "bad_input" : "spawn_failed_platform",
                                     failureReason: user ? "user_error" : "platform_error",
@@ -354,7 +355,7 @@ public final class Agent {
                                  startedAtUnixNs: started, endedAtUnixNs: now, durationNs: now - started,
                                  cpuUsageNs: UInt64(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1_000_000_000 + UInt64(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000,
                                  peakMemoryBytes: UInt64(ru.ru_maxrss) * 1024, usageSource: "rusage")
-            do { try journal.writeExitRecord(id, rec) } catch { log("job \(id): cannot write its exit record: \(error)") }
+            do { try journal.writeExitRecord(id, rec) } catch { logger.error("job \(id): cannot write its exit record: \(error)") }
             tracked[id]?.legacyPID = nil
         }
     }
@@ -368,12 +369,12 @@ public final class Agent {
             metrics.finished(t.job.path, report, oom: st.result.oomKilled)
             metrics.forget(job: id.value)
             tracked[id] = nil
-            log("job \(t.job.masterJobID) attempt \(t.job.attempt) ended: \(st.result.summaryLine)")
+            logger.info("job \(t.job.masterJobID) attempt \(t.job.attempt) ended: \(st.result.summaryLine)")
         }
     }
 
     func enqueue(_ r: JobResultReport) {
-        do { try outbox.enqueue(r) } catch { log("cannot queue the result of \(r.jobID): \(error)") }
+        do { try outbox.enqueue(r) } catch { logger.error("cannot queue the result of \(r.jobID): \(error)") }
         nextDelivery = 0
         metrics.outbox.set(Double(outbox.depth))
     }
@@ -395,7 +396,7 @@ public final class Agent {
             try? journal.writeKillRequest(id, by: who)
             kill(-pid, SIGTERM)
         } else {
-            do { _ = try JobKiller(inspector: inspector).kill(id, graceSeconds: 10, requestedBy: who) } catch { log("cancel of \(masterID) failed: \(error)") }
+            do { _ = try JobKiller(inspector: inspector).kill(id, graceSeconds: 10, requestedBy: who) } catch { logger.warning("cancel of \(masterID) failed: \(error)") }
         }
     }
 }

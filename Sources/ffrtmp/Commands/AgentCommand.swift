@@ -2,6 +2,7 @@ import ArgumentParser
 import FFRTMPAgent
 import FFRTMPCore
 import Glibc
+import Logging
 
 extension FFRTMP {
     struct AgentCommand: ParsableCommand {
@@ -21,6 +22,16 @@ extension FFRTMP {
         @Option(help: "The worker.env file. Default: /etc/ffrtmp/worker.env when it exists.")
         var config: String?
 
+        /// swift-log to stderr, one line per event (journald keeps each line as one entry).
+        static func logger() -> Logger {
+            LoggingSystem.bootstrap { label in
+                var h = StreamLogHandler.standardError(label: label)
+                h.logLevel = .info
+                return h
+            }
+            return Logger(label: "ffrtmp-agent")
+        }
+
         func run() throws {
             let sigFD = Sys.controlSignalFD()
             signal(SIGPIPE, SIG_IGN)
@@ -31,7 +42,7 @@ extension FFRTMP {
                 let ctx = CLIContext(stateDir: cfg.stateDir, cgroupParent: cfg.cgroupParent)
                 let agent = try Agent(config: cfg, configFile: file, journal: ctx.journal(), driver: try ctx.driver(),
                                       shimPath: try ShimLocator.locate(environment: ctx.environment),
-                                      log: { Output.err("\(Clock.iso8601(unixNanoseconds: Clock.realtimeNanoseconds())) ffrtmp-agent: \($0)") })
+                                      logger: Self.logger())
                 throw ExitCode(agent.run(signalFD: sigFD))
             } catch let e as ExitCode {
                 throw e
