@@ -15,3 +15,5 @@ else
   echo "not root: the PostgreSQL store tests will be skipped" >&2
 fi
 swift test
+# Deployment: install-edge.sh into a temp prefix (twice), systemd-analyze verify on the units.
+if [ "$(id -u)" = 0 ]; then scripts/test_deployment.sh; fi
