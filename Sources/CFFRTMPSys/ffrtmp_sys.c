@@ -130,4 +130,13 @@ int ffrtmp_peer_cred(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {
     return 0;
 }
 
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59
+#endif
+int ffrtmp_peer_groups(int fd, gid_t *out, int max) {
+    socklen_t len = (socklen_t)(sizeof(gid_t) * (size_t)max);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, out, &len) != 0) return -1;
+    return (int)(len / sizeof(gid_t));
+}
+
 int ffrtmp_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

@@ -52,7 +52,7 @@ struct HTTPConnection {
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
         head += "Content-Length: \(body?.count ?? 0)\r\n\r\n"
         try sendAll(fd, Array(head.utf8) + (body ?? []))
-        return try parseResponse(readAll(fd))
+        return try parseResponse(readAll(fd, deadlineSeconds: timeoutSeconds))
     }
 
     static func connect(host: String, port: UInt16, timeoutSeconds: Int) throws -> Int32 {
@@ -89,10 +89,14 @@ struct HTTPConnection {
         }
     }
 
-    static func readAll(_ fd: Int32, limit: Int = 16 << 20) throws -> [UInt8] {
+    /// Reads to EOF; the deadline bounds the whole answer, not each recv (a server that
+    /// drips one byte per second must not hold the agent's loop).
+    static func readAll(_ fd: Int32, limit: Int = 16 << 20, deadlineSeconds: Int = 15) throws -> [UInt8] {
         var out: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 65536)
+        let deadline = Clock.monotonicNanoseconds() + Int64(deadlineSeconds) * 1_000_000_000
         while out.count < limit {
+            if Clock.monotonicNanoseconds() > deadline { throw Failure.io("the master took longer than \(deadlineSeconds) s to answer") }
             let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n < 0 {
                 if errno == EINTR { continue }
@@ -124,7 +128,13 @@ struct HTTPConnection {
             if key == "content-length" { length = Int(value) }
         }
         var body = Array(raw[(end + 4)...])
-        if chunked { body = try dechunk(body) } else if let length, length <= body.count { body = Array(body[..<length]) }
+        if chunked {
+            body = try dechunk(body)
+        } else if let length {
+            // A short body is an error, never a silently truncated answer.
+            guard length >= 0, length <= body.count else { throw Failure.protocolError("body of \(body.count) bytes, Content-Length \(length)") }
+            body = Array(body[..<length])
+        }
         return Response(status: status, body: body)
     }
 
@@ -134,10 +144,12 @@ struct HTTPConnection {
         while i < b.count {
             guard let lineEnd = (i..<max(i, b.count - 1)).first(where: { b[$0] == 13 && b[$0 + 1] == 10 }) else { break }
             let sizeText = String(decoding: b[i..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
-            guard let size = Int(sizeText.trimmingCharacters(in: " "), radix: 16) else { throw Failure.protocolError("bad chunk size") }
+            guard let size = Int(sizeText.trimmingCharacters(in: " "), radix: 16), size >= 0, size <= 16 << 20 else {
+                throw Failure.protocolError("bad chunk size")
+            }
             if size == 0 { break }
             let start = lineEnd + 2
-            guard start + size <= b.count else { throw Failure.protocolError("truncated chunk") }
+            guard size <= b.count - start else { throw Failure.protocolError("truncated chunk") }
             out.append(contentsOf: b[start..<(start + size)])
             i = start + size + 2
         }

@@ -63,11 +63,11 @@ final class AgentTests: IntegrationTestCase {
         try startMaster()
         try submit("wrapped", wrapper: true, extra: #","wrapper_constraints":{"cpu_max":"50000 100000","memory_max_mb":256}"#)
         try submit("old", wrapper: nil)
-        try submit("bad", wrapper: true, extra: "")
         _ = try api("POST", "/api/jobs", #"{"id":"hostile","parameters":{"input":"x.mp4; rm -rf /"}}"#)
+        _ = try api("POST", "/api/jobs", #"{"id":"overwrite","parameters":{"input":"testsrc","output":"/etc/ffrtmp/worker.env"}}"#)
         let agent = try h.start(["agent"], env: agentEnv)
         h.waitUntil(30, "all jobs reported") {
-            ["wrapped", "old", "hostile"].allSatisfy { ["completed", "failed"].contains((try? self.job($0))?["status"] as? String ?? "") }
+            ["wrapped", "old", "hostile", "overwrite"].allSatisfy { ["completed", "failed"].contains((try? self.job($0))?["status"] as? String ?? "") }
         }
         // The wrapped job ran in its cgroup: the journal holds its cgroup path and the limits applied.
         let spec = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try XCTUnwrap(h.read(h.jobFile("wrapped.a1", "spec.json"))).utf8)) as? [String: Any])
@@ -92,6 +92,9 @@ final class AgentTests: IntegrationTestCase {
         XCTAssertEqual(hostile["status"] as? String, "failed")
         XCTAssertEqual(hostile["failure_reason"] as? String, "user_error")
         XCTAssertTrue(String(describing: hostile["result"] ?? "").contains("parameters.input"), "\(hostile)")
+        let overwrite = try job("overwrite")
+        XCTAssertEqual(overwrite["failure_reason"] as? String, "user_error")
+        XCTAssertTrue(String(describing: overwrite["result"] ?? "").contains("off limits"), "\(overwrite)")
         kill(agent.pid, SIGTERM)
         XCTAssertEqual(try h.finish(agent).status, 0)
     }

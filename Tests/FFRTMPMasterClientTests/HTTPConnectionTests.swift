@@ -27,6 +27,13 @@ final class HTTPConnectionTests: XCTestCase {
         XCTAssertThrowsError(try HTTPConnection.parseResponse(Array("HTTP/1.1 200 OK\r\n".utf8)))
         XCTAssertThrowsError(try HTTPConnection.parseResponse(Array("garbage\r\n\r\n".utf8)))
         XCTAssertThrowsError(try HTTPConnection.parseResponse(Array("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n".utf8)))
+        // Hostile or broken answers are errors, never a crash or a silently short body.
+        for raw in ["HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\nabc",
+                    "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nabc\r\n0\r\n\r\n",
+                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n7fffffffffffffff\r\nabc\r\n0\r\n\r\n"] {
+            XCTAssertThrowsError(try HTTPConnection.parseResponse(Array(raw.utf8)), raw)
+        }
     }
 
     func testConnectionRefusedIsATransportErrorNamingTheAddress() throws {

@@ -82,6 +82,7 @@ final class APITests: XCTestCase {
                 ("/api/nodes/register", #"{"hostname":"x"}"#, .badRequest, "invalid node_id"),
                 ("/api/results", #"{"job_id":"a","attempt":0,"node_id":"n","status":"completed"}"#, .badRequest, "invalid attempt"),
                 ("/api/results", #"{"job_id":"a","attempt":1,"node_id":"n","status":"queued"}"#, .badRequest, "invalid status"),
+                ("/api/results", #"{"job_id":"a","attempt":3000000000,"node_id":"n","status":"failed"}"#, .badRequest, "invalid attempt"),
             ]
             for (uri, body, status, text) in cases {
                 let r = try await c.execute(uri: uri, method: .post, headers: auth, body: ByteBuffer(string: body))

@@ -39,6 +39,10 @@ pid_t ffrtmp_spawn_logged(const char *path, char *const argv[], char *const envp
 // Glibc module does not see). Returns 0 or -1 with errno.
 int ffrtmp_peer_cred(int fd, pid_t *pid, uid_t *uid, gid_t *gid);
 
+// SO_PEERGROUPS (Linux 4.13+): the peer's supplementary groups, taken at connect time.
+// Returns the number stored in out (at most max), or -1 with errno.
+int ffrtmp_peer_groups(int fd, gid_t *out, int max);
+
 // pipe2(O_CLOEXEC).
 int ffrtmp_pipe_cloexec(int fds[2]);
 #endif

@@ -38,6 +38,8 @@ public final class Agent {
     /// as a zombie (only these pids: a legacy child's status belongs to reapLegacy).
     var shims: Set<Int32> = []
     public let metrics = AgentMetrics()
+    /// The environment at start, which a SIGHUP reload applies over worker.env again.
+    public var startupEnvironment: [String: String] = [:]
     var control: ControlSocket?
     let notifier = SystemdNotifier(environment: ProcessEnvironment.current())
 
@@ -49,7 +51,7 @@ public final class Agent {
         inspector = JobInspector(journal: journal, driver: driver)
         launcher = JobLauncher(journal: journal, driver: driver, shimPath: shimPath)
         outbox = try Outbox(stateDir: journal.stateDir)
-        client = try config.masterURL.map { try MasterClient(baseURL: $0, key: config.apiKey ?? "", timeoutSeconds: 10) }
+        client = try config.masterURL.map { try MasterClient(baseURL: $0, key: config.apiKey ?? "", timeoutSeconds: 5) }
         self.logger = logger
     }
 
@@ -126,7 +128,13 @@ public final class Agent {
     func reload() {
         guard let file = configFile else { return }
         do {
-            config = try WorkerConfig.load(file: FileIO.read(file), environment: [:])
+            let next = try WorkerConfig.load(file: FileIO.read(file), environment: startupEnvironment)
+            // The node's identity and its master are fixed for the agent's life: results in flight name them.
+            guard next.nodeID == config.nodeID, next.masterURL == config.masterURL, next.apiKey == config.apiKey else {
+                logger.warning("reload of \(file) refused: NODE_ID, MASTER_URL and the key only change with a restart")
+                return
+            }
+            config = next
             logger.info("reloaded \(file): wrapper_enabled=\(config.wrapperEnabled)")
         } catch {
             logger.warning("reload of \(file) refused, keeping the old settings: \(error)")
@@ -183,6 +191,11 @@ public final class Agent {
                 return reply(["job": .string(id.value)])
             case "attach":
                 guard let pgid = req.pgid else { return failure("attach needs \"pgid\"") }
+                // Group members may adopt transcodes, not arbitrary (root) daemons.
+                let members = (try? Attacher.resolve(.pgid(pgid))) ?? []
+                guard !members.isEmpty, members.allSatisfy({ ProcFS.stat($0.pid).map { config.autoAttachTargets.contains($0.comm) } ?? false }) else {
+                    return failure("attach is limited to process groups of \(config.autoAttachTargets.joined(separator: ", ")) (AUTO_ATTACH_TARGETS)")
+                }
                 let spec = try Attacher(journal: journal, driver: inspector.driver).adopt(
                     .pgid(pgid), jobID: JobID.generate(), constraints: try ConstraintParser().parse(config.defaultConstraints), requireGovernance: false)
                 attached.insert(spec.jobID)
@@ -261,9 +274,15 @@ public final class Agent {
         for (file, report) in outbox.pending() {
             do {
                 let (status, data) = try client.call("POST", "/api/results", body: try JSONEncoder().encode(report))
-                if (200..<300).contains(status) || status == 409 || status == 404 {
-                    // 409/404: the master will never take it (stale attempt, job gone); keep it as delivered.
-                    if status != 200 { logger.warning("result \(file) refused by the master (\(status)): \(String(decoding: data.prefix(200), as: UTF8.self))") }
+                if [400, 404, 409, 413].contains(status) {
+                    // The master will never take this one (stale attempt, unknown job, bad body):
+                    // set it aside and count it instead of blocking the queue or dropping it.
+                    logger.error("result \(file) refused by the master (\(status)): \(String(decoding: data.prefix(200), as: UTF8.self)); kept in outbox/rejected")
+                    try outbox.markRejected(file)
+                    metrics.rejected.increment()
+                    continue
+                }
+                if (200..<300).contains(status) {
                     try outbox.markDelivered(file)
                     metrics.outbox.set(Double(outbox.depth))
                     deliveryBackoff = 0.5
@@ -283,10 +302,16 @@ public final class Agent {
 
     func start(_ job: MasterJob) {
         let path = JobRouting.path(jobSays: job.wrapperEnabled, nodeDefault: config.wrapperEnabled)
-        let aj = AgentJob(masterJobID: job.id, attempt: job.attempt, path: path, wrapperEnabled: job.wrapperEnabled)
+        guard (try? WireValidation.jobID(job.id)) != nil, job.attempt >= 1 else {
+            // Nothing from this job may become a path; the master is told nothing (there is no valid id to answer).
+            logger.error("dispatched job refused: invalid id or attempt \(job.id.prefix(40)) #\(job.attempt)")
+            return
+        }
+        let aj = AgentJob(masterJobID: job.id, attempt: job.attempt, path: path, wrapperEnabled: job.wrapperEnabled, nodeID: config.nodeID)
         do {
             let id = try AgentJob.journalID(job.id, attempt: job.attempt)
             let params = try TranscodeParameters(job.parameters)
+            try checkPaths(params)
             let argv = try engines.argv(job.engine, params, progressFile: journal.file(id, "progress"))
             let sidecar = String(decoding: try JSONEncoder().encode(aj), as: UTF8.self)
             switch path {
@@ -309,6 +334,22 @@ public final class Agent {
                                     platformSLA: user, platformSLAReason: user ? "bad_input" : "spawn_failed_platform",
                                     failureReason: user ? "user_error" : "platform_error",
                                     result: .object(["error": .string("\(error)"), "path": .string(path.rawValue)])))
+        }
+    }
+
+    /// Jobs run as the agent's user (often root): they may not read or write the agent's own
+    /// state, its configuration, or the kernel's pseudo filesystems.
+    func checkPaths(_ p: TranscodeParameters) throws {
+        let guarded = ["/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/bin", "/sbin", "/lib", journal.stateDir]
+        for (field, value) in [("parameters.input", p.input), ("parameters.output", p.output ?? "")] where value.hasPrefix("/") {
+            let parts = value.split(separator: "/")
+            guard !parts.contains("..") else { throw WireError.invalidField(field: field, reason: "must not contain '..'") }
+            if let g = guarded.first(where: { value == $0 || value.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) {
+                throw WireError.invalidField(field: field, reason: "\(g) is off limits to jobs")
+            }
+        }
+        for (field, value) in [("parameters.input", p.input), ("parameters.output", p.output ?? "")] where !value.contains("://") {
+            if value.split(separator: "/").contains("..") { throw WireError.invalidField(field: field, reason: "must not contain '..'") }
         }
     }
 
@@ -365,7 +406,7 @@ public final class Agent {
         for (id, t) in tracked where t.legacyPID == nil {
             guard let st = try? inspector.status(id, withUsage: false), !st.state.isLive else { continue }
             let report = t.job.report(st.result, nodeID: config.nodeID)
-            enqueue(report)
+            guard enqueue(report) else { continue }
             metrics.finished(t.job.path, report, oom: st.result.oomKilled)
             metrics.forget(job: id.value)
             tracked[id] = nil
@@ -373,10 +414,20 @@ public final class Agent {
         }
     }
 
-    func enqueue(_ r: JobResultReport) {
-        do { try outbox.enqueue(r) } catch { logger.error("cannot queue the result of \(r.jobID): \(error)") }
-        nextDelivery = 0
-        metrics.outbox.set(Double(outbox.depth))
+    /// True once the result is on disk (or already was); false leaves the job tracked, to retry.
+    @discardableResult
+    func enqueue(_ r: JobResultReport) -> Bool {
+        defer {
+            nextDelivery = 0
+            metrics.outbox.set(Double(outbox.depth))
+        }
+        do {
+            try outbox.enqueue(r)
+            return true
+        } catch {
+            logger.error("cannot queue the result of \(r.jobID) (will retry): \(error)")
+            return false
+        }
     }
 
     /// Live CPU, memory and throttling of the wrapped jobs, once a second.
@@ -396,7 +447,11 @@ public final class Agent {
             try? journal.writeKillRequest(id, by: who)
             kill(-pid, SIGTERM)
         } else {
-            do { _ = try JobKiller(inspector: inspector).kill(id, graceSeconds: 10, requestedBy: who) } catch { logger.warning("cancel of \(masterID) failed: \(error)") }
+            // The grace period must not stall the loop (and with it the systemd watchdog).
+            let (killer, log) = (JobKiller(inspector: inspector), logger)
+            Detached.run {
+                do { _ = try killer.kill(id, graceSeconds: 10, requestedBy: who) } catch { log.warning("cancel of \(masterID) failed: \(error)") }
+            }
         }
     }
 }

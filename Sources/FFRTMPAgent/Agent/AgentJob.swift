@@ -9,14 +9,22 @@ public struct AgentJob: Codable, Equatable, Sendable {
     public var attempt: Int
     public var path: ExecutionPath
     public var wrapperEnabled: Bool?
+    /// The node the master gave this attempt to: results always name it, even if NODE_ID changes later.
+    public var nodeID: String?
 
     enum CodingKeys: String, CodingKey {
-        case masterJobID = "master_job_id", attempt, path, wrapperEnabled = "wrapper_enabled"
+        case masterJobID = "master_job_id", attempt, path, wrapperEnabled = "wrapper_enabled", nodeID = "node_id"
     }
 
     /// The journal id of one attempt: attempts of one master job never share a directory.
     public static func journalID(_ masterID: String, attempt: Int) throws -> JobID {
-        try JobID("\(masterID.prefix(110)).a\(attempt)")
+        let id = try WireValidation.jobID(masterID)
+        guard id.count > 100 else { return try JobID("\(id).a\(attempt)") }
+        // Long ids keep a prefix for people and a hash of the whole id for uniqueness.
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
+        for b in id.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let hex = String(h, radix: 16)
+        return try JobID("\(id.prefix(90))-\(String(repeating: "0", count: 16 - hex.count) + hex).a\(attempt)")
     }
 
     public static func read(_ journal: JobJournal, _ id: JobID) -> AgentJob? {
@@ -46,7 +54,7 @@ public struct AgentJob: Codable, Equatable, Sendable {
         let analyzer: JSONValue = .object(["status": .string(status.rawValue), "wrapper": .bool(path == .wrapper),
                                            "platform_sla": r.platformSLA.map { .bool($0) } ?? .null])
         let full = (try? JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(r))) ?? .null
-        return JobResultReport(jobID: masterJobID, attempt: attempt, nodeID: nodeID, status: status, platformSLA: r.platformSLA,
+        return JobResultReport(jobID: masterJobID, attempt: attempt, nodeID: self.nodeID ?? nodeID, status: status, platformSLA: r.platformSLA,
                                platformSLAReason: r.platformSLAReason, failureReason: failure, metrics: metrics,
                                analyzerOutput: analyzer, result: full)
     }

@@ -12,6 +12,7 @@ public final class AgentMetrics: @unchecked Sendable {
     let slaCompliant: Counter
     let slaViolated: Counter
     let oomKills: Counter
+    let rejected: Counter
     var compliant = 0.0, total = 0.0
     var perJob: [String: (cpu: Gauge, mem: Gauge, throttled: Gauge)] = [:]
 
@@ -23,6 +24,7 @@ public final class AgentMetrics: @unchecked Sendable {
         slaCompliant = registry.makeCounter(name: "ffrtmp_platform_sla_total", labels: [("compliant", "true")], help: "Finished jobs by platform SLA verdict.")
         slaViolated = registry.makeCounter(name: "ffrtmp_platform_sla_total", labels: [("compliant", "false")], help: "Finished jobs by platform SLA verdict.")
         oomKills = registry.makeCounter(name: "ffrtmp_oom_kills_total", help: "Jobs that had an OOM kill under their own memory limit.")
+        rejected = registry.makeCounter(name: "ffrtmp_results_rejected_total", help: "Results the master refused for good (kept in outbox/rejected).")
         uptime.set(1.0 as Double)
     }
 

@@ -78,14 +78,9 @@ public final class ControlSocket: @unchecked Sendable {
     func authorised(_ c: Int32) -> (Bool, String) {
         guard let cred = Sys.peerCredentials(c) else { return (false, "no peer credentials") }
         if cred.uid == 0 || cred.uid == geteuid() { return (true, "") }
-        if let g = allowedGroup {
-            if cred.gid == g { return (true, "") }
-            let status = FileIO.readIfExists("/proc/\(cred.pid)/status") ?? ""
-            if let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Groups:") }),
-               line.dropFirst(7).split(separator: " ").contains(where: { gid_t($0.trimmingCharacters(in: "\t")) == g }) {
-                return (true, "")
-            }
-        }
+        // Groups from SO_PEERGROUPS, fixed at connect time: reading /proc/PID/status instead
+        // would race with pid reuse.
+        if let g = allowedGroup, cred.gid == g || Sys.peerGroups(c).contains(g) { return (true, "") }
         return (false, "uid \(cred.uid) is not root, the agent's user, or in group ffrtmp")
     }
 

@@ -14,14 +14,18 @@ public struct Outbox: Sendable {
     public init(stateDir: String) throws {
         dir = stateDir + "/outbox"
         try FileIO.mkdirs(dir + "/delivered", mode: 0o750)
+        try FileIO.mkdirs(dir + "/rejected", mode: 0o750)
     }
 
-    static func name(_ r: JobResultReport) -> String { "\(r.jobID).\(r.attempt).json" }
+    var rejected: String { dir + "/rejected" }
+
+    /// The id came from the network: it is validated before it becomes a file name.
+    static func name(_ r: JobResultReport) throws -> String { "\(try WireValidation.jobID(r.jobID)).\(r.attempt).json" }
 
     /// Queues a result; false when this (job, attempt) was already queued or delivered.
     @discardableResult
     public func enqueue(_ r: JobResultReport) throws -> Bool {
-        let n = Self.name(r)
+        let n = try Self.name(r)
         if FileIO.exists(delivered + "/" + n) { return false }
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
@@ -44,6 +48,14 @@ public struct Outbox: Sendable {
     public func markDelivered(_ file: String) throws {
         if rename(dir + "/" + file, delivered + "/" + file) != 0 {
             throw FFRTMPError.io(path: dir + "/" + file, operation: "move to delivered", errno: errno)
+        }
+    }
+
+    /// A result the master will never take (stale attempt, unknown job, bad body): kept aside
+    /// for an operator, out of the queue, and counted, never silently dropped.
+    public func markRejected(_ file: String) throws {
+        if rename(dir + "/" + file, rejected + "/" + file) != 0 {
+            throw FFRTMPError.io(path: dir + "/" + file, operation: "move to rejected", errno: errno)
         }
     }
 

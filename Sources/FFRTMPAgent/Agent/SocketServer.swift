@@ -11,16 +11,10 @@ final class SocketServer: @unchecked Sendable {
         self.handle = handle
     }
 
+    /// The thread inherits the caller's signal mask, so the agent's blocked control
+    /// signals stay blocked there and only its signalfd sees them.
     func start() {
-        let box = Unmanaged.passRetained(self).toOpaque()
-        var tid = pthread_t()
-        // The thread inherits the caller's signal mask, so the agent's blocked control
-        // signals stay blocked here and only its signalfd sees them.
-        pthread_create(&tid, nil, { ctx in
-            Unmanaged<SocketServer>.fromOpaque(ctx!).takeRetainedValue().serve()
-            return nil
-        }, box)
-        pthread_detach(tid)
+        Detached.run { [self] in serve() }
     }
 
     func serve() {
@@ -30,5 +24,23 @@ final class SocketServer: @unchecked Sendable {
             handle(c)
             close(c)
         }
+    }
+}
+
+/// Runs a closure on its own detached thread (signal mask inherited from the caller).
+enum Detached {
+    final class Box: @unchecked Sendable {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+
+    static func run(_ body: @escaping @Sendable () -> Void) {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        var tid = pthread_t()
+        pthread_create(&tid, nil, { ctx in
+            Unmanaged<Box>.fromOpaque(ctx!).takeRetainedValue().body()
+            return nil
+        }, box)
+        pthread_detach(tid)
     }
 }

@@ -47,9 +47,9 @@ public enum FileIO {
 
     /// Writes `contents` to a new temp file beside `path` (a per-writer name: two writers of one
     /// file must never share, and tear, a temp file), fsynced when `sync`. Returns the temp path.
-    static func writeTemp(for path: String, _ contents: String, sync: Bool, unique: Bool) throws -> String {
+    static func writeTemp(for path: String, _ contents: String, sync: Bool, unique: Bool, mode: mode_t = 0o640) throws -> String {
         let tmp = unique ? "\(path).\(getpid()).\(Clock.monotonicNanoseconds()).tmp" : "\(path).\(getpid()).tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         if fd < 0 { throw FFRTMPError.io(path: tmp, operation: "create", errno: errno) }
         var err: Int32 = 0
         contents.utf8CString.withUnsafeBufferPointer { buf in
@@ -62,6 +62,12 @@ public enum FileIO {
             }
         }
         if err == 0 && sync && fsync(fd) != 0 { err = errno }
+        // Keep an existing file's mode and owner (a 0600 worker.env holding a key stays 0600).
+        var st = stat()
+        if err == 0, stat(path, &st) == 0 {
+            fchmod(fd, st.st_mode & 0o7777)
+            fchown(fd, st.st_uid, st.st_gid)
+        }
         close(fd)
         if err != 0 {
             unlink(tmp)

@@ -34,6 +34,13 @@ public enum Sys {
         return ffrtmp_peer_cred(fd, &pid, &uid, &gid) == 0 ? (pid, uid, gid) : nil
     }
 
+    /// The peer's supplementary groups as the kernel recorded them at connect time.
+    public static func peerGroups(_ fd: Int32) -> [UInt32] {
+        var gids = [gid_t](repeating: 0, count: 256)
+        let n = ffrtmp_peer_groups(fd, &gids, 256)
+        return n > 0 ? Array(gids[0..<Int(n)]) : []
+    }
+
     public static func pipeCloexec() throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [0, 0]
         if ffrtmp_pipe_cloexec(&fds) != 0 { throw FFRTMPError.io(path: "pipe", operation: "create", errno: errno) }

@@ -38,11 +38,16 @@ extension FFRTMP {
             do {
                 let file = config ?? (FileIO.exists("/etc/ffrtmp/worker.env") ? "/etc/ffrtmp/worker.env" : nil)
                 let text = try file.map { try FileIO.read($0) }
-                let cfg = try WorkerConfig.load(file: text, environment: ProcessEnvironment.current())
+                let env = ProcessEnvironment.current()
+                let cfg = try WorkerConfig.load(file: text, environment: env)
+                // The master key is the fleet's admin key: no workload (ffmpeg, gst, legacy child) inherits it.
+                unsetenv("FFRTMP_API_KEY")
+                unsetenv("FFRTMP_API_KEY_FILE")
                 let ctx = CLIContext(stateDir: cfg.stateDir, cgroupParent: cfg.cgroupParent)
                 let agent = try Agent(config: cfg, configFile: file, journal: ctx.journal(), driver: try ctx.driver(),
                                       shimPath: try ShimLocator.locate(environment: ctx.environment),
                                       logger: Self.logger())
+                agent.startupEnvironment = env
                 throw ExitCode(agent.run(signalFD: sigFD))
             } catch let e as ExitCode {
                 throw e
