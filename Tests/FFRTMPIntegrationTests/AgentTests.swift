@@ -113,8 +113,16 @@ final class AgentTests: IntegrationTestCase {
         let pids = (0..<5).compactMap { h.workloadPID("k\($0).a1") }
         kill(first.pid, SIGKILL)
         _ = try h.finish(first)
-        usleep(2_000_000)  // k0 and k1 end while no agent runs
+        let agentDied = Date()
+        h.waitUntil(10, "k0 and k1 ended while no agent runs") {
+            (0..<2).allSatisfy { FileManager.default.fileExists(atPath: self.h.jobFile("k\($0).a1", "exit.json")) }
+        }
         XCTAssertTrue(pids[2...].allSatisfy(h.alive), "a transcode died with the agent")
+        for i in 0..<2 {
+            let rec = try XCTUnwrap(h.read(h.jobFile("k\(i).a1", "exit.json")).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+            let ended = ((rec["ended_at_unix_ns"] as? NSNumber)?.doubleValue ?? 0) / 1e9
+            XCTAssertGreaterThan(ended, agentDied.timeIntervalSince1970 - 0.5, "k\(i) must end while the agent is down")
+        }
         let second = try h.start(["agent"], env: env)
         h.waitUntil(30, "all five reported") { (0..<5).allSatisfy { (try? self.job("k\($0)"))?["status"] as? String == "completed" } }
         for i in 0..<5 {
@@ -122,7 +130,9 @@ final class AgentTests: IntegrationTestCase {
             XCTAssertEqual(j["attempt"] as? Int, 1, "k\(i) was dispatched again")
             XCTAssertEqual(j["platform_sla"] as? Bool, true)
         }
-        // Exactly once: one delivered outbox file per job, none pending.
+        // Exactly once at the master: it never received a result twice.
+        XCTAssertTrue(try api("GET", "/metrics").contains("ffrtmp_master_results_duplicate_total 0"))
+        // And at the agent: one delivered outbox file per job, none pending.
         let delivered = try FileManager.default.contentsOfDirectory(atPath: h.stateDir + "/outbox/delivered").filter { $0.hasPrefix("k") }
         XCTAssertEqual(delivered.sorted(), (0..<5).map { "k\($0).1.json" })
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: h.stateDir + "/outbox").filter { $0.hasSuffix(".json") }, [])

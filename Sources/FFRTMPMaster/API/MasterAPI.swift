@@ -2,12 +2,20 @@ import FFRTMPWire
 import FoundationEssentials
 import Hummingbird
 import Logging
+import Synchronization
 
 /// The master's HTTP API under /api, plus /health and /metrics.
 public struct MasterAPI: Sendable {
     public let store: JobStore
     public let apiKey: String
     public let metricsNeedKey: Bool
+    /// Results this master process received again for an attempt it already had: a healthy
+    /// fleet keeps it at 0, so a non-zero value means a worker resent (and was deduplicated).
+    let duplicates = DuplicateCounter()
+
+    final class DuplicateCounter: Sendable {
+        let value = Mutex(0)
+    }
 
     public init(store: JobStore, apiKey: String, metricsNeedKey: Bool = false) {
         self.store = store
@@ -20,9 +28,12 @@ public struct MasterAPI: Sendable {
         router.add(middleware: WireErrorMiddleware())
         router.add(middleware: BearerAuthMiddleware(key: apiKey, openPaths: metricsNeedKey ? ["/health"] : ["/health", "/metrics"]))
         router.get("/health") { _, _ in Health(status: "ok") }
+        let duplicates = self.duplicates
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                     body: .init(byteBuffer: ByteBuffer(string: FleetMetrics.render(try await store.stats()))))
+            let text = FleetMetrics.render(try await store.stats())
+                + "# HELP ffrtmp_master_results_duplicate_total Results received again for an attempt already recorded (this process).\n"
+                + "# TYPE ffrtmp_master_results_duplicate_total counter\nffrtmp_master_results_duplicate_total \(duplicates.value.withLock { $0 })\n"
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         let api = router.group("api")
         api.post("jobs") { req, ctx -> EditedResponse<MasterJob> in
@@ -67,6 +78,7 @@ public struct MasterAPI: Sendable {
         api.get("nodes") { _, _ -> [Node] in try await store.nodes() }
         api.post("results") { req, ctx -> ResultAck in
             let (job, duplicate) = try await store.record(try await Self.decode(JobResultReport.self, req, ctx))
+            if duplicate { duplicates.value.withLock { $0 += 1 } }
             return ResultAck(job: job, duplicate: duplicate)
         }
         return router
