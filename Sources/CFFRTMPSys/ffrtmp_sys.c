@@ -72,52 +72,44 @@ int ffrtmp_poll_readable(const int *fds, int n, int *ready, int timeout_ms) {
     return r;
 }
 
-pid_t ffrtmp_spawn_detached(const char *path, char *const argv[], char *const envp[], int sync_fd) {
-    posix_spawn_file_actions_t fa;
+// Both spawns: default signal mask and dispositions in the child, then posix_spawn; the
+// file actions are the caller's and are destroyed here.
+static pid_t spawn_with(const char *path, char *const argv[], char *const envp[], posix_spawn_file_actions_t *fa, short flags) {
     posix_spawnattr_t at;
     sigset_t empty, all;
     pid_t pid = -1;
-    int rc;
-    posix_spawn_file_actions_init(&fa);
     posix_spawnattr_init(&at);
+    sigemptyset(&empty);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&at, &empty);
+    posix_spawnattr_setsigdefault(&at, &all);
+    if (flags & POSIX_SPAWN_SETPGROUP) posix_spawnattr_setpgroup(&at, 0);
+    posix_spawnattr_setflags(&at, flags | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    int rc = posix_spawn(&pid, path, fa, &at, argv, envp);
+    posix_spawn_file_actions_destroy(fa);
+    posix_spawnattr_destroy(&at);
+    return rc == 0 ? pid : -rc;
+}
+
+pid_t ffrtmp_spawn_detached(const char *path, char *const argv[], char *const envp[], int sync_fd) {
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
     // The shim must never share the caller's terminal: a dropped SSH session
     // would otherwise deliver SIGHUP or EIO to the supervisor of a live job.
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     if (sync_fd >= 0) posix_spawn_file_actions_adddup2(&fa, sync_fd, 3);
-    sigemptyset(&empty);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&at, &empty);
-    posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    rc = posix_spawn(&pid, path, &fa, &at, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    return rc == 0 ? pid : -rc;
+    return spawn_with(path, argv, envp, &fa, POSIX_SPAWN_SETSID);
 }
 
 pid_t ffrtmp_spawn_logged(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd) {
     posix_spawn_file_actions_t fa;
-    posix_spawnattr_t at;
-    sigset_t empty, all;
-    pid_t pid = -1;
-    int rc;
     posix_spawn_file_actions_init(&fa);
-    posix_spawnattr_init(&at);
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
     posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
-    sigemptyset(&empty);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&at, &empty);
-    posix_spawnattr_setsigdefault(&at, &all);
-    posix_spawnattr_setpgroup(&at, 0);
-    posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    rc = posix_spawn(&pid, path, &fa, &at, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&at);
-    return rc == 0 ? pid : -rc;
+    return spawn_with(path, argv, envp, &fa, POSIX_SPAWN_SETPGROUP);
 }
 
 int ffrtmp_peer_cred(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {

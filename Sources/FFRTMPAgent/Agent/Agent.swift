@@ -22,6 +22,8 @@ public final class Agent {
 
     struct Tracked {
         var job: AgentJob
+        /// Read from spec.json once (it never changes), not on every sample.
+        var cgroup: JobCgroup??
         var legacyPID: Int32?
         var legacyDeadline: Int64?
     }
@@ -107,8 +109,12 @@ public final class Agent {
             let r = waitpid(pid, &st, WNOHANG)
             if r == pid || (r < 0 && errno == ECHILD) { shims.remove(pid) }
         }
-        collectFinished()
-        if now >= nextSample { sample(); nextSample = now + 1_000_000_000 }
+        if now >= nextSample {
+            // Once a second: both read the journal, procfs and cgroupfs for every tracked job.
+            collectFinished()
+            sample()
+            nextSample = now + 1_000_000_000
+        }
         if let w = notifier.watchdogIntervalNs, now >= nextWatchdog { notifier.notify("WATCHDOG=1"); nextWatchdog = now + w }
         control?.drain(handle)
         finishAttached()
@@ -341,15 +347,11 @@ public final class Agent {
     /// state, its configuration, or the kernel's pseudo filesystems.
     func checkPaths(_ p: TranscodeParameters) throws {
         let guarded = ["/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/bin", "/sbin", "/lib", journal.stateDir]
-        for (field, value) in [("parameters.input", p.input), ("parameters.output", p.output ?? "")] where value.hasPrefix("/") {
-            let parts = value.split(separator: "/")
-            guard !parts.contains("..") else { throw WireError.invalidField(field: field, reason: "must not contain '..'") }
+        for (field, value) in [("parameters.input", p.input), ("parameters.output", p.output ?? "")] where !value.contains("://") {
+            if value.split(separator: "/").contains("..") { throw WireError.invalidField(field: field, reason: "must not contain '..'") }
             if let g = guarded.first(where: { value == $0 || value.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) {
                 throw WireError.invalidField(field: field, reason: "\(g) is off limits to jobs")
             }
-        }
-        for (field, value) in [("parameters.input", p.input), ("parameters.output", p.output ?? "")] where !value.contains("://") {
-            if value.split(separator: "/").contains("..") { throw WireError.invalidField(field: field, reason: "must not contain '..'") }
         }
     }
 
@@ -381,7 +383,11 @@ public final class Agent {
             if let d = t.legacyDeadline, Clock.monotonicNanoseconds() > d {
                 kill(-pid, SIGKILL)
                 tracked[id]?.legacyDeadline = nil
-                try? FileIO.writeAtomically(journal.file(id, "timed-out"), "resource_limits.timeout_sec\n", sync: false)
+                do {
+                    try FileIO.writeAtomically(journal.file(id, "timed-out"), "resource_limits.timeout_sec\n", sync: false)
+                } catch {
+                    logger.error("job \(id): timed out, but the marker could not be written (its result will not say timed_out): \(error)")
+                }
             }
             var st: Int32 = 0
             var ru = rusage()
@@ -434,8 +440,10 @@ public final class Agent {
     func sample() {
         metrics.active.set(Double(tracked.count))
         metrics.outbox.set(Double(outbox.depth))
-        for id in tracked.keys {
-            guard let cg = (try? journal.spec(id))?.cgroup else { continue }
+        for (id, t) in tracked {
+            let cached = t.cgroup ?? (try? journal.spec(id))?.cgroup
+            tracked[id]?.cgroup = .some(cached)
+            guard let cg = cached else { continue }
             metrics.usage(job: id.value, inspector.driver.usage(cg))
         }
     }

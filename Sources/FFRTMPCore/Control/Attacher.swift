@@ -161,15 +161,10 @@ public struct Attacher: Sendable {
     }
 
     func record(_ spec: JobSpec, usage: CgroupUsage, detached: Bool) -> ExitRecord {
-        let now = Clock.realtimeNanoseconds()
         let leader = spec.adopted?.first?.identity
-        return ExitRecord(pid: leader?.pid ?? 0, pidStartTime: leader?.startTime ?? 0,
-                          pgid: leader.flatMap { ProcFS.stat($0.pid)?.pgrp } ?? leader?.pid ?? 0,
-                          exitCode: nil, signal: nil, oomKilled: (usage.oomKillCount ?? 0) > 0,
-                          oomKillCount: usage.oomKillCount ?? 0, killedBy: journal.killRequest(spec.jobID),
-                          startedAtUnixNs: spec.createdAtUnixNs, endedAtUnixNs: now, durationNs: now - spec.createdAtUnixNs,
-                          cpuUsageNs: usage.cpuUsageNanoseconds ?? 0, peakMemoryBytes: usage.memoryPeakBytes ?? 0,
-                          usageSource: "cgroup", detached: detached ? true : nil,
-                          exitUnknownReason: detached ? nil : "adopted process is not our child: its exit status cannot be read")
+        return .statusUnknown(pid: leader?.pid ?? 0, pidStartTime: leader?.startTime ?? 0,
+                              pgid: leader.flatMap { ProcFS.stat($0.pid)?.pgrp } ?? leader?.pid ?? 0,
+                              startedAtUnixNs: spec.createdAtUnixNs, usage: usage, killedBy: journal.killRequest(spec.jobID),
+                              reason: detached ? nil : "adopted process is not our child: its exit status cannot be read", detached: detached)
     }
 }

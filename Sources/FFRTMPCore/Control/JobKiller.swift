@@ -79,15 +79,9 @@ public struct JobKiller: Sendable {
     }
 
     func orphanKillRecord(_ st: JobStatus, killedBy: String) -> ExitRecord {
-        let now = Clock.realtimeNanoseconds()
-        let usage = st.spec.cgroup.map(driver.usage)
         let w = st.workload
-        return ExitRecord(pid: w?.identity.pid ?? 0, pidStartTime: w?.identity.startTime ?? 0, pgid: w?.pgid ?? 0,
-                          exitCode: nil, signal: nil, oomKilled: (usage?.oomKillCount ?? 0) > 0,
-                          oomKillCount: usage?.oomKillCount ?? 0, killedBy: killedBy,
-                          startedAtUnixNs: st.spec.createdAtUnixNs, endedAtUnixNs: now,
-                          durationNs: now - st.spec.createdAtUnixNs, cpuUsageNs: usage?.cpuUsageNanoseconds ?? 0,
-                          peakMemoryBytes: usage?.memoryPeakBytes ?? 0, usageSource: "cgroup",
-                          exitUnknownReason: "killed without a supervisor: the exit status of a process that is not our child cannot be read")
+        return .statusUnknown(pid: w?.identity.pid ?? 0, pidStartTime: w?.identity.startTime ?? 0, pgid: w?.pgid ?? 0,
+                              startedAtUnixNs: st.spec.createdAtUnixNs, usage: st.spec.cgroup.map(driver.usage), killedBy: killedBy,
+                              reason: "killed without a supervisor: the exit status of a process that is not our child cannot be read")
     }
 }

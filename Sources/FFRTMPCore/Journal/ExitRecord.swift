@@ -74,6 +74,18 @@ public struct ExitRecord: Codable, Equatable, Sendable {
         case detached, exitUnknownReason = "exit_unknown_reason"
     }
 
+    /// A record written for processes that are not our children (adopted ones, or a job whose
+    /// supervisor is gone): the end time and cgroup usage are known, the exit status is not.
+    public static func statusUnknown(pid: Int32, pidStartTime: UInt64, pgid: Int32, startedAtUnixNs: Int64, usage: CgroupUsage?,
+                                     killedBy: String?, reason: String?, detached: Bool = false) -> ExitRecord {
+        let now = Clock.realtimeNanoseconds()
+        return ExitRecord(pid: pid, pidStartTime: pidStartTime, pgid: pgid, exitCode: nil, signal: nil,
+                          oomKilled: (usage?.oomKillCount ?? 0) > 0, oomKillCount: usage?.oomKillCount ?? 0, killedBy: killedBy,
+                          startedAtUnixNs: startedAtUnixNs, endedAtUnixNs: now, durationNs: now - startedAtUnixNs,
+                          cpuUsageNs: usage?.cpuUsageNanoseconds ?? 0, peakMemoryBytes: usage?.memoryPeakBytes ?? 0,
+                          usageSource: "cgroup", detached: detached ? true : nil, exitUnknownReason: reason)
+    }
+
     /// The status a shell would report: the exit code, or 128+N for death by signal N.
     public var shellStatus: Int32? {
         if let c = exitCode { return c }
