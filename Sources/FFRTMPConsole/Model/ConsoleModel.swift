@@ -122,6 +122,12 @@ public struct ConsoleSnapshot: Equatable, Sendable {
 
     public struct Counts: Equatable, Sendable {
         public var running = 0, orphaned = 0, lost = 0, failed = 0
+        public init(running: Int = 0, orphaned: Int = 0, lost: Int = 0, failed: Int = 0) {
+            self.running = running
+            self.orphaned = orphaned
+            self.lost = lost
+            self.failed = failed
+        }
     }
 
     /// Failed counts jobs that never started and jobs whose platform SLA failed.

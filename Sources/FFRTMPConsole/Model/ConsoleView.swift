@@ -59,7 +59,7 @@ public struct Column: Equatable, Sendable {
         Column(id: .oom, width: 3, priority: 9, rightAligned: true),
         Column(id: .sla, width: 3, priority: 2, rightAligned: false),
         Column(id: .age, width: 5, priority: 6, rightAligned: true),
-        Column(id: .progress, width: 13, priority: 10, rightAligned: false),
+        Column(id: .progress, width: 14, priority: 10, rightAligned: false),
     ]
     static let maxJobWidth = 26
 }
@@ -72,10 +72,10 @@ public enum ConsoleView {
         var used = 0
         for c in Column.all.sorted(by: { $0.priority < $1.priority }) {
             let need = c.width + (chosen.isEmpty ? 0 : 1)
-            if used + need <= width {
-                chosen.insert(c.id)
-                used += need
-            }
+            // Strictly by priority: once one does not fit, every lower one is dropped too.
+            if used + need > width { break }
+            chosen.insert(c.id)
+            used += need
         }
         var cols = Column.all.filter { chosen.contains($0.id) }
         if let i = cols.firstIndex(where: { $0.id == .job }) {

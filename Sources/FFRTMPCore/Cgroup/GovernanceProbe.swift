@@ -7,6 +7,12 @@ public struct GovernanceProbe: Equatable, Sendable {
     public var reason: String?
 
     /// v1 needs these hierarchies for every limit and for the cgroup-wide kill.
+    public init(version: CgroupVersion, level: Level, reason: String?) {
+        self.version = version
+        self.level = level
+        self.reason = reason
+    }
+
     public static let v1Controllers = ["cpu", "cpuacct", "memory", "blkio", "pids", "freezer"]
     public static let v2Controllers = ["cpu", "memory", "io", "pids"]
 
