@@ -8,15 +8,17 @@
 #
 # Prints "ok N - name" / "not ok N - name: reason" per test, then "N passed, N failed";
 # exits non-zero on any failure. Needs root (cgroupfs); without root it skips and exits 0.
-# Uses 127.0.0.1:18100, a private state dir and a private cgroup parent, and removes every
-# process, cgroup and file it created on exit.
+# Uses the first free port of 127.0.0.1:18100-18109 (FFRTMP_INTEG_PORT moves the range), a private
+# state dir and a private cgroup parent, and removes every process, cgroup and file it created on
+# exit (or on SIGINT/SIGTERM). About 30 s.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${FFRTMP_BIN_DIR:-$repo/.build/debug}
 FFMPEG=${FFMPEG:-/usr/bin/ffmpeg}
+# The master listens on the first free port from here (ten tries).
 PORT=${FFRTMP_INTEG_PORT:-18100}
-M=http://127.0.0.1:$PORT
+M=""
 
 if [ "$(id -u)" != 0 ]; then
   echo "# skipped: needs root for real cgroupfs (run as root)"
@@ -31,7 +33,7 @@ unset MASTER_URL FFRTMP_API_KEY FFRTMP_API_KEY_FILE NODE_ID MAX_JOBS HEARTBEAT_I
   FFMPEG_PATH GST_LAUNCH_PATH FFRTMP_STATE_DIR FFRTMP_CGROUP_PARENT FFRTMP_CGROUP_DRIVER FFRTMP_CGROUP_ROOT \
   AUTO_ATTACH AUTO_ATTACH_TARGETS AUTO_ATTACH_MIN_AGE
 
-pass=0 fail=0 n=0
+pass=0 fail=0
 T=$(mktemp -d /tmp/ffrtmp-integ-XXXXXX)
 PARENT=/ffrtmp-integ-$$
 STATE=$T/state
@@ -74,8 +76,8 @@ wait_for() {
 # The master's API; the key travels in a header file, never in argv.
 api() {
   local args=(-sS --max-time 10 -H @"$T/auth.hdr" -X "$1")
-  [ $# -lt 3 ] || args+=(-H 'Content-Type: application/json' --data-binary "$3")
-  curl "${args[@]}" "$M$2"
+  [ -z "${3:-}" ] || args+=(-H 'Content-Type: application/json' --data-binary "$3")
+  curl "${args[@]}" "${@:4}" "$M$2"
 }
 job() { api GET "/api/jobs/$1"; }
 job_field() { job "$1" | jq -r "$2"; }
@@ -89,6 +91,10 @@ tiny_job() { # ID SECONDS EXTRA_TOP_LEVEL_JSON [EXTRA_PARAMETERS_JSON]
   printf '{"id":"%s","engine":"ffmpeg","parameters":{"input":"testsrc","resolution":"160x120","fps":10,"duration_seconds":%s,"realtime":true%s}%s}' \
     "$1" "$2" "${4:+,$4}" "${3:+,$3}"
 }
+
+# How many progress reports ffmpeg has written to FILE (0 before it creates it).
+progress_reports() { local n; n=$(grep -c '^progress=' "$1" 2>/dev/null) || true; echo "${n:-0}"; }
+has_progress() { [ "$(progress_reports "$1")" -gt 0 ]; }
 
 running_workload() { local p; p=$(workload_pid "$1") && alive "$p" && [ "$(cat "/proc/$p/comm" 2>/dev/null)" = ffmpeg ]; }
 
@@ -109,10 +115,13 @@ EOF
 agent_seq=0
 start_agent() {
   agent_seq=$((agent_seq + 1))
-  "$BIN/ffrtmp" agent --config "$T/worker.env" > "$T/agent-$agent_seq.log" 2>&1 &
+  : > "$T/agent-$agent_seq.log"
+  "$BIN/ffrtmp" agent --config "$T/worker.env" >> "$T/agent-$agent_seq.log" 2>&1 &
   AGENT_PID=$!
-  wait_for 15 grep -q "registered with" "$T/agent-$agent_seq.log"
+  wait_for 15 agent_registered
 }
+# The agent's own word, over its control socket (a stale socket of a killed agent refuses).
+agent_registered() { "$BIN/ffrtmp" ctl --state-dir "$STATE" '{"op":"status"}' 2>/dev/null | jq -e '.registered == true' >/dev/null; }
 stop_agent() { # SIGNAL
   [ -n "$AGENT_PID" ] || return 0
   kill "-$1" "$AGENT_PID" 2>/dev/null || true
@@ -166,7 +175,7 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'echo "Bail out! interrupted"; fail=$((fail + 1)); echo "$pass passed, $fail failed"; exit 130' INT TERM
 
 bail() { echo "Bail out! $*"; fail=$((fail + 1)); echo "$pass passed, $fail failed"; exit 1; }
 
@@ -182,9 +191,18 @@ CPU_MNT=$(cg_mount cpu) CPUACCT_MNT=$(cg_mount cpuacct) MEM_MNT=$(cg_mount memor
  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/api.key"
  printf 'Authorization: Bearer %s\n' "$(cat "$T/api.key")" > "$T/auth.hdr")
 
-"$BIN/ffrtmp-master" --listen "127.0.0.1:$PORT" --db "sqlite:$T/master.db" --api-key-file "$T/api.key" > "$T/master.log" 2>&1 &
-MASTER_PID=$!
-wait_for 20 curl -sf -o /dev/null "$M/health" || bail "ffrtmp-master did not answer on $M/health"
+# Ours answers 200 with our key (another master on the port would say 401); a taken port ends ours.
+master_up() { ! alive "$MASTER_PID" || [ "$(api GET /api/jobs '' -o /dev/null -w '%{http_code}' 2>/dev/null)" = 200 ]; }
+for port in $(seq "$PORT" $((PORT + 9))); do
+  M=http://127.0.0.1:$port
+  "$BIN/ffrtmp-master" --listen "127.0.0.1:$port" --db "sqlite:$T/master.db" --api-key-file "$T/api.key" > "$T/master.log" 2>&1 &
+  MASTER_PID=$!
+  wait_for 20 master_up || bail "ffrtmp-master did not answer on $M"
+  alive "$MASTER_PID" && break
+  wait "$MASTER_PID" 2>/dev/null || true
+  MASTER_PID=""
+done
+[ -n "$MASTER_PID" ] || bail "no free port in $PORT-$((PORT + 9)) for the master (see its log: $(tail -n 1 "$T/master.log"))"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$M/api/jobs")" = 401 ] || bail "the master answers without the key"
 
 write_worker_env false
@@ -336,13 +354,14 @@ test8() {
   wait_for 20 running_workload survivor.a1 || { f "no running ffmpeg for survivor within 20 s"; return; }
   wait_for 20 running_workload recover.a1 || { f "no running ffmpeg for recover within 20 s"; return; }
   SURV_PID=$(workload_pid survivor.a1) SURV_START=$(stat_field "$SURV_PID" 22)
-  local frames1; frames1=$(grep -c '^progress=' "$STATE/jobs/survivor.a1/progress")
+  wait_for 10 has_progress "$STATE/jobs/survivor.a1/progress" || { f "survivor's ffmpeg wrote no progress within 10 s"; return; }
+  local frames1; frames1=$(progress_reports "$STATE/jobs/survivor.a1/progress")
   stop_agent KILL
   sleep 1.5
   alive "$SURV_PID" || { f "ffmpeg pid $SURV_PID died with the agent"; return; }
   [ "$(stat_field "$SURV_PID" 22)" = "$SURV_START" ] || { f "pid $SURV_PID is another process now"; return; }
   in_job_cgroup "$SURV_PID" survivor.a1 || return
-  [ "$(grep -c '^progress=' "$STATE/jobs/survivor.a1/progress")" -gt "$frames1" ] || { f "ffmpeg stopped making progress without the agent"; return; }
+  [ "$(progress_reports "$STATE/jobs/survivor.a1/progress")" -gt "$frames1" ] || { f "ffmpeg stopped making progress without the agent"; return; }
 }
 t 8 "a wrapped ffmpeg survives kill -9 of the agent (same pid, same cgroup, still working)" test8
 
@@ -382,19 +401,19 @@ test10() {
     > "$T/attach.log" 2>&1 &
   ATTACH_FFMPEG_PID=$!
   local p=$ATTACH_FFMPEG_PID
-  wait_for 10 test -s "$T/attach.ts" || { f "the ffmpeg to adopt produced no output"; return; }
+  wait_for 10 test -s "$T/attach.ts" && wait_for 10 has_progress "$T/attach.progress" || { f "the ffmpeg to adopt produced no output"; return; }
   [ "$(cat "/proc/$p/comm")" = ffmpeg ] && [ "$(stat_field "$p" 5)" = "$p" ] || { f "pid $p is not an ffmpeg group leader"; return; }
   if grep -q "$PARENT" "/proc/$p/cgroup"; then f "pid $p is in a job cgroup before the attach"; return; fi
   local start; start=$(stat_field "$p" 22)
   local out; out=$("$BIN/ffrtmp" ctl --state-dir "$STATE" "{\"op\":\"attach\",\"pgid\":$p}") || { f "ctl attach failed: $out"; return; }
   local id; id=$(jq -r .job <<<"$out")
   [ -n "$id" ] && [ "$id" != null ] || { f "no job id in: $out"; return; }
-  local size1 frames1; size1=$(stat -c %s "$T/attach.ts") frames1=$(grep -c '^progress=' "$T/attach.progress")
+  local size1 frames1; size1=$(stat -c %s "$T/attach.ts") frames1=$(progress_reports "$T/attach.progress")
   alive "$p" && [ "$(stat_field "$p" 22)" = "$start" ] || { f "ffmpeg pid $p did not keep running through the attach"; return; }
   in_job_cgroup "$p" "$id" || return
   sleep 2.5
   alive "$p" && [ "$(stat_field "$p" 22)" = "$start" ] || { f "ffmpeg pid $p died after the attach"; return; }
-  local size2 frames2; size2=$(stat -c %s "$T/attach.ts") frames2=$(grep -c '^progress=' "$T/attach.progress")
+  local size2 frames2; size2=$(stat -c %s "$T/attach.ts") frames2=$(progress_reports "$T/attach.progress")
   [ "$size2" -gt "$size1" ] && [ "$frames2" -gt "$frames1" ] ||
     { f "output stalled after the attach: $size1 -> $size2 bytes, $frames1 -> $frames2 progress reports"; return; }
   kill -TERM "$p"; wait "$p" 2>/dev/null; ATTACH_FFMPEG_PID=""
