@@ -59,6 +59,7 @@ parent_dirs() {
 stat_field() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; awk -v f="$2" '{ print $(f - 2) }' <<<"$s"; }
 # Running (a zombie is not).
 alive() { local st; [ -n "$1" ] && st=$(stat_field "$1" 3) && [ -n "$st" ] && [ "$st" != Z ]; }
+gone() { ! alive "$1"; }
 
 # The cgroup path of PID in the hierarchy that holds controller $2 (from /proc/PID/cgroup).
 proc_cgroup() { awk -F: -v c="$2" '{ n = split($2, o, ","); for (k = 1; k <= n; k++) if (o[k] == c) print $3 }' "/proc/$1/cgroup" 2>/dev/null; }
@@ -452,7 +453,7 @@ test12() {
   alive "$SURV_PID" && [ "$(stat_field "$SURV_PID" 22)" = "$SURV_START" ] || { f "the survivor (pid $SURV_PID) did not survive the restart"; return; }
   [ "$(api POST /api/jobs/survivor/cancel | jq -r .cancel_requested)" = true ] || { f "the master did not take the cancel"; return; }
   wait_for 30 job_status_is survivor canceled || { f "survivor is $(job_field survivor .status), not canceled"; return; }
-  wait_for 10 eval '! alive "$SURV_PID"' || { f "the survivor's ffmpeg still runs after the cancel"; return; }
+  wait_for 10 gone "$SURV_PID" || { f "the survivor's ffmpeg still runs after the cancel"; return; }
   jq -e '.attempt == 1 and .platform_sla_reason == "operator_cancel" and .result.metrics.wrapper_enabled == true' <<<"$(job survivor)" >/dev/null ||
     { f "survivor at the master: $(job survivor | jq -c '{attempt,status,platform_sla_reason}')"; return; }
 }
