@@ -25,13 +25,18 @@ final class ConsoleTests: IntegrationTestCase {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: tmuxPath)
         p.arguments = ["-L", tmuxSocket] + args
-        let out = Pipe()
+        // A file, not a pipe: the tmux server that new-session forks inherits stdout and would
+        // hold a pipe open forever.
+        let outPath = h.stateDir + "/tmux.out"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
+        defer { try? out.close() }
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
         try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        return h.read(outPath) ?? ""
     }
 
     /// The console in a 120x40 pane; the pane stays after the console exits so its exit

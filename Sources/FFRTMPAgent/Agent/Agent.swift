@@ -457,6 +457,8 @@ public final class Agent {
 
     func cancel(masterID: String) {
         guard let (id, t) = tracked.first(where: { $0.value.job.masterJobID == masterID }) else { return }
+        // The master repeats a cancel on every heartbeat until the result lands: act once.
+        if journal.killRequest(id) != nil { return }
         let who = "master cancel node=\(config.nodeID)"
         if let pid = t.legacyPID {
             try? journal.writeKillRequest(id, by: who)
