@@ -36,6 +36,9 @@ public final class Agent {
     var nextSample: Int64 = 0
     var nextWatchdog: Int64 = 0
     var attached: Set<JobID> = []
+    /// Journal jobs with an exit record: their state never changes again, so the once-a-second
+    /// survey counts them from here instead of reading their files every time.
+    var ended: [JobID: JobState] = [:]
     /// Shims this agent started are its children until they exit: reaped here so none lingers
     /// as a zombie (only these pids: a legacy child's status belongs to reapLegacy).
     var shims: Set<Int32> = []
@@ -110,8 +113,9 @@ public final class Agent {
             if r == pid || (r < 0 && errno == ECHILD) { shims.remove(pid) }
         }
         if now >= nextSample {
-            // Once a second: both read the journal, procfs and cgroupfs for every tracked job.
-            collectFinished()
+            // Once a second: the survey reads the journal, procfs and cgroupfs for every job that
+            // has not ended; collectFinished reuses what it read for the tracked ones.
+            collectFinished(surveyJournal())
             sample()
             nextSample = now + 1_000_000_000
         }
@@ -407,10 +411,45 @@ public final class Agent {
         }
     }
 
-    /// Reports every tracked job that has ended (or whose outcome was lost).
-    func collectFinished() {
+    /// Counts every journal job by state for `ffrtmp_jobs{state}` (orphaned and lost jobs of
+    /// any front end show up here), and returns the statuses it read. A job with an exit
+    /// record is read once; after that only live, lost and unreadable jobs cost file reads.
+    func surveyJournal() -> [JobID: JobStatus] {
+        var counts: [String: Int] = [:]
+        var read: [JobID: JobStatus] = [:]
+        var present = Set<JobID>(), endedSeen = 0
+        // Not journal.jobIDs(): that sorts by reading every spec, which is what this avoids.
+        for name in FileIO.listDirectory(journal.jobsDir) {
+            guard let id = try? JobID(name) else { continue }
+            present.insert(id)
+            if let state = ended[id] {
+                counts[state.rawValue, default: 0] += 1
+                endedSeen += 1
+                continue
+            }
+            do {
+                let st = try inspector.status(id, withUsage: false)
+                read[id] = st
+                if st.exit != nil {
+                    ended[id] = st.state
+                    endedSeen += 1
+                }
+                counts[st.state.rawValue, default: 0] += 1
+            } catch {
+                counts[AgentMetrics.unreadable, default: 0] += 1
+            }
+        }
+        // Job directories removed by the operator leave the cache too.
+        if endedSeen < ended.count { ended = ended.filter { present.contains($0.key) } }
+        metrics.journal(counts)
+        return read
+    }
+
+    /// Reports every tracked job that has ended (or whose outcome was lost). `known`: statuses
+    /// read moments ago by the survey; a tracked job not among them is read here.
+    func collectFinished(_ known: [JobID: JobStatus] = [:]) {
         for (id, t) in tracked where t.legacyPID == nil {
-            guard let st = try? inspector.status(id, withUsage: false), !st.state.isLive else { continue }
+            guard let st = known[id] ?? (try? inspector.status(id, withUsage: false)), !st.state.isLive else { continue }
             let report = t.job.report(st.result, nodeID: config.nodeID)
             guard enqueue(report) else { continue }
             metrics.finished(t.job.path, report, oom: st.result.oomKilled)
