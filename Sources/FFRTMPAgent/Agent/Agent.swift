@@ -30,6 +30,7 @@ public final class Agent {
     var tracked: [JobID: Tracked] = [:]
     var registered = false
     var nextHeartbeat: Int64 = 0
+    var nextRegister: Int64 = 0
     var nextPoll: Int64 = 0
     var nextDelivery: Int64 = 0
     var deliveryBackoff = 0.5
@@ -123,7 +124,7 @@ public final class Agent {
         control?.drain(handle)
         finishAttached()
         guard let client else { return }
-        if !registered { register(client) }
+        if !registered && now >= nextRegister { register(client) }
         if registered && now >= nextHeartbeat {
             heartbeat(client)
             nextHeartbeat = now + Int64(config.heartbeatInterval * 1e9)
@@ -250,7 +251,11 @@ public final class Agent {
             registered = true
             logger.info("registered with \(client.baseURL)")
         } catch {
-            logger.warning("register failed (will retry): \(error)")
+            // Retried once per heartbeat interval, not on every loop pass: a wrong key or a
+            // master that is down must not cost it ten requests (and log lines) a second.
+            nextRegister = Clock.monotonicNanoseconds() + Int64(config.heartbeatInterval * 1e9)
+            metrics.heartbeatFailures.increment()
+            logger.warning("register failed (will retry in \(config.heartbeatInterval) s): \(error)")
         }
     }
 

@@ -25,7 +25,7 @@ public final class AgentMetrics: @unchecked Sendable {
         active = registry.makeGauge(name: "ffrtmp_active_jobs", help: "Jobs this agent is running now.")
         uptime = registry.makeGauge(name: "ffrtmp_platform_sla_uptime_ratio", help: "Platform-SLA-compliant jobs over all finished jobs (1 when none).")
         outbox = registry.makeGauge(name: "ffrtmp_outbox_depth", help: "Results waiting to be delivered to the master.")
-        heartbeatFailures = registry.makeCounter(name: "ffrtmp_heartbeat_failures_total", help: "Heartbeats the master did not take.")
+        heartbeatFailures = registry.makeCounter(name: "ffrtmp_heartbeat_failures_total", help: "Heartbeats (and registrations) the master did not take.")
         slaCompliant = registry.makeCounter(name: "ffrtmp_platform_sla_total", labels: [("compliant", "true")], help: "Finished jobs by platform SLA verdict.")
         slaViolated = registry.makeCounter(name: "ffrtmp_platform_sla_total", labels: [("compliant", "false")], help: "Finished jobs by platform SLA verdict.")
         oomKills = registry.makeCounter(name: "ffrtmp_oom_kills_total", help: "Jobs that had an OOM kill under their own memory limit.")
