@@ -345,10 +345,13 @@ public final class Agent {
         } catch {
             let user = error is WireError || (error as? FFRTMPError).map(Self.isUserError) == true
             logger.warning("job \(job.id) rejected: \(error)")
-            enqueue(JobResultReport(jobID: job.id, attempt: job.attempt, nodeID: config.nodeID, status: .failed,
-                                    platformSLA: user, platformSLAReason: user ? "bad_input" : "spawn_failed_platform",
-                                    failureReason: user ? "user_error" : "platform_error",
-                                    result: .object(["error": .string("\(error)"), "path": .string(path.rawValue)])))
+            let report = JobResultReport(jobID: job.id, attempt: job.attempt, nodeID: config.nodeID, status: .failed,
+                                         platformSLA: user, platformSLAReason: user ? "bad_input" : "spawn_failed_platform",
+                                         failureReason: user ? "user_error" : "platform_error",
+                                         result: .object(["error": .string("\(error)"), "path": .string(path.rawValue)]))
+            // A job that never started is a finished job too: a platform spawn failure must
+            // count against ffrtmp_platform_sla_uptime_ratio like any other platform fault.
+            if enqueue(report) { metrics.finished(path, report, oom: false) }
         }
     }
 
