@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "ffrtmp", targets: ["ffrtmp"]),
         .executable(name: "ffrtmp-shim", targets: ["ffrtmp-shim"]),
         .executable(name: "ffrtmp-master", targets: ["ffrtmp-master"]),
+        .executable(name: "ffrtmp-console", targets: ["ffrtmp-console"]),
         .library(name: "FFRTMPCore", targets: ["FFRTMPCore"]),
     ],
     dependencies: [
@@ -35,6 +36,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(name: "ffrtmp-shim", cSettings: [.define("_GNU_SOURCE")]),
+        // The operator console: a pure view-model (FFRTMPConsole, unit-tested without a terminal)
+        // and a thin ncursesw front end in its own binary, so `ffrtmp run` never loads ncurses.
+        .target(name: "CNcursesw", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("ncursesw")]),
+        .target(name: "FFRTMPConsole", dependencies: ["FFRTMPCore", "FFRTMPAgent"]),
+        .executableTarget(name: "ffrtmp-console", dependencies: ["CNcursesw", "FFRTMPConsole", "FFRTMPAgent", "FFRTMPCore"]),
         // A deterministic workload for the tests (spin, alloc, escape via setsid, exit N).
         .executableTarget(name: "ffrtmp-testload", cSettings: [.define("_GNU_SOURCE")]),
         // The wire model shared by the master, the agent and the `ffrtmp jobs` client. Foundation only.
@@ -71,6 +77,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(name: "FFRTMPCoreTests", dependencies: ["FFRTMPCore"]),
+        .testTarget(name: "FFRTMPConsoleTests", dependencies: ["FFRTMPConsole", "FFRTMPCore"]),
         .testTarget(name: "FFRTMPMasterClientTests", dependencies: ["FFRTMPMasterClient"]),
         .testTarget(name: "FFRTMPAgentTests", dependencies: ["FFRTMPAgent", "FFRTMPCore", "FFRTMPWire"]),
         .testTarget(

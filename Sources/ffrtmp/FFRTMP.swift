@@ -31,5 +31,5 @@ struct FFRTMP: ParsableCommand {
             Environment: FFRTMP_STATE_DIR (state dir), FFRTMP_CGROUP_PARENT (cgroup parent, default /ffrtmp), \
             FFRTMP_CGROUP_DRIVER (auto, v1, v2 or none), FFRTMP_SHIM (path of ffrtmp-shim).
             """,
-        subcommands: [Run.self, Attach.self, Ps.self, Kill.self, Orphans.self, Jobs.self, AgentCommand.self, Ctl.self])
+        subcommands: [Run.self, Attach.self, Ps.self, Kill.self, Orphans.self, Jobs.self, AgentCommand.self, Ctl.self, Console.self])
 }

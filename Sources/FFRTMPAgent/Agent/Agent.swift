@@ -188,15 +188,9 @@ public final class Agent {
                 let out = try JobKiller(inspector: inspector).kill(id, graceSeconds: 10, requestedBy: "operator via control socket")
                 return reply(["job": .string(id.value), "state": .string(out.status.state.rawValue)])
             case "launch_test":
-                var p = TranscodeParameters(input: "testsrc")
-                p.durationSeconds = req.durationSeconds ?? 10
-                p.realtime = true
-                p.width = 640
-                p.height = 360
                 let id = JobID.generate()
-                let constraints = try ConstraintParser().parse(JobRouting.constraints(
-                    explicit: WireConstraints(cpuMax: req.cpuMax, memoryMaxMB: req.memoryMaxMB), legacy: nil, defaults: config.defaultConstraints))
-                let l = try launcher.launch(LaunchRequest(jobID: id, argv: engines.ffmpeg(p, progressFile: journal.file(id, "progress")), constraints: constraints))
+                let l = try launcher.launch(TestTranscode.request(jobID: id, journal: journal, engines: engines, durationSeconds: req.durationSeconds ?? 10,
+                                                                  cpuMax: req.cpuMax, memoryMaxMB: req.memoryMaxMB, defaults: config.defaultConstraints))
                 shims.insert(l.shimPID)
                 metrics.started(.wrapper)
                 return reply(["job": .string(id.value)])
@@ -238,6 +232,19 @@ public final class Agent {
             tracked[id] = Tracked(job: aj)
         }
         if !tracked.isEmpty { logger.info("re-adopted \(tracked.count) job(s) from the journal") }
+        // Attach jobs whose watcher (an earlier agent, or a console) is gone: watch them again,
+        // so their record is written when the adopted processes end.
+        for id in journal.jobIDs() where !attached.contains(id) {
+            guard let st = try? inspector.status(id, withUsage: false), st.spec.mode == .attach, st.exit == nil,
+                  !(st.supervisor?.isAlive ?? false), st.state == .orphaned, let me = ProcessIdentity.current(getpid()) else { continue }
+            do {
+                try journal.writeSupervisor(id, me)
+                attached.insert(id)
+                logger.info("watching attached job \(id) again")
+            } catch {
+                logger.warning("attached job \(id) could not be taken over: \(error)")
+            }
+        }
         collectFinished()
     }
 

@@ -28,13 +28,13 @@ final class SocketServer: @unchecked Sendable {
 }
 
 /// Runs a closure on its own detached thread (signal mask inherited from the caller).
-enum Detached {
+public enum Detached {
     final class Box: @unchecked Sendable {
         let body: () -> Void
         init(_ body: @escaping () -> Void) { self.body = body }
     }
 
-    static func run(_ body: @escaping @Sendable () -> Void) {
+    public static func run(_ body: @escaping @Sendable () -> Void) {
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
         var tid = pthread_t()
         pthread_create(&tid, nil, { ctx in

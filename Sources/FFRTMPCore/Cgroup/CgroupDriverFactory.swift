@@ -26,6 +26,14 @@ public enum CgroupDriverFactory {
         }
     }
 
+    /// The driver every front end uses: FFRTMP_CGROUP_DRIVER, the parent from the flag, else
+    /// FFRTMP_CGROUP_PARENT, else /ffrtmp, and FFRTMP_CGROUP_ROOT for fixture trees.
+    public static func make(environment env: [String: String], parentFlag: String?) throws -> CgroupDriver {
+        func value(_ k: String) -> String? { env[k].flatMap { $0.isEmpty ? nil : $0 } }
+        return try make(driver: value("FFRTMP_CGROUP_DRIVER") ?? "auto", parent: parentFlag ?? value("FFRTMP_CGROUP_PARENT") ?? "/ffrtmp",
+                        v2Root: value("FFRTMP_CGROUP_ROOT"))
+    }
+
     /// "/ffrtmp", "ffrtmp/test-1" -> "/ffrtmp/test-1". Each component must be a safe name.
     public static func normalizeParent(_ raw: String) throws -> String {
         let parts = raw.split(separator: "/")

@@ -160,6 +160,23 @@ public struct Attacher: Sendable {
         return rec
     }
 
+    /// Closes a journal job whose supervisor died while its processes ran on, once those
+    /// processes were adopted as job `newID`: the record says the outcome is lost (a platform
+    /// fault) and names the new job, and the emptied cgroup goes. A job that already has a
+    /// record keeps it (first writer wins).
+    @discardableResult
+    public func retireOrphan(_ id: JobID, adoptedAs newID: JobID) throws -> ExitRecord {
+        let spec = try journal.spec(id)
+        let w = journal.workload(id)
+        var rec = ExitRecord.statusUnknown(pid: w?.identity.pid ?? 0, pidStartTime: w?.identity.startTime ?? 0, pgid: w?.pgid ?? 0,
+                                           startedAtUnixNs: spec.createdAtUnixNs, usage: spec.cgroup.map(driver.usage), killedBy: nil,
+                                           reason: "supervisor lost; its processes were adopted as job \(newID)")
+        rec.supervisorLost = true
+        guard try journal.writeExitRecord(id, rec) else { return try journal.exitRecord(id) ?? rec }
+        if let cg = spec.cgroup, driver.owns(cg, job: id), driver.members(cg).isEmpty { try driver.destroy(cg) }
+        return rec
+    }
+
     func record(_ spec: JobSpec, usage: CgroupUsage, detached: Bool) -> ExitRecord {
         let leader = spec.adopted?.first?.identity
         return .statusUnknown(pid: leader?.pid ?? 0, pidStartTime: leader?.startTime ?? 0,

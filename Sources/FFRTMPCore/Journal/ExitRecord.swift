@@ -35,6 +35,9 @@ public struct ExitRecord: Codable, Equatable, Sendable {
     public var exitUnknownReason: String?
     /// Problems met while finishing the job (e.g. a process that could not be moved back on detach).
     public var notes: [String]?
+    /// The job's supervisor died while the workload ran on, and the workload was adopted by
+    /// another job: the outcome of this one is lost, and that is a platform fault.
+    public var supervisorLost: Bool?
 
     public init(version: Int = 1, pid: Int32, pidStartTime: UInt64, pgid: Int32, exitCode: Int32?, signal: Int32?,
                 coreDumped: Bool = false, oomKilled: Bool, oomKillCount: UInt64, timedOut: Bool = false,
@@ -71,7 +74,7 @@ public struct ExitRecord: Codable, Equatable, Sendable {
         case forwardedSignal = "forwarded_signal", killedBy = "killed_by", startedAtUnixNs = "started_at_unix_ns"
         case endedAtUnixNs = "ended_at_unix_ns", durationNs = "duration_ns", cpuUsageNs = "cpu_usage_ns"
         case peakMemoryBytes = "peak_memory_bytes", usageSource = "usage_source", spawnError = "spawn_error"
-        case detached, exitUnknownReason = "exit_unknown_reason"
+        case detached, exitUnknownReason = "exit_unknown_reason", supervisorLost = "supervisor_lost"
     }
 
     /// A record written for processes that are not our children (adopted ones, or a job whose

@@ -50,6 +50,28 @@ public struct JobInspector: Sendable {
         return st
     }
 
+    /// The same answer as `status` for a job seen before, re-reading only what can change:
+    /// spec.json never does, and the supervisor and workload records are written once.
+    /// The console calls this every second for every live job, so it must stay cheap.
+    public func refresh(_ prev: JobStatus, withUsage: Bool = true) -> JobStatus {
+        var st = prev
+        let id = prev.spec.jobID
+        var supervisorAlive = st.supervisor?.isAlive ?? false
+        if !supervisorAlive {
+            // Not written yet, or taken over by a new watcher (an agent re-adopting an attach job).
+            st.supervisor = journal.supervisor(id)
+            supervisorAlive = st.supervisor?.isAlive ?? false
+        }
+        if st.workload == nil { st.workload = journal.workload(id) }
+        st.journalError = nil
+        if st.exit == nil && FileIO.exists(journal.file(id, "exit.json")) {
+            do { st.exit = try journal.exitRecord(id) } catch { st.journalError = "\(error)" }
+        }
+        st.state = state(of: st, supervisorAlive: supervisorAlive)
+        st.usage = withUsage && st.state.isLive ? st.spec.cgroup.map(driver.usage) : nil
+        return st
+    }
+
     func state(of st: JobStatus, supervisorAlive: Bool) -> JobState {
         if let e = st.exit {
             if e.spawnError != nil { return .failed }

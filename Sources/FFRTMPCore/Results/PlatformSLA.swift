@@ -19,6 +19,7 @@ public enum PlatformSLA {
             }
             return Verdict(compliant: false, reason: "spawn_failed_\(e.stage)")
         }
+        if r.supervisorLost == true { return Verdict(compliant: false, reason: "supervisor_lost") }
         if r.detached == true { return Verdict(compliant: true, reason: "detached") }
         if r.killedBy != nil { return Verdict(compliant: true, reason: "operator_cancel") }
         if r.timedOut { return Verdict(compliant: true, reason: "job_timeout") }

@@ -5,23 +5,31 @@ import Glibc
 /// build), then next to it (SwiftPM's build), then the system install paths.
 public enum ShimLocator {
     public static func locate(environment: [String: String]) throws -> String {
+        do { return try locate(program: "ffrtmp-shim", override: environment["FFRTMP_SHIM"]) } catch let FFRTMPError.programNotFound(_, searched) {
+            throw FFRTMPError.shimNotFound(searched: searched)
+        }
+    }
+
+    /// A companion program: `override` (an environment variable's value), then
+    /// ../libexec/ffrtmp/ and the directory of our own executable, then the system paths.
+    public static func locate(program: String, override: String?) throws -> String {
         var searched: [String] = []
-        if let p = environment["FFRTMP_SHIM"], !p.isEmpty {
+        if let p = override, !p.isEmpty {
             if access(p, X_OK) == 0 { return p }
             searched.append(p)
         }
         var candidates: [String] = []
         if let exe = selfExecutable() {
             let dir = String(exe[..<(exe.lastIndex(of: "/") ?? exe.startIndex)])
-            candidates.append(dir + "/../libexec/ffrtmp/ffrtmp-shim")
-            candidates.append(dir + "/ffrtmp-shim")
+            candidates.append(dir + "/../libexec/ffrtmp/" + program)
+            candidates.append(dir + "/" + program)
         }
-        candidates += ["/usr/local/libexec/ffrtmp/ffrtmp-shim", "/usr/libexec/ffrtmp/ffrtmp-shim"]
+        candidates += ["/usr/local/libexec/ffrtmp/" + program, "/usr/libexec/ffrtmp/" + program]
         for c in candidates {
             if access(c, X_OK) == 0 { return c }
             searched.append(c)
         }
-        throw FFRTMPError.shimNotFound(searched: searched)
+        throw FFRTMPError.programNotFound(program: program, searched: searched)
     }
 
     static func selfExecutable() -> String? {

@@ -24,6 +24,8 @@ public enum FFRTMPError: Error, Equatable, CustomStringConvertible, Sendable {
     case identityMismatch(pid: Int32, expectedStartTime: UInt64, actualStartTime: UInt64)
     case spawnFailed(stage: String, errno: Int32)
     case shimNotFound(searched: [String])
+    /// A companion program (e.g. ffrtmp-console) is not installed beside ffrtmp.
+    case programNotFound(program: String, searched: [String])
 
     public var description: String {
         switch self {
@@ -57,6 +59,8 @@ public enum FFRTMPError: Error, Equatable, CustomStringConvertible, Sendable {
             return "could not start the job (\(stage)): \(errnoText(err))"
         case let .shimNotFound(searched):
             return "ffrtmp-shim not found (looked in \(searched.joined(separator: ", "))); set FFRTMP_SHIM to its path"
+        case let .programNotFound(program, searched):
+            return "\(program) not found (looked in \(searched.joined(separator: ", "))); is ffrtmp fully installed?"
         }
     }
 }

@@ -29,13 +29,7 @@ struct CLIContext {
         JobJournal(stateDir: JobJournal.defaultStateDir(flag: stateDir, environment: environment))
     }
 
-    func driver() throws -> CgroupDriver {
-        let env = environment
-        return try CgroupDriverFactory.make(
-            driver: env["FFRTMP_CGROUP_DRIVER"].flatMap { $0.isEmpty ? nil : $0 } ?? "auto",
-            parent: cgroupParent ?? env["FFRTMP_CGROUP_PARENT"].flatMap { $0.isEmpty ? nil : $0 } ?? "/ffrtmp",
-            v2Root: env["FFRTMP_CGROUP_ROOT"].flatMap { $0.isEmpty ? nil : $0 })
-    }
+    func driver() throws -> CgroupDriver { try CgroupDriverFactory.make(environment: environment, parentFlag: cgroupParent) }
 
     func inspector() throws -> JobInspector { JobInspector(journal: journal(), driver: try driver()) }
 

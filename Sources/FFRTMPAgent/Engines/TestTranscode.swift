@@ -1,0 +1,22 @@
+import FFRTMPCore
+import FFRTMPWire
+
+/// The test transcode an operator launches to check a box (the agent's `launch_test`, the
+/// console's `n`): ffmpeg's testsrc at 640x360 in real time, encoded with x264 to a null sink,
+/// with progress in the journal. One definition, whoever launches it.
+public enum TestTranscode {
+    public static func request(jobID: JobID, journal: JobJournal, engines: EngineCommand, durationSeconds: Double,
+                               cpuMax: String?, memoryMaxMB: Int?, defaults: WireConstraints) throws -> LaunchRequest {
+        guard durationSeconds.isFinite, durationSeconds >= 1, durationSeconds <= 86400 else {
+            throw FFRTMPError.invalidField(field: "duration_seconds", value: "\(durationSeconds)", expected: "seconds from 1 to 86400")
+        }
+        var p = TranscodeParameters(input: "testsrc")
+        p.durationSeconds = durationSeconds
+        p.realtime = true
+        p.width = 640
+        p.height = 360
+        let constraints = try ConstraintParser().parse(JobRouting.constraints(
+            explicit: WireConstraints(cpuMax: cpuMax, memoryMaxMB: memoryMaxMB), legacy: nil, defaults: defaults))
+        return LaunchRequest(jobID: jobID, argv: engines.ffmpeg(p, progressFile: journal.file(jobID, "progress")), constraints: constraints)
+    }
+}

@@ -1,0 +1,283 @@
+import FFRTMPAgent
+import FFRTMPCore
+import FoundationEssentials
+import Glibc
+import Synchronization
+
+/// The agent as the console sees it, polled off the UI thread so a slow or hung agent
+/// never freezes the screen.
+public final class AgentMonitor: @unchecked Sendable {
+    public struct State: Sendable {
+        public var link: AgentLink
+        public var wrapperEnabled: Bool?
+        public var configFile: String?
+    }
+
+    struct StatusReply: Decodable {
+        var ok: Bool
+        var error: String?
+        var nodeID: String?
+        var masterURL: String?
+        var registered: Bool?
+        var wrapperEnabled: Bool?
+        var outboxDepth: Double?
+        var configFile: String?
+        enum CodingKeys: String, CodingKey {
+            case ok, error, nodeID = "node_id", masterURL = "master_url", registered, wrapperEnabled = "wrapper_enabled"
+            case outboxDepth = "outbox_depth", configFile = "config_file"
+        }
+    }
+
+    let stateDir: String
+    let state: Mutex<State>
+    let poke = Mutex(false)
+    let stopped = Mutex(false)
+
+    public init(stateDir: String) {
+        self.stateDir = stateDir
+        state = Mutex(Self.query(stateDir))
+    }
+
+    public var current: State { state.withLock { $0 } }
+
+    /// Polls every `interval` seconds (sooner after `refreshSoon`) until `stop`.
+    public func start(interval: Double) {
+        Detached.run { [self] in
+            while !stopped.withLock({ $0 }) {
+                let s = Self.query(stateDir)
+                state.withLock { $0 = s }
+                var waited = 0.0
+                while waited < interval && !poke.withLock({ let p = $0; $0 = false; return p }) && !stopped.withLock({ $0 }) {
+                    Clock.sleep(seconds: 0.05)
+                    waited += 0.05
+                }
+            }
+        }
+    }
+
+    public func refreshSoon() { poke.withLock { $0 = true } }
+    public func stop() { stopped.withLock { $0 = true } }
+
+    public static func query(_ stateDir: String) -> State {
+        let answer: String
+        do {
+            answer = try ControlClient.send(stateDir: stateDir, request: #"{"op":"status"}"#, timeoutSeconds: 3)
+        } catch {
+            return State(link: .down(reason: reason(error)), wrapperEnabled: nil, configFile: nil)
+        }
+        guard let r = try? JSONDecoder().decode(StatusReply.self, from: Data(answer.utf8)) else {
+            return State(link: .down(reason: "unreadable answer from the agent"), wrapperEnabled: nil, configFile: nil)
+        }
+        guard r.ok else { return State(link: .down(reason: r.error ?? "the agent refused"), wrapperEnabled: nil, configFile: nil) }
+        return State(link: .connected(node: r.nodeID ?? "?", master: r.masterURL, registered: r.registered ?? false,
+                                      outboxDepth: Int(r.outboxDepth ?? 0)),
+                     wrapperEnabled: r.wrapperEnabled, configFile: r.configFile)
+    }
+
+    static func reason(_ e: Error) -> String {
+        if case let FFRTMPError.io(_, _, err) = e {
+            switch err {
+            case ENOENT: return "no agent socket"
+            case ECONNREFUSED: return "agent socket refuses connections"
+            case EACCES: return "no permission for the agent socket"
+            default: return String(cString: strerror(err))
+            }
+        }
+        return "\(e)"
+    }
+}
+
+/// Carries out the console's actions through the same core and agent operations the CLI
+/// uses, and writes each one to the audit log. With the agent up, launches, the wrapper
+/// switch and adoption go through its control socket (so it supervises what it started);
+/// with the agent down they go straight to the core, so the console still works at 3 a.m.
+public final class ConsoleOperations: @unchecked Sendable {
+    public let inspector: JobInspector
+    public let environment: [String: String]
+    public let audit: AuditLog
+    /// worker.env when the agent does not say: --config, else /etc/ffrtmp/worker.env if it exists.
+    public let configFlag: String?
+    /// Attach jobs this console adopted while the agent was down: it watches them until they end.
+    let watching = Mutex<Set<JobID>>([])
+    /// Shims this console started (agent down): reaped so none lingers as a zombie.
+    let children = Mutex<Set<Int32>>([])
+
+    public init(inspector: JobInspector, environment: [String: String], configFile: String?) {
+        self.inspector = inspector
+        self.environment = environment
+        audit = AuditLog(stateDir: inspector.journal.stateDir)
+        configFlag = configFile
+    }
+
+    public struct Outcome: Sendable {
+        public var ok: Bool
+        public var message: String
+        /// The new WRAPPER_ENABLED after a successful toggle, for the header at once.
+        public var wrapperEnabled: Bool?
+    }
+
+    func configFile(_ agent: AgentMonitor.State) -> String? {
+        agent.configFile ?? configFlag ?? (FileIO.exists("/etc/ffrtmp/worker.env") ? "/etc/ffrtmp/worker.env" : nil)
+    }
+
+    /// The worker settings the console falls back on when the agent is down (defaults when unreadable).
+    public func workerConfig(_ agent: AgentMonitor.State) throws -> WorkerConfig {
+        let file = configFile(agent)
+        return try WorkerConfig.load(file: try file.map { try FileIO.read($0) }, environment: [:])
+    }
+
+    /// WRAPPER_ENABLED from worker.env, for the header when no agent answers.
+    public func wrapperFromFile(_ agent: AgentMonitor.State) -> Bool? {
+        guard let file = configFile(agent), let text = FileIO.readIfExists(file), let env = try? EnvFile.parse(text),
+              let v = env["WRAPPER_ENABLED"] else { return nil }
+        return ["1", "true", "yes", "on"].contains(v.lowercased())
+    }
+
+    public func perform(_ action: ConsoleAction, agent: AgentMonitor.State) -> Outcome {
+        let (name, target): (String, String?) = {
+            switch action {
+            case let .launch(l): return ("launch_test", "duration=\(l.durationSeconds)s cpu=\(l.cpuMax ?? "default") memory_mb=\(l.memoryMaxMB.map(String.init) ?? "default")")
+            case let .setWrapper(on): return ("set_wrapper", on ? "on" : "off")
+            case let .adopt(o): return ("adopt", (o.jobID.map { "job " + $0 + " " } ?? "") + "pgid \(o.pgid)")
+            case let .kill(id): return ("kill", id)
+            case .quit, .scanOrphans: return ("", nil)
+            }
+        }()
+        var out: Outcome
+        do {
+            out = try run(action, agent: agent)
+        } catch {
+            out = Outcome(ok: false, message: "\(name) failed: " + ((error as? CustomStringConvertible)?.description ?? "\(error)"))
+        }
+        if !name.isEmpty {
+            do {
+                try audit.append(tool: "console", action: name, target: target, succeeded: out.ok, detail: out.message, environment: environment)
+            } catch {
+                out.message += " (audit log not written: \(error))"
+                out.ok = false
+            }
+        }
+        return out
+    }
+
+    func run(_ action: ConsoleAction, agent: AgentMonitor.State) throws -> Outcome {
+        let connected: Bool = { if case .connected = agent.link { return true }; return false }()
+        switch action {
+        case let .launch(l):
+            if connected {
+                var req: [String: JSONValueLite] = ["op": .s("launch_test"), "duration_seconds": .n(l.durationSeconds)]
+                if let c = l.cpuMax { req["cpu_max"] = .s(c) }
+                if let m = l.memoryMaxMB { req["memory_max_mb"] = .n(Double(m)) }
+                let r = try agentCall(req)
+                return Outcome(ok: true, message: "launched test transcode \(r["job"] ?? "?") through the agent")
+            }
+            let cfg = try workerConfig(agent)
+            let id = JobID.generate()
+            let launcher = JobLauncher(journal: inspector.journal, driver: inspector.driver, shimPath: try ShimLocator.locate(environment: environment))
+            let launched = try launcher.launch(TestTranscode.request(
+                jobID: id, journal: inspector.journal, engines: EngineCommand(ffmpegPath: cfg.ffmpegPath, gstLaunchPath: cfg.gstLaunchPath),
+                durationSeconds: l.durationSeconds, cpuMax: l.cpuMax, memoryMaxMB: l.memoryMaxMB, defaults: cfg.defaultConstraints))
+            children.withLock { _ = $0.insert(launched.shimPID) }
+            return Outcome(ok: true, message: "launched test transcode \(id) (agent down: started directly)")
+        case let .setWrapper(on):
+            if connected {
+                let r = try agentCall(["op": .s("set_wrapper"), "enabled": .b(on)])
+                let persisted = r["persisted"] == "true"
+                return Outcome(ok: true, message: "WRAPPER_ENABLED=\(on ? "true" : "false") applied to the agent" + (persisted ? " and saved to worker.env" : " (the agent has no worker.env: not saved)"),
+                               wrapperEnabled: on)
+            }
+            guard let file = configFile(agent) else {
+                throw FFRTMPError.invalidField(field: "worker.env", value: "(none)", expected: "an agent to talk to, or a worker.env (--config) to change")
+            }
+            try WorkerConfig.persist(key: "WRAPPER_ENABLED", value: on ? "true" : "false", in: file)
+            return Outcome(ok: true, message: "WRAPPER_ENABLED=\(on ? "true" : "false") saved to \(file); the agent is down and applies it when it starts",
+                           wrapperEnabled: on)
+        case let .adopt(o):
+            let newID: JobID
+            if connected {
+                let r = try agentCall(["op": .s("attach"), "pgid": .n(Double(o.pgid))])
+                newID = try JobID(r["job"] ?? "")
+            } else {
+                let cfg = try workerConfig(agent)
+                newID = JobID.generate()
+                _ = try Attacher(journal: inspector.journal, driver: inspector.driver).adopt(
+                    .pgid(o.pgid), jobID: newID, constraints: try ConstraintParser().parse(cfg.defaultConstraints), requireGovernance: false)
+                watching.withLock { _ = $0.insert(newID) }
+            }
+            var msg = "adopted pgid \(o.pgid) as job \(newID)" + (connected ? " (the agent watches it)" : " (agent down: this console watches it until it quits)")
+            if o.kind == .job, let old = o.jobID {
+                try Attacher(journal: inspector.journal, driver: inspector.driver).retireOrphan(try JobID(old), adoptedAs: newID)
+                msg += "; orphan \(old) closed as supervisor_lost"
+            }
+            return Outcome(ok: true, message: msg)
+        case let .kill(raw):
+            let out = try JobKiller(inspector: inspector).kill(try JobID(raw), graceSeconds: 10, requestedBy: actor)
+            return Outcome(ok: true, message: "killed \(raw): \(out.status.state.rawValue)" + (out.escalated ? " (SIGKILL after the grace period)" : ""))
+        case .quit, .scanOrphans:
+            return Outcome(ok: true, message: "")
+        }
+    }
+
+    var actor: String {
+        let (user, ssh) = AuditLog.who(environment)
+        return "operator user=\(user)" + (ssh.map { " from=" + ($0.split(separator: " ").first.map(String.init) ?? $0) } ?? "") + " via console"
+    }
+
+    /// Housekeeping on every refresh: reap our shims, finish attach jobs we watch.
+    public func tick() {
+        children.withLock { set in
+            for pid in set {
+                var st: Int32 = 0
+                if waitpid(pid, &st, WNOHANG) == pid { set.remove(pid) }
+            }
+        }
+        let attacher = Attacher(journal: inspector.journal, driver: inspector.driver)
+        watching.withLock { set in
+            for id in set {
+                guard let spec = try? inspector.journal.spec(id) else { set.remove(id); continue }
+                if (try? attacher.finishIfEnded(spec)) != nil { set.remove(id) }
+            }
+        }
+    }
+
+    enum JSONValueLite {
+        case s(String), n(Double), b(Bool)
+        var json: String {
+            switch self {
+            case let .s(v): return "\"" + v.map { $0 == "\"" ? "\\\"" : $0 == "\\" ? "\\\\" : String($0) }.joined() + "\""
+            case let .n(v): return v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
+            case let .b(v): return v ? "true" : "false"
+            }
+        }
+    }
+
+    /// One control-socket call; an "ok": false answer is an error carrying the agent's words.
+    func agentCall(_ fields: [String: JSONValueLite]) throws -> [String: String] {
+        let req = "{" + fields.sorted { $0.key < $1.key }.map { "\"\($0.key)\":" + $0.value.json }.joined(separator: ",") + "}"
+        let answer = try ControlClient.send(stateDir: inspector.journal.stateDir, request: req, timeoutSeconds: 35)
+        guard let obj = try? JSONDecoder().decode([String: Scalar].self, from: Data(answer.utf8)) else {
+            throw AgentError(text: "unreadable answer: " + String(answer.prefix(200)))
+        }
+        var out: [String: String] = [:]
+        for (k, v) in obj { out[k] = v.text }
+        guard out["ok"] == "true" else { throw AgentError(text: out["error"] ?? answer) }
+        return out
+    }
+
+    struct AgentError: Error, CustomStringConvertible {
+        var text: String
+        var description: String { "the agent said: " + text }
+    }
+
+    /// Any JSON value, kept as text (nested values are not needed here).
+    struct Scalar: Decodable {
+        var text: String
+        init(from d: Decoder) throws {
+            let c = try d.singleValueContainer()
+            if let b = try? c.decode(Bool.self) { text = b ? "true" : "false" }
+            else if let s = try? c.decode(String.self) { text = s }
+            else if let n = try? c.decode(Double.self) { text = String(n) }
+            else { text = "" }
+        }
+    }
+}

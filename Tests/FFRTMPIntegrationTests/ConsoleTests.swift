@@ -1,0 +1,198 @@
+import FFRTMPCore
+import Foundation
+import XCTest
+
+/// Drives the real console (`ffrtmp console`) in a private tmux server and reads the screen
+/// with capture-pane: against a real standalone agent, and with the agent stopped.
+final class ConsoleTests: IntegrationTestCase {
+    var tmuxSocket = ""
+    var tmuxPath = ""
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        tmuxPath = ["/usr/bin/tmux", "/usr/local/bin/tmux"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? ""
+        try XCTSkipIf(tmuxPath.isEmpty, "skipped: tmux is not installed (scripts/install-deps.sh test installs it)")
+        tmuxSocket = "ffrtmp-console-test-\(getpid())"
+    }
+
+    override func tearDown() {
+        if !tmuxSocket.isEmpty { _ = try? tmux(["kill-server"]) }
+        super.tearDown()
+    }
+
+    @discardableResult
+    func tmux(_ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tmuxPath)
+        p.arguments = ["-L", tmuxSocket] + args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The console in a 120x40 pane; the pane stays after the console exits so its exit
+    /// status and the restored screen can be read.
+    func startConsole(_ extra: [String] = []) throws {
+        try tmux(["-f", "/dev/null", "new-session", "-d", "-x", "120", "-y", "40", "-s", "c",
+                  "/usr/bin/env", "TERM=tmux-256color", "LANG=C.UTF-8", "USER=console-test", "FFRTMP_STATE_DIR=" + h.stateDir,
+                  "FFRTMP_CGROUP_PARENT=" + h.parent, h.binDir + "/ffrtmp", "console"] + extra)
+        try tmux(["set-option", "-t", "c", "remain-on-exit", "on"])
+    }
+
+    func screen() -> String { (try? tmux(["capture-pane", "-p", "-t", "c"])) ?? "" }
+
+    func keys(_ k: String...) throws { try tmux(["send-keys", "-t", "c"] + k) }
+
+    @discardableResult
+    func waitScreen(_ what: String, timeout: Double = 20, _ cond: (String) -> Bool) -> String {
+        var s = ""
+        let ok = h.waitUntil(timeout, what) {
+            s = screen()
+            return cond(s)
+        }
+        if !ok { XCTFail("screen never showed: \(what)\n\(s)") }
+        return s
+    }
+
+    func line(_ s: String, _ id: String) -> String { s.split(separator: "\n").first { $0.contains(id) }.map(String.init) ?? "" }
+
+    func paneDead() -> (dead: Bool, status: String) {
+        let out = (try? tmux(["display-message", "-p", "-t", "c", "#{pane_dead} #{pane_dead_status}"])) ?? ""
+        let parts = out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
+        return (parts.first == "1", parts.count > 1 ? String(parts[1]) : "")
+    }
+
+    func auditActions() -> [String] {
+        let text = h.read(h.stateDir + "/audit.log") ?? ""
+        return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+            .map { "\($0["action"] ?? "?"):\($0["outcome"] ?? "?"):\($0["user"] ?? "?")" }
+    }
+
+    func testConsoleWithARealAgent() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg"), "skipped: ffmpeg is not installed")
+        let env = h.stateDir + "/worker.env"
+        try "NODE_ID=console-node\nWRAPPER_ENABLED=false\nFFMPEG_PATH=/usr/bin/ffmpeg\n".write(toFile: env, atomically: true, encoding: .utf8)
+        _ = try h.start(["agent", "--config", env])
+        XCTAssertTrue(h.waitUntil(10, "agent socket") { FileManager.default.fileExists(atPath: self.h.stateDir + "/agent.sock") })
+        try startConsole()
+        var s = waitScreen("header with a standalone agent") { $0.contains("agent standalone (node console-node)") }
+        XCTAssertTrue(s.contains("WRAPPER_ENABLED=off"), s)
+        XCTAssertTrue(s.contains("governance full"), s)
+
+        // 1-2. n opens the prefilled dialog; Enter launches; the job runs with its limits.
+        try keys("n")
+        waitScreen("launch dialog") { $0.contains("Launch a wrapped test transcode") }
+        try keys("Enter")
+        s = waitScreen("launched message") { $0.contains("launched test transcode job-") }
+        let launched = try XCTUnwrap(s.components(separatedBy: "launched test transcode ").last?.split(separator: " ").first.map(String.init))
+        s = waitScreen("job running with CPU and memory limits") { self.line($0, launched).contains("running") && self.line($0, launched).contains("%/50%") }
+        let row = line(s, launched)
+        XCTAssertTrue(row.contains("wrapper"), row)
+        XCTAssertTrue(row.contains("M/256M"), row)
+        let workload = try XCTUnwrap(h.workloadPID(launched))
+        XCTAssertTrue(row.contains(String(workload)), row)
+
+        // 3. w flips WRAPPER_ENABLED in the header at once, in the agent and in worker.env.
+        try keys("w")
+        waitScreen("header shows WRAPPER_ENABLED=on") { $0.contains("WRAPPER_ENABLED=on") }
+        XCTAssertTrue(try String(contentsOfFile: env, encoding: .utf8).contains("WRAPPER_ENABLED=true\n"))
+        XCTAssertTrue(try h.ffrtmp(["ctl", #"{"op":"get_wrapper"}"#]).stdout.contains(#""wrapper_enabled":true"#))
+
+        // 4. An orphan (its shim killed with -9) is listed by a, and Enter adopts it.
+        let shim = try XCTUnwrap(h.read(h.jobFile(launched, "shim.pid")).flatMap { WorkloadPID.parse($0)?.identity })
+        kill(shim.pid, SIGKILL)
+        waitScreen("job orphaned") { self.line($0, launched).contains("orphaned") }
+        try keys("a")
+        s = waitScreen("orphan dialog lists the job") { $0.contains("job \(launched) (shim gone)") }
+        XCTAssertTrue(s.contains("pgid \(workload)"), s)
+        try keys("Enter")
+        s = waitScreen("adopted") { $0.contains("adopted pgid \(workload) as job ") }
+        let adopted = try XCTUnwrap(s.components(separatedBy: "as job ").last?.split(separator: " ").first.map(String.init))
+        s = waitScreen("attach job running, orphan closed") { self.line($0, adopted).contains("attach") && self.line($0, adopted).contains("running") }
+        XCTAssertTrue(line(s, launched).contains("exited") && line(s, launched).contains("✗"), line(s, launched))
+        XCTAssertTrue(h.read(h.jobFile(launched, "exit.json"))?.contains(#""supervisor_lost":true"#) ?? false)
+        XCTAssertTrue(h.alive(workload), "adoption did not interrupt the transcode")
+        let attachCgroup = try XCTUnwrap(h.cgroupPath(workload, "memory"))
+        XCTAssertTrue(attachCgroup.hasSuffix("/" + adopted), attachCgroup)
+
+        // 5. x names the job; y kills it and everything in its cgroup.
+        try keys("g", "x")
+        s = waitScreen("confirmation names the job") { $0.contains("Kill job \(adopted)?") }
+        try keys("y")
+        s = waitScreen("killed") { $0.contains("killed \(adopted): killed") }
+        XCTAssertTrue(line(s, adopted).contains("killed"), line(s, adopted))
+        XCTAssertTrue(h.waitUntil(5, "workload gone") { !self.h.alive(workload) })
+        for dir in h.parentDirs { XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/" + adopted), "cgroup left: \(dir)/\(adopted)") }
+        XCTAssertEqual(auditActions(), ["launch_test:ok:console-test", "set_wrapper:ok:console-test", "adopt:ok:console-test", "kill:ok:console-test"])
+
+        // 6. q quits with status 0 and leaves the terminal as it was (alternate screen gone).
+        try keys("?")
+        waitScreen("help overlay") { $0.contains("Keys") && $0.contains("x / F9") }
+        try keys("Escape", "q")
+        XCTAssertTrue(h.waitUntil(5, "console exited") { self.paneDead().dead })
+        XCTAssertEqual(paneDead().status, "0")
+        let after = screen()
+        XCTAssertFalse(after.contains("ffrtmp ·") || after.contains("JOB"), after)
+    }
+
+    func testConsoleWithTheAgentDownListsAndKills() throws {
+        let r = try h.ffrtmp(["run", "--detach", "--job-id", "down-1", "--memory-max-mb", "64", "--", h.testload, "sleep", "300"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try h.ffrtmp(["run", "--job-id", "done-1", "--", h.testload, "exit", "3"]).status, 3)
+        let workload = try XCTUnwrap(h.workloadPID("down-1"))
+        // A resize while idle is applied at once (SIGWINCH wakes the loop), down to 80x24.
+        try startConsole(["--no-color", "--interval", "5"])
+        var s = waitScreen("agent down, jobs listed") { $0.contains("agent down (no agent socket)") && $0.contains("down-1") }
+        XCTAssertTrue(line(s, "down-1").contains("running") && line(s, "down-1").contains("M/64M"), line(s, "down-1"))
+        XCTAssertTrue(line(s, "done-1").contains("exited") && line(s, "done-1").contains("✓"), line(s, "done-1"))
+        XCTAssertTrue(s.contains("SLA uptime 100.0% of 1"), s)
+        try tmux(["resize-window", "-t", "c", "-x", "80", "-y", "24"])
+        s = waitScreen("narrow layout", timeout: 3) { !$0.contains("PROGRESS") && $0.contains("CPU%/LIM") }
+        XCTAssertTrue(s.split(separator: "\n").allSatisfy { $0.count <= 80 })
+
+        // Enter shows the detail pane with the cgroup paths and the pids.
+        try keys("/", "down-1", "Enter", "Enter")
+        s = waitScreen("detail pane") { $0.contains("Job down-1") && $0.contains("processes") }
+        XCTAssertTrue(s.contains(h.parent + "/down-1"), s)
+        XCTAssertTrue(s.contains(String(workload)), s)
+        try keys("x")
+        waitScreen("confirmation") { $0.contains("Kill job down-1?") }
+        try keys("y")
+        s = waitScreen("killed without the agent") { $0.contains("killed down-1: killed") }
+        XCTAssertTrue(h.waitUntil(5, "workload gone") { !self.h.alive(workload) })
+        XCTAssertEqual(auditActions(), ["kill:ok:console-test"])
+        XCTAssertEqual(try h.psJob("down-1")?["state"] as? String, "killed")
+
+        // Ctrl-C ends the console cleanly too.
+        try keys("C-c")
+        XCTAssertTrue(h.waitUntil(5, "console exited on Ctrl-C") { self.paneDead().dead })
+        XCTAssertEqual(paneDead().status, "0")
+        XCTAssertFalse(screen().contains("ffrtmp ·"))
+    }
+
+    func testReadonlyRefusesChangesAndBadFlagsAreNamed() throws {
+        XCTAssertEqual(try h.ffrtmp(["run", "--detach", "--job-id", "ro-1", "--", h.testload, "sleep", "300"]).status, 0)
+        try startConsole(["--readonly"])
+        var s = waitScreen("read-only header") { $0.contains("READ-ONLY") && $0.contains("ro-1") }
+        XCTAssertFalse(s.contains("x kill"), s)
+        try keys("x")
+        s = waitScreen("refused") { $0.contains("read-only: killing is disabled") }
+        try keys("w")
+        waitScreen("refused") { $0.contains("read-only: WRAPPER_ENABLED cannot be changed") }
+        XCTAssertTrue(h.alive(try XCTUnwrap(h.workloadPID("ro-1"))))
+        XCTAssertNil(h.read(h.stateDir + "/audit.log"), "nothing changed, nothing audited")
+        try keys("q")
+        XCTAssertTrue(h.waitUntil(5, "console exited") { self.paneDead().dead })
+
+        let bad = try h.ffrtmp(["console", "--interval", "0"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("invalid --interval \"0\": expected seconds from 0.2 to 60"), bad.stderr)
+        let notty = try h.ffrtmp(["console"])
+        XCTAssertEqual(notty.status, 2)
+        XCTAssertTrue(notty.stderr.contains("needs a terminal"), notty.stderr)
+    }
+}
