@@ -40,6 +40,8 @@ public final class Agent {
     /// Journal jobs with an exit record: their state never changes again, so the once-a-second
     /// survey counts them from here instead of reading their files every time.
     var ended: [JobID: JobState] = [:]
+    /// The survey's last look at every other journal job, refreshed (not re-read) each second.
+    var unended: [JobID: JobStatus] = [:]
     /// Shims this agent started are its children until they exit: reaped here so none lingers
     /// as a zombie (only these pids: a legacy child's status belongs to reapLegacy).
     var shims: Set<Int32> = []
@@ -427,12 +429,12 @@ public final class Agent {
     }
 
     /// Counts every journal job by state for `ffrtmp_jobs{state}` (orphaned and lost jobs of
-    /// any front end show up here), and returns the statuses it read. A job with an exit
-    /// record is read once; after that only live, lost and unreadable jobs cost file reads.
+    /// any front end show up here), and returns the statuses it read. A job is read in full
+    /// once; then only what can change is (JobInspector.refresh), and nothing once it ended.
     func surveyJournal() -> [JobID: JobStatus] {
         var counts: [String: Int] = [:]
         var read: [JobID: JobStatus] = [:]
-        var present = Set<JobID>(), endedSeen = 0
+        var present = Set<JobID>(), endedSeen = 0, unendedSeen = 0
         // Not journal.jobIDs(): that sorts by reading every spec, which is what this avoids.
         for name in FileIO.listDirectory(journal.jobsDir) {
             guard let id = try? JobID(name) else { continue }
@@ -442,20 +444,29 @@ public final class Agent {
                 endedSeen += 1
                 continue
             }
-            do {
-                let st = try inspector.status(id, withUsage: false)
-                read[id] = st
-                if st.exit != nil {
-                    ended[id] = st.state
-                    endedSeen += 1
+            let st: JobStatus
+            if let prev = unended[id] {
+                st = inspector.refresh(prev, withUsage: false)
+            } else {
+                do { st = try inspector.status(id, withUsage: false) } catch {
+                    counts[AgentMetrics.unreadable, default: 0] += 1
+                    continue
                 }
-                counts[st.state.rawValue, default: 0] += 1
-            } catch {
-                counts[AgentMetrics.unreadable, default: 0] += 1
+            }
+            read[id] = st
+            counts[st.state.rawValue, default: 0] += 1
+            if st.exit != nil {
+                ended[id] = st.state
+                endedSeen += 1
+                unended[id] = nil
+            } else {
+                unended[id] = st
+                unendedSeen += 1
             }
         }
-        // Job directories removed by the operator leave the cache too.
+        // Job directories removed by the operator leave the caches too.
         if endedSeen < ended.count { ended = ended.filter { present.contains($0.key) } }
+        if unendedSeen < unended.count { unended = unended.filter { present.contains($0.key) } }
         metrics.journal(counts)
         return read
     }
