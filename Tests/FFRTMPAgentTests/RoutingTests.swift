@@ -148,6 +148,7 @@ final class WorkerConfigTests: XCTestCase {
             ("MAX_JOBS=0", "MAX_JOBS"), ("WRAPPER_ENABLED=maybe", "WRAPPER_ENABLED"), ("MASTER_URL=ftp://x\nFFRTMP_API_KEY=k", "MASTER_URL"),
             ("MASTER_URL=http://m", "FFRTMP_API_KEY"), ("WRAPPER_DEFAULT_CPU_MAX=5", "WRAPPER_DEFAULT_CPU_MAX"),
             ("FFMPEG_PATH=ffmpeg", "FFMPEG_PATH"), ("NODE_ID=../x", "NODE_ID"), ("HEARTBEAT_INTERVAL=-1", "HEARTBEAT_INTERVAL"),
+            ("WRAPPER_DEFAULT_IO_MAX=bogus", "WRAPPER_DEFAULT_IO_MAX"), ("WRAPPER_DEFAULT_IO_MAX=9999:9999 wbps=1", "WRAPPER_DEFAULT_IO_MAX"),
         ]
         for (text, key) in cases {
             XCTAssertThrowsError(try WorkerConfig.load(file: text, environment: [:]), text) { e in

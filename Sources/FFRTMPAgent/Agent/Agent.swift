@@ -30,12 +30,18 @@ public final class Agent {
     var tracked: [JobID: Tracked] = [:]
     var registered = false
     var nextHeartbeat: Int64 = 0
+    var nextRegister: Int64 = 0
     var nextPoll: Int64 = 0
     var nextDelivery: Int64 = 0
     var deliveryBackoff = 0.5
     var nextSample: Int64 = 0
     var nextWatchdog: Int64 = 0
     var attached: Set<JobID> = []
+    /// Journal jobs with an exit record: their state never changes again, so the once-a-second
+    /// survey counts them from here instead of reading their files every time.
+    var ended: [JobID: JobState] = [:]
+    /// The survey's last look at every other journal job, refreshed (not re-read) each second.
+    var unended: [JobID: JobStatus] = [:]
     /// Shims this agent started are its children until they exit: reaped here so none lingers
     /// as a zombie (only these pids: a legacy child's status belongs to reapLegacy).
     var shims: Set<Int32> = []
@@ -110,8 +116,9 @@ public final class Agent {
             if r == pid || (r < 0 && errno == ECHILD) { shims.remove(pid) }
         }
         if now >= nextSample {
-            // Once a second: both read the journal, procfs and cgroupfs for every tracked job.
-            collectFinished()
+            // Once a second: the survey reads the journal, procfs and cgroupfs for every job that
+            // has not ended; collectFinished reuses what it read for the tracked ones.
+            collectFinished(surveyJournal())
             sample()
             nextSample = now + 1_000_000_000
         }
@@ -119,7 +126,7 @@ public final class Agent {
         control?.drain(handle)
         finishAttached()
         guard let client else { return }
-        if !registered { register(client) }
+        if !registered && now >= nextRegister { register(client) }
         if registered && now >= nextHeartbeat {
             heartbeat(client)
             nextHeartbeat = now + Int64(config.heartbeatInterval * 1e9)
@@ -253,7 +260,11 @@ public final class Agent {
             registered = true
             logger.info("registered with \(client.baseURL)")
         } catch {
-            logger.warning("register failed (will retry): \(error)")
+            // Retried once per heartbeat interval, not on every loop pass: a wrong key or a
+            // master that is down must not cost it ten requests (and log lines) a second.
+            nextRegister = Clock.monotonicNanoseconds() + Int64(config.heartbeatInterval * 1e9)
+            metrics.heartbeatFailures.increment()
+            logger.warning("register failed (will retry in \(config.heartbeatInterval) s): \(error)")
         }
     }
 
@@ -343,10 +354,13 @@ public final class Agent {
         } catch {
             let user = error is WireError || (error as? FFRTMPError).map(Self.isUserError) == true
             logger.warning("job \(job.id) rejected: \(error)")
-            enqueue(JobResultReport(jobID: job.id, attempt: job.attempt, nodeID: config.nodeID, status: .failed,
-                                    platformSLA: user, platformSLAReason: user ? "bad_input" : "spawn_failed_platform",
-                                    failureReason: user ? "user_error" : "platform_error",
-                                    result: .object(["error": .string("\(error)"), "path": .string(path.rawValue)])))
+            let report = JobResultReport(jobID: job.id, attempt: job.attempt, nodeID: config.nodeID, status: .failed,
+                                         platformSLA: user, platformSLAReason: user ? "bad_input" : "spawn_failed_platform",
+                                         failureReason: user ? "user_error" : "platform_error",
+                                         result: .object(["error": .string("\(error)"), "path": .string(path.rawValue)]))
+            // A job that never started is a finished job too: a platform spawn failure must
+            // count against ffrtmp_platform_sla_uptime_ratio like any other platform fault.
+            if enqueue(report) { metrics.finished(path, report, oom: false) }
         }
     }
 
@@ -414,10 +428,54 @@ public final class Agent {
         }
     }
 
-    /// Reports every tracked job that has ended (or whose outcome was lost).
-    func collectFinished() {
+    /// Counts every journal job by state for `ffrtmp_jobs{state}` (orphaned and lost jobs of
+    /// any front end show up here), and returns the statuses it read. A job is read in full
+    /// once; then only what can change is (JobInspector.refresh), and nothing once it ended.
+    func surveyJournal() -> [JobID: JobStatus] {
+        var counts: [String: Int] = [:]
+        var read: [JobID: JobStatus] = [:]
+        var present = Set<JobID>(), endedSeen = 0, unendedSeen = 0
+        // Not journal.jobIDs(): that sorts by reading every spec, which is what this avoids.
+        for name in FileIO.listDirectory(journal.jobsDir) {
+            guard let id = try? JobID(name) else { continue }
+            present.insert(id)
+            if let state = ended[id] {
+                counts[state.rawValue, default: 0] += 1
+                endedSeen += 1
+                continue
+            }
+            let st: JobStatus
+            if let prev = unended[id] {
+                st = inspector.refresh(prev, withUsage: false)
+            } else {
+                do { st = try inspector.status(id, withUsage: false) } catch {
+                    counts[AgentMetrics.unreadable, default: 0] += 1
+                    continue
+                }
+            }
+            read[id] = st
+            counts[st.state.rawValue, default: 0] += 1
+            if st.exit != nil {
+                ended[id] = st.state
+                endedSeen += 1
+                unended[id] = nil
+            } else {
+                unended[id] = st
+                unendedSeen += 1
+            }
+        }
+        // Job directories removed by the operator leave the caches too.
+        if endedSeen < ended.count { ended = ended.filter { present.contains($0.key) } }
+        if unendedSeen < unended.count { unended = unended.filter { present.contains($0.key) } }
+        metrics.journal(counts)
+        return read
+    }
+
+    /// Reports every tracked job that has ended (or whose outcome was lost). `known`: statuses
+    /// read moments ago by the survey; a tracked job not among them is read here.
+    func collectFinished(_ known: [JobID: JobStatus] = [:]) {
         for (id, t) in tracked where t.legacyPID == nil {
-            guard let st = try? inspector.status(id, withUsage: false), !st.state.isLive else { continue }
+            guard let st = known[id] ?? (try? inspector.status(id, withUsage: false)), !st.state.isLive else { continue }
             let report = t.job.report(st.result, nodeID: config.nodeID)
             guard enqueue(report) else { continue }
             metrics.finished(t.job.path, report, oom: st.result.oomKilled)

@@ -13,6 +13,11 @@ public final class AgentMetrics: @unchecked Sendable {
     let slaViolated: Counter
     let oomKills: Counter
     let rejected: Counter
+    /// One series per journal state, always present (0 when none), so an alert on
+    /// `ffrtmp_jobs{state="lost"} > 0` never depends on a series appearing first.
+    let jobsByState: [String: Gauge]
+    /// A job directory whose spec cannot be read (corrupt, or not written yet).
+    static let unreadable = "unreadable"
     var compliant = 0.0, total = 0.0
     var perJob: [String: (cpu: Gauge, mem: Gauge, throttled: Gauge)] = [:]
 
@@ -20,12 +25,21 @@ public final class AgentMetrics: @unchecked Sendable {
         active = registry.makeGauge(name: "ffrtmp_active_jobs", help: "Jobs this agent is running now.")
         uptime = registry.makeGauge(name: "ffrtmp_platform_sla_uptime_ratio", help: "Platform-SLA-compliant jobs over all finished jobs (1 when none).")
         outbox = registry.makeGauge(name: "ffrtmp_outbox_depth", help: "Results waiting to be delivered to the master.")
-        heartbeatFailures = registry.makeCounter(name: "ffrtmp_heartbeat_failures_total", help: "Heartbeats the master did not take.")
+        heartbeatFailures = registry.makeCounter(name: "ffrtmp_heartbeat_failures_total", help: "Heartbeats (and registrations) the master did not take.")
         slaCompliant = registry.makeCounter(name: "ffrtmp_platform_sla_total", labels: [("compliant", "true")], help: "Finished jobs by platform SLA verdict.")
         slaViolated = registry.makeCounter(name: "ffrtmp_platform_sla_total", labels: [("compliant", "false")], help: "Finished jobs by platform SLA verdict.")
         oomKills = registry.makeCounter(name: "ffrtmp_oom_kills_total", help: "Jobs that had an OOM kill under their own memory limit.")
         rejected = registry.makeCounter(name: "ffrtmp_results_rejected_total", help: "Results the master refused for good (kept in outbox/rejected).")
+        let reg = registry
+        jobsByState = Dictionary(uniqueKeysWithValues: (JobState.allCases.map(\.rawValue) + [Self.unreadable]).map { state in
+            (state, reg.makeGauge(name: "ffrtmp_jobs", labels: [("state", state)],
+                                  help: "Jobs in this node's journal by state, whoever started them (agent, ffrtmp run, attach)."))
+        })
         uptime.set(1.0 as Double)
+    }
+
+    func journal(_ counts: [String: Int]) {
+        for (state, gauge) in jobsByState { gauge.set(Double(counts[state] ?? 0)) }
     }
 
     func started(_ path: ExecutionPath) {

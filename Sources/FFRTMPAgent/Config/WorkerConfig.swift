@@ -91,6 +91,12 @@ public struct WorkerConfig: Equatable, Sendable {
         if let cpu = defaults.cpuMax {
             do { _ = try ConstraintParser().parseCPUMax(cpu) } catch { throw Invalid(key: "WRAPPER_DEFAULT_CPU_MAX", value: cpu, expected: ConstraintParser.cpuMaxForm) }
         }
+        // Checked here like the CPU default, or a typo would fail every wrapped job that leans on it.
+        if let io = defaults.ioMax {
+            do { _ = try ConstraintParser().parse(WireConstraints(ioMax: io)) } catch FFRTMPError.invalidField(_, _, let expected) {
+                throw Invalid(key: "WRAPPER_DEFAULT_IO_MAX", value: io, expected: expected)
+            }
+        }
         c.defaultConstraints = defaults
         return c
     }

@@ -1,4 +1,4 @@
-public enum JobState: String, Codable, Sendable {
+public enum JobState: String, Codable, Sendable, CaseIterable {
     case starting, running, exited, killed, failed, detached, lost, orphaned
     public var isLive: Bool { self == .starting || self == .running || self == .orphaned }
 }
