@@ -17,3 +17,7 @@ fi
 swift test
 # Deployment: install-edge.sh into a temp prefix (twice), systemd-analyze verify on the units.
 if [ "$(id -u)" = 0 ]; then scripts/test_deployment.sh; fi
+# Behavioural checks of the wrapper against the real master, agent, ffmpeg and cgroupfs.
+scripts/test_wrapper_integration.sh
+# Monitoring: promtool checks and unit tests, then a real agent, two masters and Prometheus on 127.0.0.1.
+scripts/test_monitoring.sh

@@ -20,22 +20,25 @@ final class ConsoleTests: IntegrationTestCase {
         super.tearDown()
     }
 
+    /// Runs tmux with posix_spawn and waitpid. (Foundation's Process waits on a descriptor that
+    /// the tmux server, which new-session forks, inherits: it would never see the client exit.)
     @discardableResult
     func tmux(_ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tmuxPath)
-        p.arguments = ["-L", tmuxSocket] + args
-        // A file, not a pipe: the tmux server that new-session forks inherits stdout and would
-        // hold a pipe open forever.
         let outPath = h.stateDir + "/tmux.out"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        let out = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        defer { try? out.close() }
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
+        var fa: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&fa)
+        defer { posix_spawn_file_actions_destroy(&fa) }
+        posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&fa, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0)
+        let argv = [tmuxPath, "-L", tmuxSocket] + args
+        var cargs = argv.map { strdup($0) } + [nil]
+        defer { for a in cargs { free(a) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, tmuxPath, &fa, nil, &cargs, environ)
+        guard rc == 0 else { throw NSError(domain: "tmux", code: Int(rc)) }
+        var st: Int32 = 0
+        while waitpid(pid, &st, 0) < 0 && errno == EINTR {}
         return h.read(outPath) ?? ""
     }
 
@@ -46,6 +49,8 @@ final class ConsoleTests: IntegrationTestCase {
                   "/usr/bin/env", "TERM=tmux-256color", "LANG=C.UTF-8", "USER=console-test", "FFRTMP_STATE_DIR=" + h.stateDir,
                   "FFRTMP_CGROUP_PARENT=" + h.parent, h.binDir + "/ffrtmp", "console"] + extra)
         try tmux(["set-option", "-t", "c", "remain-on-exit", "on"])
+        consolePID = Int32((try tmux(["display-message", "-p", "-t", "c", "#{pane_pid}"])).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        XCTAssertGreaterThan(consolePID, 0)
     }
 
     func screen() -> String { (try? tmux(["capture-pane", "-p", "-t", "c"])) ?? "" }
@@ -65,10 +70,27 @@ final class ConsoleTests: IntegrationTestCase {
 
     func line(_ s: String, _ id: String) -> String { s.split(separator: "\n").first { $0.contains(id) }.map(String.init) ?? "" }
 
-    func paneDead() -> (dead: Bool, status: String) {
+    var consolePID: Int32 = 0
+
+    /// The console's exit status once it has exited: from tmux when it has reaped it, else
+    /// from the zombie's /proc/PID/stat (its last field is the wait status).
+    func consoleExit() -> Int32? {
         let out = (try? tmux(["display-message", "-p", "-t", "c", "#{pane_dead} #{pane_dead_status}"])) ?? ""
         let parts = out.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: " ")
-        return (parts.first == "1", parts.count > 1 ? String(parts[1]) : "")
+        if parts.first == "1", parts.count > 1, let s = Int32(parts[1]) { return s }
+        guard consolePID > 0, let st = h.read("/proc/\(consolePID)/stat"), let close = st.lastIndex(of: ")") else { return nil }
+        let fields = st[st.index(after: close)...].split(separator: " ")
+        guard fields.first == "Z", let raw = fields.last.flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else { return nil }
+        return raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+    }
+
+    func waitForExit(_ what: String) -> Int32? {
+        var code: Int32?
+        _ = h.waitUntil(5, what) {
+            code = self.consoleExit()
+            return code != nil
+        }
+        return code
     }
 
     func auditActions() -> [String] {
@@ -138,8 +160,7 @@ final class ConsoleTests: IntegrationTestCase {
         try keys("?")
         waitScreen("help overlay") { $0.contains("Keys") && $0.contains("x / F9") }
         try keys("Escape", "q")
-        XCTAssertTrue(h.waitUntil(5, "console exited") { self.paneDead().dead })
-        XCTAssertEqual(paneDead().status, "0")
+        XCTAssertEqual(waitForExit("console exited on q"), 0)
         let after = screen()
         XCTAssertFalse(after.contains("ffrtmp ·") || after.contains("JOB"), after)
     }
@@ -159,7 +180,9 @@ final class ConsoleTests: IntegrationTestCase {
         s = waitScreen("narrow layout", timeout: 3) { !$0.contains("PROGRESS") && $0.contains("CPU%/LIM") }
         XCTAssertTrue(s.split(separator: "\n").allSatisfy { $0.count <= 80 })
 
-        // Enter shows the detail pane with the cgroup paths and the pids.
+        // Back to a wide terminal; Enter shows the detail pane with the cgroup paths and the pids.
+        try tmux(["resize-window", "-t", "c", "-x", "200", "-y", "50"])
+        waitScreen("wide layout", timeout: 3) { $0.contains("PROGRESS") }
         try keys("/", "down-1", "Enter", "Enter")
         s = waitScreen("detail pane") { $0.contains("Job down-1") && $0.contains("processes") }
         XCTAssertTrue(s.contains(h.parent + "/down-1"), s)
@@ -174,8 +197,7 @@ final class ConsoleTests: IntegrationTestCase {
 
         // Ctrl-C ends the console cleanly too.
         try keys("C-c")
-        XCTAssertTrue(h.waitUntil(5, "console exited on Ctrl-C") { self.paneDead().dead })
-        XCTAssertEqual(paneDead().status, "0")
+        XCTAssertEqual(waitForExit("console exited on Ctrl-C"), 0)
         XCTAssertFalse(screen().contains("ffrtmp ·"))
     }
 
@@ -191,7 +213,7 @@ final class ConsoleTests: IntegrationTestCase {
         XCTAssertTrue(h.alive(try XCTUnwrap(h.workloadPID("ro-1"))))
         XCTAssertNil(h.read(h.stateDir + "/audit.log"), "nothing changed, nothing audited")
         try keys("q")
-        XCTAssertTrue(h.waitUntil(5, "console exited") { self.paneDead().dead })
+        XCTAssertEqual(waitForExit("console exited on q"), 0)
 
         let bad = try h.ffrtmp(["console", "--interval", "0"])
         XCTAssertEqual(bad.status, 2)
