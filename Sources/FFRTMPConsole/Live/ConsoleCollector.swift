@@ -35,7 +35,7 @@ public final class ConsoleCollector {
 
     public func snapshot(agent: AgentLink, wrapperEnabled: Bool?, detailFor detailID: String?) -> ConsoleSnapshot {
         let now = Clock.realtimeNanoseconds(), mono = Clock.monotonicNanoseconds()
-        let ids = inspector.journal.jobIDs()
+        let ids = inspector.journal.listedJobIDs()
         let present = Set(ids.map(\.value))
         entries = entries.filter { present.contains($0.key) }
         var jobs: [ConsoleJob] = []
@@ -64,9 +64,10 @@ public final class ConsoleCollector {
 
     func refresh(_ id: JobID, mono: Int64) -> Entry? {
         if let e = entries[id.value], e.final { return e }
-        let status: JobStatus
-        if let prev = entries[id.value] {
-            status = inspector.refresh(prev.status, withUsage: true)
+        let prev = entries[id.value]
+        var status: JobStatus
+        if let prev {
+            status = inspector.refresh(prev.status, withUsage: false)
         } else {
             do {
                 status = try inspector.status(id, withUsage: true)
@@ -76,9 +77,15 @@ public final class ConsoleCollector {
                 return nil
             }
         }
+        // After the first full read, only what changes is read again; the limit is kept.
+        if prev != nil, status.state.isLive, let cg = status.spec.cgroup {
+            var u = inspector.driver.liveUsage(cg)
+            u.memoryLimitBytes = prev?.usage?.memoryLimitBytes
+            status.usage = u
+        }
         var usage: UsageSampler.Usage?
         if let cur = status.usage {
-            if let prev = entries[id.value], let before = prev.usage {
+            if let prev, let before = prev.usage {
                 usage = UsageSampler.rates(before, cur, elapsedNs: Double(mono - prev.usageAtNs), spec: status.spec)
             } else {
                 usage = UsageSampler.rates(cur, cur, elapsedNs: 0, spec: status.spec)

@@ -76,6 +76,10 @@ public protocol CgroupDriver: Sendable {
     func create(_ job: JobID, constraints: Constraints) throws -> CgroupCreation
     /// Live usage. v1: cpuacct.usage, cpu.stat, memory.*; v2: cpu.stat, memory.current/peak/events.
     func usage(_ cg: JobCgroup) -> CgroupUsage
+    /// What changes from second to second (CPU time, throttling, memory in use, OOM kills):
+    /// fewer files than `usage`, for callers that poll every job every second (the console).
+    /// Limits, peak memory and task counts are left nil.
+    func liveUsage(_ cg: JobCgroup) -> CgroupUsage
     /// Pids in the job cgroup (any hierarchy: membership is the same in each).
     func members(_ cg: JobCgroup) -> [Int32]
     /// Moves a whole process (all threads) into the job cgroup in every hierarchy.
@@ -95,6 +99,8 @@ public protocol CgroupDriver: Sendable {
 }
 
 extension CgroupDriver {
+    public func liveUsage(_ cg: JobCgroup) -> CgroupUsage { usage(cg) }
+
     public func owns(_ cg: JobCgroup, job: JobID) -> Bool {
         let expected = locate(job)
         return cg.version == expected.version && !cg.dirs.isEmpty && cg.dirs.allSatisfy { expected.dirs[$0.key] == $0.value }

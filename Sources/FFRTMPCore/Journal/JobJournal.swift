@@ -103,10 +103,16 @@ public struct JobJournal: Sendable {
     }
 
     /// Every job id in the journal, oldest first. Directories that are not valid ids are skipped.
+    /// The order costs a read of every spec.json: callers that poll use `listedJobIDs`.
     public func jobIDs() -> [JobID] {
-        let ids = FileIO.listDirectory(jobsDir).compactMap { try? JobID($0) }
+        let ids = listedJobIDs()
         let created = Dictionary(uniqueKeysWithValues: ids.map { ($0, (try? spec($0).createdAtUnixNs) ?? 0) })
         return ids.sorted { (created[$0]!, $0.value) < (created[$1]!, $1.value) }
+    }
+
+    /// Every job id in the journal, in directory order: one readdir, no file read.
+    public func listedJobIDs() -> [JobID] {
+        FileIO.listDirectory(jobsDir).compactMap { try? JobID($0) }
     }
 
     static func encode<T: Encodable>(_ v: T) throws -> String {

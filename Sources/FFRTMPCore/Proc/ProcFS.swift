@@ -16,18 +16,58 @@ public struct ProcStat: Equatable, Sendable {
     public var isZombie: Bool { state == "Z" || state == "X" }
 
     /// Parses the stat line; comm may contain spaces and ')' so fields are split after the last ')'.
+    /// Works on the UTF-8 bytes without splitting into substrings: the console and the agent
+    /// parse one of these per live job every second.
     public static func parse(_ line: String) -> ProcStat? {
-        guard let open = line.firstIndex(of: "("), let close = line.lastIndex(of: ")") else { return nil }
-        guard let pid = Int32(line[..<open].trimmingCharacters(in: " ")) else { return nil }
-        let comm = String(line[line.index(after: open)..<close])
-        let rest = line[line.index(after: close)...].split(separator: " ", omittingEmptySubsequences: true)
-        // rest[0] is field 3 (state); field N is rest[N-3].
-        guard rest.count >= 20, let state = rest[0].first,
-              let ppid = Int32(rest[1]), let pgrp = Int32(rest[2]), let session = Int32(rest[3]),
-              let ut = UInt64(rest[11]), let st = UInt64(rest[12]), let start = UInt64(rest[19])
-        else { return nil }
-        return ProcStat(pid: pid, comm: comm, state: state, ppid: ppid, pgrp: pgrp, session: session,
-                        utimeTicks: ut, stimeTicks: st, startTime: start)
+        var text = line
+        return text.withUTF8 { b -> ProcStat? in
+            guard let open = b.firstIndex(of: UInt8(ascii: "(")), let close = b.lastIndex(of: UInt8(ascii: ")")), open < close else { return nil }
+            var i = 0
+            while i < open && b[i] == UInt8(ascii: " ") { i += 1 }
+            guard let pid = number(b, &i, end: open).flatMap({ Int32(exactly: $0) }) else { return nil }
+            let comm = String(decoding: UnsafeBufferPointer(rebasing: b[(open + 1)..<close]), as: UTF8.self)
+            // Fields after ')': field 3 (state) is index 0.
+            var fields: [UInt64] = []
+            fields.reserveCapacity(20)
+            var state: UInt8 = 0
+            i = close + 1
+            var index = 0
+            while i < b.count && index <= 19 {
+                while i < b.count && b[i] == UInt8(ascii: " ") { i += 1 }
+                if i >= b.count { break }
+                if index == 0 {
+                    state = b[i]
+                    while i < b.count && b[i] != UInt8(ascii: " ") { i += 1 }
+                } else if index <= 3 || index == 11 || index == 12 || index == 19 {
+                    // ppid, pgrp and session may be -1 in theory (never for a live process we track).
+                    var neg = false
+                    if b[i] == UInt8(ascii: "-") { neg = true; i += 1 }
+                    guard let v = number(b, &i, end: b.count) else { return nil }
+                    fields.append(neg ? UInt64.max : v)
+                } else {
+                    while i < b.count && b[i] != UInt8(ascii: " ") { i += 1 }
+                }
+                index += 1
+            }
+            guard index > 19, fields.count == 6, state != 0,
+                  let ppid = Int32(exactly: fields[0]), let pgrp = Int32(exactly: fields[1]), let session = Int32(exactly: fields[2]) else { return nil }
+            return ProcStat(pid: pid, comm: comm, state: Character(Unicode.Scalar(state)), ppid: ppid, pgrp: pgrp, session: session,
+                            utimeTicks: fields[3], stimeTicks: fields[4], startTime: fields[5])
+        }
+    }
+
+    /// Decimal digits at b[i...] up to a non-digit; nil when there are none or on overflow.
+    static func number(_ b: UnsafeBufferPointer<UInt8>, _ i: inout Int, end: Int) -> UInt64? {
+        var v: UInt64 = 0
+        let start = i
+        while i < end, b[i] >= UInt8(ascii: "0"), b[i] <= UInt8(ascii: "9") {
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(b[i] - UInt8(ascii: "0")))
+            if o1 || o2 { return nil }
+            v = a
+            i += 1
+        }
+        return i > start ? v : nil
     }
 }
 

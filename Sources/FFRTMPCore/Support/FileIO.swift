@@ -7,18 +7,26 @@ public enum FileIO {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw FFRTMPError.io(path: path, operation: "read", errno: errno) }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < limit {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, 4096) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FFRTMPError.io(path: path, operation: "read", errno: errno)
+        // Most files here (procfs, cgroupfs, journal records) fit in one 4 KiB read into a
+        // stack buffer; only longer ones go to the heap.
+        return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { chunk -> String in
+            var bytes: [UInt8] = []
+            while bytes.count < limit {
+                let n = Glibc.read(fd, chunk.baseAddress, 4096)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw FFRTMPError.io(path: path, operation: "read", errno: errno)
+                }
+                if n == 0 { break }
+                if bytes.isEmpty && n < 4096 {
+                    // A short first read: EOF is next for regular files, but procfs and
+                    // cgroupfs files may still have more; keep reading until 0.
+                    bytes.reserveCapacity(n)
+                }
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: chunk[0..<n]))
             }
-            if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
+            return String(decoding: bytes, as: UTF8.self)
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func readIfExists(_ path: String) -> String? {

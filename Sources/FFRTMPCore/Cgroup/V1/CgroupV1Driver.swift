@@ -48,6 +48,16 @@ public struct CgroupV1Driver: CgroupDriver {
         return u
     }
 
+    public func liveUsage(_ cg: JobCgroup) -> CgroupUsage {
+        var u = CgroupUsage()
+        readCPU(cg, into: &u)
+        if let d = cg.dir("memory") {
+            u.memoryCurrentBytes = CgroupFS.readUInt(d + "/memory.usage_in_bytes")
+            u.oomKillCount = CgroupFS.readKeyed(d + "/memory.oom_control")["oom_kill"]
+        }
+        return u
+    }
+
     /// Membership is the same in every hierarchy we create; freezer is the one kill relies on.
     var membershipDir: (JobCgroup) -> String? {
         { cg in cg.dir("freezer") ?? cg.dir("pids") ?? cg.uniqueDirs.first }
