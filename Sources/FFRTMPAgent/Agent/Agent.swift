@@ -346,13 +346,33 @@ public final class Agent {
     /// Jobs run as the agent's user (often root): they may not read or write the agent's own
     /// state, its configuration, or the kernel's pseudo filesystems.
     func checkPaths(_ p: TranscodeParameters) throws {
-        let guarded = ["/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/bin", "/sbin", "/lib", journal.stateDir]
-        for (field, value) in [("parameters.input", p.input), ("parameters.output", p.output ?? "")] where !value.contains("://") {
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let cwd = getcwd(&buf, buf.count) != nil ? String(cString: buf) : "/"
+        try Self.checkPaths(p, stateDir: journal.stateDir, cwd: cwd)
+    }
+
+    static let guardedPaths = ["/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/bin", "/sbin", "/lib"]
+
+    /// Compares absolute, lexically normalised paths: "//etc/x", "/./etc/x" and, from a working
+    /// directory of / (systemd's default, which the shim and the workload inherit), "etc/x" all
+    /// name /etc/x. Symlinks are not followed: a job submitter cannot create one on the box.
+    static func checkPaths(_ p: TranscodeParameters, stateDir: String, cwd: String) throws {
+        let guarded = (guardedPaths + [stateDir]).map { normalised($0, cwd: cwd) }
+        var files = [("parameters.output", p.output)]
+        if !p.inputIsTestSource { files.insert(("parameters.input", p.input), at: 0) }
+        for case let (field, value?) in files where !value.contains("://") {
             if value.split(separator: "/").contains("..") { throw WireError.invalidField(field: field, reason: "must not contain '..'") }
-            if let g = guarded.first(where: { value == $0 || value.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) {
+            let path = normalised(value, cwd: cwd)
+            if let g = guarded.first(where: { path == $0 || path.hasPrefix($0 == "/" ? "/" : $0 + "/") }) {
                 throw WireError.invalidField(field: field, reason: "\(g) is off limits to jobs")
             }
         }
+    }
+
+    /// The absolute form of `path` without empty or "." components ("..", refused before, is kept).
+    static func normalised(_ path: String, cwd: String) -> String {
+        let full = path.hasPrefix("/") ? path : cwd + "/" + path
+        return "/" + full.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
     }
 
     static func isUserError(_ e: FFRTMPError) -> Bool {

@@ -74,8 +74,11 @@ public struct TranscodeParameters: Equatable, Sendable {
             preset = p
         }
         if let r = try str("resolution") {
-            let parts = r.split(separator: "x")
-            guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), (16...7680).contains(w), (16...4320).contains(h) else {
+            // Digits only on both sides of one 'x': Int() alone would also take "+640", and
+            // split() would read "640xx360" or "x640x360" as 640x360.
+            let parts = r.split(separator: "x", omittingEmptySubsequences: false)
+            guard parts.count == 2, parts.allSatisfy({ (1...4).contains($0.count) && $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+                  let w = Int(parts[0]), let h = Int(parts[1]), (16...7680).contains(w), (16...4320).contains(h) else {
                 throw WireError.invalidField(field: "parameters.resolution", reason: "WIDTHxHEIGHT, e.g. 1280x720")
             }
             width = w
