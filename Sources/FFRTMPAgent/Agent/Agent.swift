@@ -184,6 +184,11 @@ public final class Agent {
                 return reply(["job": .string(id.value), "state": .string(out.status.state.rawValue)])
             case "launch_test":
                 var p = TranscodeParameters(input: "testsrc")
+                let range = TranscodeParameters.durationRange
+                // Unchecked, -5 became "-t -5.0" in ffmpeg's argv and 1e300 a test that never ends.
+                guard range.contains(req.durationSeconds ?? 10) else {
+                    return failure("invalid duration_seconds \(req.durationSeconds ?? 0): expected seconds from \(range.lowerBound) to \(Int(range.upperBound))")
+                }
                 p.durationSeconds = req.durationSeconds ?? 10
                 p.realtime = true
                 p.width = 640
@@ -197,9 +202,11 @@ public final class Agent {
                 return reply(["job": .string(id.value)])
             case "attach":
                 guard let pgid = req.pgid else { return failure("attach needs \"pgid\"") }
+                // A pgid of 0 or 1, or one no process has, is said as such, not as "not a transcode".
+                let members: [ProcessIdentity]
+                do { members = try Attacher.resolve(.pgid(pgid)) } catch { return failure("attach pgid \(pgid): \(error)") }
                 // Group members may adopt transcodes, not arbitrary (root) daemons.
-                let members = (try? Attacher.resolve(.pgid(pgid))) ?? []
-                guard !members.isEmpty, members.allSatisfy({ ProcFS.stat($0.pid).map { config.autoAttachTargets.contains($0.comm) } ?? false }) else {
+                guard members.allSatisfy({ ProcFS.stat($0.pid).map { config.autoAttachTargets.contains($0.comm) } ?? false }) else {
                     return failure("attach is limited to process groups of \(config.autoAttachTargets.joined(separator: ", ")) (AUTO_ATTACH_TARGETS)")
                 }
                 let spec = try Attacher(journal: journal, driver: inspector.driver).adopt(

@@ -32,6 +32,8 @@ public struct TranscodeParameters: Equatable, Sendable {
 
     public static let presets: Set<String> = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
     public static let codecs: Set<String> = ["h264", "h265", "hevc", "copy"]
+    /// duration_seconds, for jobs and for the control socket's launch_test alike.
+    public static let durationRange: ClosedRange<Double> = 0.1...(7 * 86400)
 
     public var inputIsTestSource: Bool { input == "testsrc" }
     public var outputIsRTMP: Bool { output.map { $0.hasPrefix("rtmp://") || $0.hasPrefix("rtmps://") } ?? false }
@@ -85,7 +87,7 @@ public struct TranscodeParameters: Equatable, Sendable {
             height = h
         }
         fps = try number("fps", 1...240).map { Int($0) }
-        durationSeconds = try number("duration_seconds", 0.1...(7 * 86400))
+        durationSeconds = try number("duration_seconds", Self.durationRange)
         switch o["realtime"] {
         case nil, .null?: realtime = false
         case .bool(let b)?: realtime = b
