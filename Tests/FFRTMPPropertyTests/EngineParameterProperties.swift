@@ -35,9 +35,9 @@ import Testing
 
     /// A source or sink that must be refused, of every kind AGENT.md lists.
     static func hostileSource(_ r: inout RNG, output: Bool, stateDir: String) -> String {
-        switch int(0...8, &r) {
+        switch int(0...10, &r) {
         case 0: return "-" + [Fragments.alnumString(0...8, &r), Fragments.options.pick(&r), "i /etc/passwd"].pick(&r)
-        case 1:
+        case 1, 9, 10:
             var s = Array(chance(0.5, &r) ? safePath(&r) : safeURL(&r, output: output))
             s.insert(forbidden.pick(&r), at: int(0...s.count, &r))
             return String(s)
@@ -53,26 +53,36 @@ import Testing
             return p + (p.hasSuffix("://") ? "host/x" : "/srv/media/a.mp4")
         case 6: return output ? ["http://x/y", "https://x/y", "srt://x:1", "testsrc"].pick(&r) : "udp://239.0.0.1:1234"
         case 7: return ["", "-", "--", "-i", "-f", "-y", "-filter_complex"].pick(&r)
-        default: return Fragments.validID(&r) + ":" + Fragments.alnumString(0...5, &r)  // "proto:" of any name
+        case 8: return Fragments.validID(&r) + ":" + Fragments.alnumString(0...5, &r)  // "proto:" of any name
+        default: preconditionFailure()
         }
     }
 
     static let ourFlags: Set<String> = ["-nostdin", "-hide_banner", "-loglevel", "-progress", "-nostats", "-re", "-f", "-i", "-t",
                                         "-c", "-c:v", "-preset", "-b:v", "-s", "-r", "-c:a", "-y", "-", "-e"]
 
+    /// Mostly one hostile field among valid ones, so a refusal can only be for that field and a
+    /// check that lets one kind of value through cannot hide behind another field's refusal;
+    /// sometimes all valid (the accepted branch), sometimes random values anywhere.
     static func params(_ r: inout RNG, stateDir: String) -> Params {
         var p = Params()
+        let mode = int(0...9, &r)  // 0...6: one hostile field, 7...8: all valid, 9: random values
+        let names = ["input", "output", "codec", "bitrate", "preset", "resolution", "fps", "duration_seconds", "realtime", "resource_limits"]
+        let target = mode <= 6 ? (chance(0.6, &r) ? ["input", "output"].pick(&r) : names.pick(&r)) : ""
         func put(_ name: String, _ valid: (inout RNG) -> J, _ hostile: (inout RNG) -> J, present: Double = 0.5) {
-            guard chance(present, &r) else { return }
-            switch int(0...9, &r) {
-            case 0...5: p.fields.append((name, valid(&r)))
-            case 6...8: p.fields.append((name, hostile(&r))); p.hostile.insert("parameters." + name)
-            default: p.fields.append((name, J.random(&r))); p.random.insert("parameters." + name)
+            if name == target {
+                p.fields.append((name, hostile(&r)))
+                p.hostile.insert("parameters." + name)
+            } else if mode == 9 && chance(0.3, &r) {
+                p.fields.append((name, J.random(&r)))
+                p.random.insert("parameters." + name)
+            } else if chance(present, &r) {
+                p.fields.append((name, valid(&r)))
             }
         }
         func str(_ s: String) -> J { .str(s) }
         put("input", { r in str(chance(0.3, &r) ? "testsrc" : (chance(0.5, &r) ? safePath(&r) : safeURL(&r, output: false))) },
-            { r in str(hostileSource(&r, output: false, stateDir: stateDir)) }, present: 0.97)
+            { r in str(hostileSource(&r, output: false, stateDir: stateDir)) }, present: 0.98)
         if !p.fields.contains(where: { $0.0 == "input" }) { p.hostile.insert("parameters.input") }  // missing: refused
         put("output", { r in str(chance(0.5, &r) ? safePath(&r) : safeURL(&r, output: true)) },
             { r in str(hostileSource(&r, output: true, stateDir: stateDir)) })
