@@ -394,11 +394,18 @@ public final class Agent {
                            timeoutSeconds: timeout, cgroup: nil, governance: Governance(level: .none, reason: "legacy path (wrapper_enabled not set)"),
                            createdAtUnixNs: Clock.realtimeNanoseconds())
         try journal.create(spec)
-        try FileIO.writeAtomically(journal.file(id, "agent.json"), sidecar, sync: false)
-        let out = open(journal.file(id, "stdout.log"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        let err = open(journal.file(id, "stderr.log"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        defer { close(out); close(err) }
-        let pid = try Sys.spawnLogged(path: argv[0], argv: argv, stdout: out, stderr: err)
+        let pid: Int32
+        do {
+            try FileIO.writeAtomically(journal.file(id, "agent.json"), sidecar, sync: false)
+            let out = open(journal.file(id, "stdout.log"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+            let err = open(journal.file(id, "stderr.log"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+            defer { close(out); close(err) }
+            pid = try Sys.spawnLogged(path: argv[0], argv: argv, stdout: out, stderr: err)
+        } catch {
+            // Nothing started: no journal job is left for `ps` to show, or a restart to find.
+            journal.abandon(id)
+            throw error
+        }
         if let me = ProcessIdentity.current(getpid()) { try journal.writeSupervisor(id, me) }
         if let child = ProcessIdentity.current(pid) { try journal.writeWorkload(id, WorkloadPID(identity: child, pgid: pid)) }
         return Tracked(job: job, legacyPID: pid, legacyDeadline: timeout.map { Clock.monotonicNanoseconds() + Int64($0 * 1e9) })
