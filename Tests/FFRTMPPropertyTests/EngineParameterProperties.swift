@@ -211,6 +211,9 @@ import Testing
             }
             #expect(fx.agent.tracked.isEmpty, "\(p): a job is tracked although nothing could start")
         }
+        // A job that never started leaves no journal dir behind (a restarted agent would find it).
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: fx.stateDir + "/jobs")) ?? []
+        #expect(left.isEmpty, "journal dirs of jobs that never started: \(left.prefix(5))")
         tally.report(expecting: ["user_error", "platform_error"])
     }
 }

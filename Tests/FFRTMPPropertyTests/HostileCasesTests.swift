@@ -243,15 +243,9 @@ import Testing
     /// SO_PEERCRED: a real standalone agent, and a client that runs as `nobody` (setpriv) and
     /// can reach the socket (the state dir made traversable, the socket world-writable), is
     /// still refused before its request is read; root is answered on the same socket.
-    @Test func controlSocketRefusesAnUnauthorisedPeer() throws {
-        guard geteuid() == 0 else {
-            print("skipped controlSocketRefusesAnUnauthorisedPeer: needs root to run a client as another user (uid \(geteuid()))")
-            return
-        }
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else {
-            print("skipped controlSocketRefusesAnUnauthorisedPeer: /usr/bin/setpriv (util-linux) is not installed")
-            return
-        }
+    @Test(.enabled(if: geteuid() == 0, "skipped: needs root to run a client as another user"),
+          .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "skipped: /usr/bin/setpriv (util-linux) is not installed"))
+    func controlSocketRefusesAnUnauthorisedPeer() throws {
         guard let bin = Self.binDir(), FileManager.default.isExecutableFile(atPath: bin + "/ffrtmp") else {
             Issue.record("no ffrtmp binary found (set FFRTMP_BIN_DIR or run `swift build` first)")
             return
