@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Tests only: generated inputs for the property tests.
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         .target(name: "CFFRTMPSys", cSettings: [.define("_GNU_SOURCE")]),
@@ -80,6 +82,14 @@ let package = Package(
         .testTarget(name: "FFRTMPConsoleTests", dependencies: ["FFRTMPConsole", "FFRTMPCore"]),
         .testTarget(name: "FFRTMPMasterClientTests", dependencies: ["FFRTMPMasterClient"]),
         .testTarget(name: "FFRTMPAgentTests", dependencies: ["FFRTMPAgent", "FFRTMPCore", "FFRTMPWire"]),
+        .testTarget(
+            name: "FFRTMPPropertyTests",
+            dependencies: [
+                "FFRTMPCore", "FFRTMPWire", "FFRTMPAgent", "FFRTMPMaster",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
         .testTarget(
             name: "FFRTMPIntegrationTests",
             dependencies: ["FFRTMPCore"]),

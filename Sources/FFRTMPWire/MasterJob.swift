@@ -105,7 +105,7 @@ public struct NewJob: Codable, Equatable, Sendable {
     }
 
     /// Checks what the master can check without the worker's devices: the id's form and
-    /// the constraint syntax (io_max devices are the worker's business).
+    /// the constraint syntax and ranges (io_max devices are the worker's business).
     public func validated() throws -> NewJob {
         if let id { _ = try WireValidation.jobID(id) }
         if let p = parameters, case .object = p {} else if parameters != nil {
@@ -117,6 +117,7 @@ public struct NewJob: Codable, Equatable, Sendable {
                 if let v = c.cpuMax { _ = try parser.parseCPUMax(v) }
                 if let v = c.cpuWeight { _ = try parser.parseCPUWeight(v) }
                 if let v = c.memoryMaxMB { _ = try parser.parseMemoryMaxMB(v) }
+                if let v = c.pidsMax { _ = try parser.parsePIDsMax(v) }
             } catch let e as FFRTMPError {
                 throw WireError.invalidField(field: "wrapper_constraints", reason: e.description)
             }
@@ -126,9 +127,10 @@ public struct NewJob: Codable, Equatable, Sendable {
 }
 
 public enum WireValidation {
-    public static func jobID(_ raw: String) throws -> String {
+    /// `field`: where the id came from ("job_id" in a result, "running_jobs[2]" in a heartbeat).
+    public static func jobID(_ raw: String, field: String = "id") throws -> String {
         do { return try JobID(raw).value } catch {
-            throw WireError.invalidField(field: "id", reason: "\(error)")
+            throw WireError.invalidField(field: field, reason: "\(error)")
         }
     }
 

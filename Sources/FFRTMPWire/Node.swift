@@ -94,7 +94,7 @@ public struct JobResultReport: Codable, Equatable, Sendable {
     }
 
     public func validated() throws -> JobResultReport {
-        _ = try WireValidation.jobID(jobID)
+        _ = try WireValidation.jobID(jobID, field: "job_id")
         _ = try WireValidation.nodeID(nodeID)
         guard attempt >= 1 && attempt <= 1_000_000 else { throw WireError.invalidField(field: "attempt", reason: "must be from 1 to 1000000") }
         guard [.completed, .failed, .timedOut, .canceled].contains(status) else {

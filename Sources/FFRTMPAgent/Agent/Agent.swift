@@ -198,9 +198,11 @@ public final class Agent {
                 return reply(["job": .string(id.value)])
             case "attach":
                 guard let pgid = req.pgid else { return failure("attach needs \"pgid\"") }
+                // A pgid of 0 or 1, or one no process has, is said as such, not as "not a transcode".
+                let members: [ProcessIdentity]
+                do { members = try Attacher.resolve(.pgid(pgid)) } catch { return failure("attach pgid \(pgid): \(error)") }
                 // Group members may adopt transcodes, not arbitrary (root) daemons.
-                let members = (try? Attacher.resolve(.pgid(pgid))) ?? []
-                guard !members.isEmpty, members.allSatisfy({ ProcFS.stat($0.pid).map { config.autoAttachTargets.contains($0.comm) } ?? false }) else {
+                guard members.allSatisfy({ ProcFS.stat($0.pid).map { config.autoAttachTargets.contains($0.comm) } ?? false }) else {
                     return failure("attach is limited to process groups of \(config.autoAttachTargets.joined(separator: ", ")) (AUTO_ATTACH_TARGETS)")
                 }
                 let spec = try Attacher(journal: journal, driver: inspector.driver).adopt(
@@ -367,13 +369,33 @@ public final class Agent {
     /// Jobs run as the agent's user (often root): they may not read or write the agent's own
     /// state, its configuration, or the kernel's pseudo filesystems.
     func checkPaths(_ p: TranscodeParameters) throws {
-        let guarded = ["/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/bin", "/sbin", "/lib", journal.stateDir]
-        for (field, value) in [("parameters.input", p.input), ("parameters.output", p.output ?? "")] where !value.contains("://") {
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let cwd = getcwd(&buf, buf.count) != nil ? String(cString: buf) : "/"
+        try Self.checkPaths(p, stateDir: journal.stateDir, cwd: cwd)
+    }
+
+    static let guardedPaths = ["/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/bin", "/sbin", "/lib"]
+
+    /// Compares absolute, lexically normalised paths: "//etc/x", "/./etc/x" and, from a working
+    /// directory of / (systemd's default, which the shim and the workload inherit), "etc/x" all
+    /// name /etc/x. Symlinks are not followed: a job submitter cannot create one on the box.
+    static func checkPaths(_ p: TranscodeParameters, stateDir: String, cwd: String) throws {
+        let guarded = (guardedPaths + [stateDir]).map { normalised($0, cwd: cwd) }
+        var files = [("parameters.output", p.output)]
+        if !p.inputIsTestSource { files.insert(("parameters.input", p.input), at: 0) }
+        for case let (field, value?) in files where !value.contains("://") {
             if value.split(separator: "/").contains("..") { throw WireError.invalidField(field: field, reason: "must not contain '..'") }
-            if let g = guarded.first(where: { value == $0 || value.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") }) {
+            let path = normalised(value, cwd: cwd)
+            if let g = guarded.first(where: { path == $0 || path.hasPrefix($0 == "/" ? "/" : $0 + "/") }) {
                 throw WireError.invalidField(field: field, reason: "\(g) is off limits to jobs")
             }
         }
+    }
+
+    /// The absolute form of `path` without empty or "." components ("..", refused before, is kept).
+    static func normalised(_ path: String, cwd: String) -> String {
+        let full = path.hasPrefix("/") ? path : cwd + "/" + path
+        return "/" + full.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
     }
 
     static func isUserError(_ e: FFRTMPError) -> Bool {
@@ -388,11 +410,18 @@ public final class Agent {
                            timeoutSeconds: timeout, cgroup: nil, governance: Governance(level: .none, reason: "legacy path (wrapper_enabled not set)"),
                            createdAtUnixNs: Clock.realtimeNanoseconds())
         try journal.create(spec)
-        try FileIO.writeAtomically(journal.file(id, "agent.json"), sidecar, sync: false)
-        let out = open(journal.file(id, "stdout.log"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        let err = open(journal.file(id, "stderr.log"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        defer { close(out); close(err) }
-        let pid = try Sys.spawnLogged(path: argv[0], argv: argv, stdout: out, stderr: err)
+        let pid: Int32
+        do {
+            try FileIO.writeAtomically(journal.file(id, "agent.json"), sidecar, sync: false)
+            let out = open(journal.file(id, "stdout.log"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+            let err = open(journal.file(id, "stderr.log"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+            defer { close(out); close(err) }
+            pid = try Sys.spawnLogged(path: argv[0], argv: argv, stdout: out, stderr: err)
+        } catch {
+            // Nothing started: no journal job is left for `ps` to show, or a restart to find.
+            journal.abandon(id)
+            throw error
+        }
         if let me = ProcessIdentity.current(getpid()) { try journal.writeSupervisor(id, me) }
         if let child = ProcessIdentity.current(pid) { try journal.writeWorkload(id, WorkloadPID(identity: child, pgid: pid)) }
         return Tracked(job: job, legacyPID: pid, legacyDeadline: timeout.map { Clock.monotonicNanoseconds() + Int64($0 * 1e9) })

@@ -102,8 +102,12 @@ public final class ControlSocket: @unchecked Sendable {
             got += buf[0..<n]
         }
         let line = got.split(separator: 10).first.map { Array($0) } ?? []
-        guard let req = try? JSONDecoder().decode(ControlRequest.self, from: Data(line)) else {
-            return answer(#"{"ok":false,"error":"bad request: send one JSON object like {\"op\":\"status\"} on one line"}"#)
+        let req: ControlRequest
+        do {
+            req = try WireDecoding.decode(ControlRequest.self, from: Data(line))
+        } catch {
+            let why = ControlJSON.json(.string("bad request: \(error); send one JSON object like {\"op\":\"status\"} on one line"))
+            return answer(#"{"ok":false,"error":"# + why + "}")
         }
         let reply = Reply()
         pending.withLock { $0.append((req, reply)) }

@@ -105,10 +105,11 @@ public struct WorkerConfig: Equatable, Sendable {
     /// renamed into place, so a crash leaves the old file or the new one.
     public static func persist(key: String, value: String, in file: String) throws {
         let text = FileIO.readIfExists(file) ?? ""
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var lines = EnvFile.lines(text)
         if lines.last == "" { lines.removeLast() }
         var found = false
-        for i in lines.indices where lines[i].trimmingCharacters(in: " ").hasPrefix(key + "=") {
+        // Every line that assigns the key, however it is spaced or quoted.
+        for i in lines.indices where (try? EnvFile.parse(lines[i]))?[key] != nil {
             lines[i] = "\(key)=\(value)"
             found = true
         }

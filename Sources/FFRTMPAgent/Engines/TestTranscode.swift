@@ -7,8 +7,11 @@ import FFRTMPWire
 public enum TestTranscode {
     public static func request(jobID: JobID, journal: JobJournal, engines: EngineCommand, durationSeconds: Double,
                                cpuMax: String?, memoryMaxMB: Int?, defaults: WireConstraints) throws -> LaunchRequest {
-        guard durationSeconds.isFinite, durationSeconds >= 1, durationSeconds <= 86400 else {
-            throw FFRTMPError.invalidField(field: "duration_seconds", value: "\(durationSeconds)", expected: "seconds from 1 to 86400")
+        // Unchecked, -5 became "-t -5.0" in ffmpeg's argv and 1e300 a test that never ends.
+        let range = TranscodeParameters.durationRange
+        guard range.contains(durationSeconds) else {
+            throw FFRTMPError.invalidField(field: "duration_seconds", value: "\(durationSeconds)",
+                                           expected: "seconds from \(range.lowerBound) to \(Int(range.upperBound))")
         }
         var p = TranscodeParameters(input: "testsrc")
         p.durationSeconds = durationSeconds

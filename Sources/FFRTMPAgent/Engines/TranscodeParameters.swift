@@ -32,6 +32,8 @@ public struct TranscodeParameters: Equatable, Sendable {
 
     public static let presets: Set<String> = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
     public static let codecs: Set<String> = ["h264", "h265", "hevc", "copy"]
+    /// duration_seconds, for jobs and for the control socket's launch_test alike.
+    public static let durationRange: ClosedRange<Double> = 0.1...(7 * 86400)
 
     public var inputIsTestSource: Bool { input == "testsrc" }
     public var outputIsRTMP: Bool { output.map { $0.hasPrefix("rtmp://") || $0.hasPrefix("rtmps://") } ?? false }
@@ -74,15 +76,18 @@ public struct TranscodeParameters: Equatable, Sendable {
             preset = p
         }
         if let r = try str("resolution") {
-            let parts = r.split(separator: "x")
-            guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), (16...7680).contains(w), (16...4320).contains(h) else {
+            // Digits only on both sides of one 'x': Int() alone would also take "+640", and
+            // split() would read "640xx360" or "x640x360" as 640x360.
+            let parts = r.split(separator: "x", omittingEmptySubsequences: false)
+            guard parts.count == 2, parts.allSatisfy({ (1...4).contains($0.count) && $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+                  let w = Int(parts[0]), let h = Int(parts[1]), (16...7680).contains(w), (16...4320).contains(h) else {
                 throw WireError.invalidField(field: "parameters.resolution", reason: "WIDTHxHEIGHT, e.g. 1280x720")
             }
             width = w
             height = h
         }
         fps = try number("fps", 1...240).map { Int($0) }
-        durationSeconds = try number("duration_seconds", 0.1...(7 * 86400))
+        durationSeconds = try number("duration_seconds", Self.durationRange)
         switch o["realtime"] {
         case nil, .null?: realtime = false
         case .bool(let b)?: realtime = b

@@ -23,13 +23,15 @@ public struct ConstraintParser: Sendable {
         if let io = wire.ioMax {
             c.ioMax = try io.split(whereSeparator: { $0 == "\n" || $0 == ";" }).map { try parseIOMax(String($0)) }
         }
-        if let p = wire.pidsMax {
-            guard p >= 1 && p <= 4_194_304 else {
-                throw FFRTMPError.invalidField(field: "pids_max", value: String(p), expected: "an integer from 1 to 4194304")
-            }
-            c.pidsMax = p
-        }
+        if let p = wire.pidsMax { c.pidsMax = try parsePIDsMax(p) }
         return c
+    }
+
+    public func parsePIDsMax(_ p: Int) throws -> Int {
+        guard p >= 1 && p <= 4_194_304 else {
+            throw FFRTMPError.invalidField(field: "pids_max", value: String(p), expected: "an integer from 1 to 4194304")
+        }
+        return p
     }
 
     public func parseCPUMax(_ raw: String) throws -> Constraints.CPUMax {

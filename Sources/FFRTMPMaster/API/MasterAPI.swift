@@ -88,36 +88,7 @@ public struct MasterAPI: Sendable {
     static func decode<T: Decodable>(_ t: T.Type, _ req: Request, _ ctx: MasterContext) async throws -> T {
         var req = req
         let buffer = try await req.collectBody(upTo: ctx.maxUploadSize)
-        do {
-            return try JSONDecoder().decode(t, from: Data(buffer.readableBytesView))
-        } catch let e as DecodingError {
-            throw WireError.invalidField(field: Self.path(e), reason: Self.reason(e))
-        } catch let e as WireError {
-            throw e
-        } catch {
-            throw WireError.invalidField(field: "body", reason: "\(error)")
-        }
-    }
-
-    static func path(_ e: DecodingError) -> String {
-        let ctx: DecodingError.Context
-        switch e {
-        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): ctx = c
-        case .keyNotFound(let k, let c): return (c.codingPath + [k]).map(\.stringValue).joined(separator: ".")
-        @unknown default: return "body"
-        }
-        let p = ctx.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        return p.isEmpty ? "body" : p
-    }
-
-    static func reason(_ e: DecodingError) -> String {
-        switch e {
-        case .typeMismatch(let t, _): return "expected \(t)"
-        case .valueNotFound(let t, _): return "expected \(t), found null"
-        case .keyNotFound: return "required field missing"
-        case .dataCorrupted(let c): return c.codingPath.isEmpty ? "not valid JSON" : c.debugDescription
-        @unknown default: return "invalid"
-        }
+        return try WireDecoding.decode(t, from: Data(buffer.readableBytesView))
     }
 }
 

@@ -100,6 +100,6 @@ enum JobRules {
 
     static func validateRunning(_ ids: [String]) throws -> [String] {
         guard ids.count <= 10_000 else { throw WireError.invalidField(field: "running_jobs", reason: "more than 10000 entries") }
-        return try ids.map { try WireValidation.jobID($0) }
+        return try ids.enumerated().map { i, id in try WireValidation.jobID(id, field: "running_jobs[\(i)]") }
     }
 }

@@ -1,0 +1,189 @@
+/// The wire bodies of API.md as schemas: valid values are the documented domain, invalid
+/// values are outside it by type or by range.
+enum WireSchemas {
+    /// The JobID rule, written out independently of the product: 1-128 bytes of
+    /// [A-Za-z0-9._-], not starting with '.'.
+    static func isValidID(_ s: String) -> Bool {
+        guard !s.isEmpty, s.utf8.count <= 128, s.utf8.first != UInt8(ascii: ".") else { return false }
+        return s.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2e || b == 0x5f || b == 0x2d
+        }
+    }
+
+    static func invalidIDString(_ r: inout RNG) -> String {
+        while true {
+            let s: String
+            switch int(0...5, &r) {
+            case 0: s = ""
+            case 1: s = "." + Fragments.validID(&r)
+            case 2: s = String(repeating: "a", count: int(129...300, &r))
+            case 3: s = Fragments.validID(&r) + Fragments.hostileMix(&r)
+            default: s = Fragments.anyString(&r)
+            }
+            if !isValidID(s) { return s }
+        }
+    }
+
+    static func id(_ r: inout RNG) -> J { .str(Fragments.validID(&r)) }
+    static func badID(_ r: inout RNG) -> J {
+        chance(0.8, &r) ? .str(invalidIDString(&r)) : J.wrongType(excluding: [.string], &r)
+    }
+
+    static func bool(_ r: inout RNG) -> J { .bool(chance(0.5, &r)) }
+    static func badBool(_ r: inout RNG) -> J {
+        chance(0.3, &r) ? .str(["true", "false", "yes", "1", "on"].pick(&r)) : J.wrongType(excluding: [.bool], &r)
+    }
+
+    static func anyString(_ r: inout RNG) -> J { .str(Fragments.anyString(&r)) }
+    static func badString(_ r: inout RNG) -> J { J.wrongType(excluding: [.string], &r) }
+
+    static func anyJSON(_ r: inout RNG) -> J { J.random(&r) }
+    /// A number no JSON value (a Double) can hold.
+    static func badJSONValue(_ r: inout RNG) -> J { .num(["1e400", "-1e400", "1e309"].pick(&r)) }
+    static func object(_ r: inout RNG) -> J { J.random(.object, &r) }
+    static func badObject(_ r: inout RNG) -> J { J.wrongType(excluding: [.object], &r) }
+
+    static func intJSON(in range: ClosedRange<Int>, _ r: inout RNG) -> J {
+        .num(String(chance(0.3, &r) ? [range.lowerBound, range.upperBound].pick(&r) : Int.random(in: range, using: &r)))
+    }
+
+    /// A number (or not a number) that no Int field with `range` may accept.
+    static func badInt(outside range: ClosedRange<Int>, _ r: inout RNG) -> J {
+        switch int(0...6, &r) {
+        case 0 where range.lowerBound > Int.min:
+            return .num(String(Int.random(in: Int.min...(range.lowerBound - 1), using: &r)))
+        case 1 where range.upperBound < Int.max:
+            return .num(String(Int.random(in: (range.upperBound + 1)...Int.max, using: &r)))
+        case 2: return .num(["99999999999999999999", "-99999999999999999999", "1e400", "-1e400", "9223372036854775808"].pick(&r))
+        case 3: return .num(["1.5", "0.5", "-0.25", "\(range.lowerBound).5"].pick(&r))
+        case 4: return .str(String(range.lowerBound))
+        default: return J.wrongType(excluding: [.number], &r)
+        }
+    }
+
+    static func oneOf(_ values: [String]) -> @Sendable (inout RNG) -> J { { r in .str(values.pick(&r)) } }
+    static func notOneOf(_ values: [String]) -> @Sendable (inout RNG) -> J {
+        { r in
+            if chance(0.3, &r) { return J.wrongType(excluding: [.string], &r) }
+            while true {
+                let s = chance(0.5, &r) ? values.pick(&r).uppercased() + Fragments.alnumString(0...2, &r) : Fragments.anyString(&r)
+                if !values.contains(s) { return .str(s) }
+            }
+        }
+    }
+
+    // MARK: constraints
+
+    static func cpuMax(_ r: inout RNG) -> J {
+        let sp = { (r: inout RNG) in String(repeating: " ", count: int(1...2, &r)) }
+        switch int(0...3, &r) {
+        case 0: return .str("max")
+        case 1: return .str("max" + sp(&r) + String(int(1000...1_000_000, &r)))
+        default:
+            return .str(String(int(1000...1_024_000_000, &r)) + sp(&r) + String(int(1000...1_000_000, &r)))
+        }
+    }
+
+    static func badCPUMax(_ r: inout RNG) -> J {
+        let q = { (r: inout RNG) in int(1000...1_024_000_000, &r) }
+        let p = { (r: inout RNG) in int(1000...1_000_000, &r) }
+        switch int(0...8, &r) {
+        case 0: return .str(["", " ", "  "].pick(&r))
+        case 1: return .str(String(Int.random(in: Int.min...Int.max, using: &r)))  // a bare quota is ambiguous
+        case 2: return .str("\([int(-5...999, &r), int(1_024_000_001...Int.max, &r)].pick(&r)) \(p(&r))")
+        case 3: return .str("\(q(&r)) \([int(Int.min...999, &r), int(1_000_001...Int.max, &r)].pick(&r))")
+        case 4: return .str("max \([int(-1...999, &r), 1_000_001, Int.max].pick(&r))")
+        case 5: return .str("\(q(&r)) \(p(&r)) \(p(&r))")
+        case 6: return .str("x" + Fragments.hostileMix(&r))
+        case 7: return .str("\(Fragments.numberish.filter { Int($0) == nil }.pick(&r)) \(p(&r))")
+        default: return J.wrongType(excluding: [.string], &r)
+        }
+    }
+
+    /// WireConstraints as the master checks them (io_max devices are the worker's business,
+    /// so any io_max string is valid here).
+    static let constraints = Schema(fields: [
+        Field("cpu_max", valid: cpuMax, invalid: badCPUMax),
+        Field("cpu_weight", valid: { r in intJSON(in: 1...10_000, &r) }, invalid: { r in badInt(outside: 1...10_000, &r) }),
+        Field("memory_max_mb", valid: { r in intJSON(in: 1...(1 << 30), &r) }, invalid: { r in badInt(outside: 1...(1 << 30), &r) }),
+        Field("io_max", valid: anyString, invalid: badString),
+        Field("pids_max", valid: { r in intJSON(in: 1...4_194_304, &r) }, invalid: { r in badInt(outside: 1...4_194_304, &r) }),
+    ])
+
+    static let newJob = Schema(fields: [
+        Field("id", valid: id, invalid: badID),
+        Field("engine", valid: oneOf(["auto", "ffmpeg", "gstreamer"]), invalid: notOneOf(["auto", "ffmpeg", "gstreamer"])),
+        Field("parameters", valid: object, invalid: badObject),
+        Field("wrapper_enabled", valid: bool, invalid: badBool),
+        Field("wrapper_constraints", nested: constraints, valid: { r in .obj(constraints.validDocument(&r)) }, invalid: badObject),
+    ])
+
+    static func runningJobs(_ r: inout RNG) -> J { .arr((0..<int(0...5, &r)).map { _ in id(&r) }) }
+    static func badRunningJobs(_ r: inout RNG) -> J {
+        switch int(0...19, &r) {
+        case 0...7: return J.wrongType(excluding: [.array], &r)
+        case 8...16:
+            var a = (0..<int(0...4, &r)).map { _ in id(&r) }
+            a.insert(badID(&r), at: int(0...a.count, &r))
+            return .arr(a)
+        case 17...18: return .arr([.null])
+        default: return .arr(Array(repeating: .str("j"), count: 10_001))  // over the 10000 limit
+        }
+    }
+
+    static let nodeRegistration = Schema(fields: [
+        Field("node_id", required: true, valid: id, invalid: badID),
+        Field("hostname", valid: anyString, invalid: badString),
+        Field("wrapper_enabled", valid: bool, invalid: badBool),
+        Field("running_jobs", valid: runningJobs, invalid: badRunningJobs),
+    ])
+
+    static let heartbeat = Schema(fields: [
+        Field("running_jobs", required: true, valid: runningJobs, invalid: badRunningJobs),
+    ])
+
+    static let finalStatuses = ["completed", "failed", "timed_out", "canceled"]
+    static let allStatuses = ["queued", "assigned", "running", "completed", "failed", "timed_out", "canceled", "retrying", "rejected", "unknown"]
+
+    static let resultReport = Schema(fields: [
+        Field("job_id", required: true, valid: id, invalid: badID),
+        Field("attempt", required: true, valid: { r in intJSON(in: 1...1_000_000, &r) }, invalid: { r in badInt(outside: 1...1_000_000, &r) }),
+        Field("node_id", required: true, valid: id, invalid: badID),
+        Field("status", required: true, valid: oneOf(finalStatuses),
+              invalid: { r in chance(0.5, &r) ? .str(["queued", "assigned", "running", "retrying", "rejected", "unknown"].pick(&r)) : notOneOf(allStatuses)(&r) }),
+        Field("platform_sla", valid: bool, invalid: badBool),
+        Field("platform_sla_reason", valid: anyString, invalid: badString),
+        Field("failure_reason", valid: anyString, invalid: badString),
+        Field("metrics", valid: anyJSON, invalid: badJSONValue),
+        Field("analyzer_output", valid: anyJSON, invalid: badJSONValue),
+        Field("result", valid: anyJSON, invalid: badJSONValue),
+    ])
+
+    /// What the agent decodes from GET /api/jobs/next: decoding checks types only (the agent
+    /// validates the id, the attempt and the parameters itself before anything runs).
+    static let rawConstraints = Schema(fields: [
+        Field("cpu_max", valid: anyString, invalid: badString),
+        Field("cpu_weight", valid: { r in intJSON(in: Int.min...Int.max, &r) }, invalid: { r in badInt(outside: Int.min...Int.max, &r) }),
+        Field("memory_max_mb", valid: { r in intJSON(in: Int.min...Int.max, &r) }, invalid: { r in badInt(outside: Int.min...Int.max, &r) }),
+        Field("io_max", valid: anyString, invalid: badString),
+        Field("pids_max", valid: { r in intJSON(in: Int.min...Int.max, &r) }, invalid: { r in badInt(outside: Int.min...Int.max, &r) }),
+    ])
+
+    static let masterJob = Schema(fields: [
+        Field("id", required: true, valid: anyString, invalid: badString),
+        Field("engine", required: true, valid: oneOf(["auto", "ffmpeg", "gstreamer"]), invalid: notOneOf(["auto", "ffmpeg", "gstreamer"])),
+        Field("parameters", required: true, valid: anyJSON, invalid: badJSONValue),
+        Field("wrapper_enabled", valid: bool, invalid: badBool),
+        Field("wrapper_constraints", nested: rawConstraints, valid: { r in .obj(rawConstraints.validDocument(&r)) }, invalid: badObject),
+        Field("status", required: true, valid: oneOf(allStatuses), invalid: notOneOf(allStatuses)),
+        Field("node_id", valid: anyString, invalid: badString),
+        Field("attempt", required: true, valid: { r in intJSON(in: Int.min...Int.max, &r) }, invalid: { r in badInt(outside: Int.min...Int.max, &r) }),
+        Field("cancel_requested", required: true, valid: bool, invalid: badBool),
+        Field("created_at", required: true, valid: anyString, invalid: badString),
+        Field("updated_at", required: true, valid: anyString, invalid: badString),
+        Field("result", valid: anyJSON, invalid: badJSONValue),
+        Field("platform_sla", valid: bool, invalid: badBool),
+        Field("platform_sla_reason", valid: anyString, invalid: badString),
+        Field("failure_reason", valid: anyString, invalid: badString),
+    ])
+}
