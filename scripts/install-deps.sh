@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a task needs, only when they are missing.
-# Usage: scripts/install-deps.sh test|run|bench
+# Usage: scripts/install-deps.sh test|run|bench|screenshots
 set -euo pipefail
 want=()
 need() { command -v "$1" >/dev/null 2>&1 || want+=("$2"); }
@@ -10,7 +10,8 @@ case "${1:-test}" in
   test)  need ffmpeg ffmpeg; need tmux tmux; [ -e /usr/include/ncursesw/curses.h ] || want+=(libncursesw5-dev); need curl curl; need jq jq; need systemd-analyze systemd; need promtool prometheus; [ -d /usr/lib/postgresql ] || want+=(postgresql); [ -e /usr/include/sqlite3.h ] || want+=(libsqlite3-dev) ;;
   run)   need ffmpeg ffmpeg; [ -e /usr/include/ncursesw/curses.h ] || want+=(libncursesw5-dev); [ -e /usr/include/sqlite3.h ] || want+=(libsqlite3-dev) ;;
   bench) need ffmpeg ffmpeg; need htop htop; need tmux tmux; [ -e /usr/include/ncursesw/curses.h ] || want+=(libncursesw5-dev); need cgcreate cgroup-tools; need hyperfine hyperfine ;;
-  *) echo "usage: $0 test|run|bench" >&2; exit 2 ;;
+  screenshots) need tmux tmux; need aha aha; need chromium chromium; [ -e /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || want+=(fonts-dejavu-core); [ -e /usr/include/ncursesw/curses.h ] || want+=(libncursesw5-dev) ;;
+  *) echo "usage: $0 test|run|bench|screenshots" >&2; exit 2 ;;
 esac
 command -v swift >/dev/null 2>&1 || { echo "swift is not on PATH (Swift 6.x is required)" >&2; exit 1; }
 if [ ${#want[@]} -gt 0 ]; then

@@ -19,7 +19,7 @@ deployment/install-edge.sh --prefix "$tmp/root" --from "$bin" > "$tmp/second.log
 find "$tmp/root" -type f -exec md5sum {} + | sort > "$tmp/after"
 check "second run changes nothing" 'cmp -s "$tmp/before" "$tmp/after" && grep -q "nothing to do" "$tmp/second.log"'
 check "an existing worker.env is kept" 'grep -qx "MY_SETTING=1" "$tmp/root/etc/ffrtmp/worker.env"'
-check "the installed ffrtmp finds its console" '"$tmp/root/usr/local/bin/ffrtmp" console --interval 0 2>&1 | grep -q "invalid --interval"'
+check "the installed ffrtmp finds its console" 'grep -q "invalid --interval" <<< "$("$tmp/root/usr/local/bin/ffrtmp" console --interval 0 2>&1)"'
 check "the installed binary finds its shim" 'FFRTMP_CGROUP_PARENT=ffrtmp-deploy-test "$tmp/root/usr/local/bin/ffrtmp" run --state-dir "$tmp/state" --json -- /bin/true 2>/dev/null | grep -q "\"exit_code\":0"'
 deployment/install-edge.sh --prefix "$tmp/dry" --from "$bin" --dry-run > "$tmp/dry.log" 2>&1
 check "--dry-run writes nothing" '[ ! -e "$tmp/dry" ] && grep -q "would: install" "$tmp/dry.log"'
