@@ -6,6 +6,7 @@
 # Usage: scripts/screenshots.sh   (root; FFRTMP_BIN_DIR picks the binaries, default: a debug build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/cgroups.sh
 [ "$(id -u)" = 0 ] || { echo "needs root (cgroups)" >&2; exit 1; }
 scripts/install-deps.sh screenshots
 if [ -z "${FFRTMP_BIN_DIR:-}" ]; then
@@ -27,25 +28,7 @@ pids=()
 cleanup() {
   tmux -L "$sock" kill-server 2>/dev/null || true
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  for c in freezer cpu cpuacct memory blkio pids; do
-    d=/sys/fs/cgroup/$c/$parent
-    [ -d "$d" ] || continue
-    for j in "$d"/*/; do
-      [ -f "$j/cgroup.procs" ] || continue
-      while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done < "$j/cgroup.procs"
-    done
-  done
-  for f in "$state"/jobs/*/shim.pid; do
-    [ -f "$f" ] || continue
-    pid=$(cut -d' ' -f1 "$f")
-    for _ in $(seq 100); do [ -d /proc/"$pid" ] || break; sleep 0.05; done
-  done
-  for c in freezer cpu cpuacct memory blkio pids; do
-    d=/sys/fs/cgroup/$c/$parent
-    [ -d "$d" ] || continue
-    for _ in $(seq 50); do find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null && break; sleep 0.1; done
-    rmdir "$d" 2>/dev/null || true
-  done
+  ffrtmp_cleanup_jobs "$parent" "$state"
   rm -rf "$work"
 }
 trap cleanup EXIT

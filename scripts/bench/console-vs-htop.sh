@@ -8,6 +8,7 @@
 #        (root; release build unless FFRTMP_BIN_DIR is set; writes docs/bench/console-vs-htop.txt)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. scripts/lib/cgroups.sh
 jobs=${1:-200}
 window=${2:-60}
 rounds=${3:-3}
@@ -28,27 +29,7 @@ export FFRTMP_STATE_DIR=$state FFRTMP_CGROUP_PARENT=/$parent
 
 cleanup() {
   tmux -L "$sock" kill-server 2>/dev/null || true
-  # Every job's processes, by pid from its cgroup (never by name), then the cgroups.
-  for c in freezer cpu cpuacct memory blkio pids; do
-    d=/sys/fs/cgroup/$c/$parent
-    [ -d "$d" ] || continue
-    for j in "$d"/*/; do
-      [ -f "$j/cgroup.procs" ] || continue
-      while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done < "$j/cgroup.procs"
-    done
-  done
-  # The shims exit once their workload is gone; wait for them by pid.
-  for f in "$state"/jobs/*/shim.pid; do
-    [ -f "$f" ] || continue
-    pid=$(cut -d' ' -f1 "$f")
-    for _ in $(seq 100); do [ -d /proc/"$pid" ] || break; sleep 0.05; done
-  done
-  for c in freezer cpu cpuacct memory blkio pids; do
-    d=/sys/fs/cgroup/$c/$parent
-    [ -d "$d" ] || continue
-    for _ in $(seq 50); do find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null && break; sleep 0.1; done
-    rmdir "$d" 2>/dev/null || true
-  done
+  ffrtmp_cleanup_jobs "$parent" "$state"
   rm -rf "$state"
 }
 trap cleanup EXIT
