@@ -27,11 +27,11 @@ harness_key() {  # DIR
   chmod 600 "$dir/auth.hdr"
 }
 
-# First port in [LO, HI] nobody listens on.
+# First port in [LO, HI] nobody listens on (a connect to it is refused).
 free_port() {  # LO HI
   local p
   for ((p = $1; p <= $2; p++)); do
-    ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
+    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
   done
   echo "no free port in $1-$2" >&2
   return 1
@@ -79,11 +79,11 @@ wait_until() {  # SEC CMD...
 stop_pid() {  # PID [SEC]
   local pid=$1 sec=${2:-5} i
   [ -n "$pid" ] || return 0
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-  kill -TERM "$pid" 2>/dev/null
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < sec * 10; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
   return 0
 }
 
@@ -91,7 +91,7 @@ stop_pid() {  # PID [SEC]
 cgroup_pids() {  # PARENT
   local c
   for c in "${V1_CONTROLLERS[@]}"; do
-    [ -d "/sys/fs/cgroup/$c/${1#/}" ] && find "/sys/fs/cgroup/$c/${1#/}" -name cgroup.procs -exec cat {} + 2>/dev/null
+    if [ -d "/sys/fs/cgroup/$c/${1#/}" ]; then find "/sys/fs/cgroup/$c/${1#/}" -name cgroup.procs -exec cat {} + 2>/dev/null || true; fi
   done | sort -un
 }
 
@@ -103,9 +103,9 @@ cgroup_cleanup() {  # PARENT
   for ((i = 0; i < 50; i++)); do
     pids=$(cgroup_pids "$parent")
     [ -z "$pids" ] && break
-    for d in $(find "/sys/fs/cgroup/freezer/$parent" -mindepth 1 -type d 2>/dev/null); do echo FROZEN > "$d/freezer.state" 2>/dev/null; done
-    kill -KILL $pids 2>/dev/null
-    for d in $(find "/sys/fs/cgroup/freezer/$parent" -mindepth 1 -type d 2>/dev/null); do echo THAWED > "$d/freezer.state" 2>/dev/null; done
+    for d in $(find "/sys/fs/cgroup/freezer/$parent" -mindepth 1 -type d 2>/dev/null); do echo FROZEN 2>/dev/null > "$d/freezer.state" || true; done
+    kill -KILL $pids 2>/dev/null || true
+    for d in $(find "/sys/fs/cgroup/freezer/$parent" -mindepth 1 -type d 2>/dev/null); do echo THAWED 2>/dev/null > "$d/freezer.state" || true; done
     sleep 0.1
   done
   for ((i = 0; i < 50; i++)); do
@@ -113,7 +113,7 @@ cgroup_cleanup() {  # PARENT
     for c in "${V1_CONTROLLERS[@]}"; do
       d=/sys/fs/cgroup/$c/$parent
       [ -d "$d" ] || continue
-      find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null
+      find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
       rmdir "$d" 2>/dev/null || left=1
     done
     [ $left = 0 ] && return 0
