@@ -77,6 +77,7 @@ WRAPPER_ENABLED=true
 FFRTMP_STATE_DIR=$state
 FFRTMP_CGROUP_PARENT=$PARENT
 EOF
+  : > "$work/agent-$n.log"
   "$BIN/ffrtmp" agent --config "$work/worker-$n.env" >>"$work/agent-$n.log" 2>&1 &
   AGENT_PID=$!
   wait_until 60 grep -q "agent started" "$work/agent-$n.log" || { echo "agent did not start; see log" >&2; cat "$work/agent-$n.log" >&2; exit 1; }

@@ -75,7 +75,8 @@ bench_store() {  # LABEL DB
       c0=$(cpu_ticks "$MASTER_PID")
       a=${EPOCHREALTIME/./}
       # All pollers in one subshell: `times` then gives their CPU (children's user + sys).
-      ( for ((k = 0; k < p; k++)); do curl -s -K "$work/poll-$p-$k.conf" > "$work/codes-$k" & done; wait; times | tail -1 > "$work/times" )
+      # (`times` must not run in a pipeline: a forked pipeline member has no children to count.)
+      ( for ((k = 0; k < p; k++)); do curl -s -K "$work/poll-$p-$k.conf" > "$work/codes-$k" & done; wait; times > "$work/times" )
       b=${EPOCHREALTIME/./}
       c1=$(cpu_ticks "$MASTER_PID")
       codes=$(cat "$work"/codes-* | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}')
@@ -85,7 +86,7 @@ bench_store() {  # LABEL DB
       [ "$API_STATUS" = 204 ] || { echo "queue not empty after $JOBS dispatches (HTTP $API_STATUS): a job went out twice" >&2; exit 1; }
       rates+=("$(awk -v n="$JOBS" -v us=$((b - a)) 'BEGIN {printf "%.0f", n / (us / 1e6)}')")
       mcpu+=("$(awk -v t=$((c1 - c0)) -v hz="$hz" 'BEGIN {printf "%.2f", t / hz}')")
-      ccpu+=("$(awk '{gsub(/[ms]/, " "); printf "%.2f", $1 * 60 + $2 + $3 * 60 + $4}' "$work/times")")
+      ccpu+=("$(tail -1 "$work/times" | awk '{gsub(/[ms]/, " "); printf "%.2f", $1 * 60 + $2 + $3 * 60 + $4}')")
     done
     printf '%-10s %-8s %-14s %-14s %-22s %s\n' "$label" "$p" "$(printf '%s\n' "${rates[@]}" | median)" \
       "$(printf '%s\n' "${creates[@]}" | median)" "$(printf '%s\n' "${mcpu[@]}" | median)" "$(printf '%s\n' "${ccpu[@]}" | median)" | tee -a "$out"
