@@ -50,7 +50,7 @@ cg=v1-hybrid
   echo "- $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, shared with other work"
   echo "- Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
   echo "- cgroup $cg: $(awk '$9 == "cgroup" {n++} END {print n + 0}' /proc/self/mountinfo) v1 hierarchies mounted, cgroup2 at $(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)"
-  echo "- binaries: $FFRTMP_BIN_DIR (run-latency.sh: .build/release), last regenerated $(date -u +%F)"
+  echo "- binaries: ${FFRTMP_BIN_DIR#"$repo"/} (run-latency.sh: .build/release), last regenerated $(date -u +%F)"
 } > docs/bench/machine.txt
 python3 - docs/BENCHMARKS.md docs/bench <<'EOF'
 import pathlib, re, sys

@@ -36,7 +36,7 @@ mkdir -p "$repo/docs/bench"
   echo "shim-memory: $(date -u +%FT%TZ)"
   machine_line
   shim=$(dirname "$(readlink -f "$BIN")")/libexec/ffrtmp/ffrtmp-shim
-  echo "shim: $shim, $(stat -c %s "$shim") bytes, $(ldd "$shim" >/dev/null 2>&1 && echo dynamic || echo static); peer: $(timeout --version | head -1)"
+  echo "shim: ${shim#"$repo"/}, $(stat -c %s "$shim") bytes, $(ldd "$shim" >/dev/null 2>&1 && echo dynamic || echo static); peer: $(timeout --version | head -1)"
   printf '%-5s %-26s %-26s %s\n' N "ffrtmp-shim PSS (per job)" "timeout PSS (per job)" "ratio shim/timeout"
 } | tee "$out"
 for n in "${counts[@]}"; do

@@ -235,10 +235,10 @@ for ((kill_no = 1; kill_no <= KILLS; kill_no++)); do
     [ -n "$id" ] || continue
     if alive_as "$pid" "$start"; then
       survived=$((survived + 1))
-    elif [ "$(jq -r .pid "$(jdir "$id")/exit.json" 2>/dev/null)" = "$pid" ]; then
-      # Ended on its own: the shim's record says it ended after we saw it running (its exit
-      # code is checked against the truth at the master below). Most end after the kill; one
-      # may end between the snapshot and the kill.
+    elif [ "$(jq -r '"\(.pid) \(.exit_code)"' "$(jdir "$id")/exit.json" 2>/dev/null)" = "$pid ${WANT_EXIT[$id]}" ]; then
+      # Ended on its own: the shim's record has its pid and the exit code it was meant to end
+      # with (a workload taken down with the agent would show a signal), and says it ended after
+      # we saw it running (most end after the kill; one may end between snapshot and kill).
       e=$(jq -r .ended_at_unix_ns "$(jdir "$id")/exit.json")
       if awk -v e="$e" -v k="$snap_at" 'BEGIN { exit !(e / 1e9 >= k - 0.05) }'; then ended=$((ended + 1)); else dead+=" $id(record predates the snapshot)"; fi
     else
@@ -249,7 +249,8 @@ for ((kill_no = 1; kill_no <= KILLS; kill_no++)); do
   if [ -z "$dead" ] && [ "$total" -gt 0 ]; then
     pass "kill -9 #$kill_no of the agent (down ${down}s): $total workloads untouched ($survived still running, $ended ended on their own with a record)"
   else
-    fail "kill -9 #$kill_no of the agent (down ${down}s): every running workload survives" "$total live before; gone without a record:${dead:- none} (0 live means nothing was tested)"
+    fail "kill -9 #$kill_no of the agent (down ${down}s): every running workload survives" \
+      "$total live before the kill$([ "$total" = 0 ] && echo ': nothing was tested'); died or ended with a wrong outcome:${dead:- none}"
   fi
   survived_total=$((survived_total + survived)); ended_down_total=$((ended_down_total + ended))
   agent_start

@@ -126,7 +126,7 @@ cgroup_cleanup() {  # PARENT
 machine_line() {
   local cg=v1-hybrid
   [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] && cg=v2
-  echo "machine: $(nproc) cores, Linux $(uname -r), cgroup $cg, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, binaries $BIN"
+  echo "machine: $(nproc) cores, Linux $(uname -r), cgroup $cg, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo) RAM, binaries ${BIN#"$repo"/}"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}'; }
