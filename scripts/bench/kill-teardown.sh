@@ -2,7 +2,8 @@
 # Tearing down a job of 50 processes, 20 of which called setsid (ffrtmp-testload escape: a
 # group member forks a child that leaves the process group and ignores SIGTERM).
 #   peer:   what a supervisor without cgroups does: kill -- -PGID (TERM, then KILL after the
-#           grace if the group is not empty), done when no process of the group is left;
+#           grace if the group is not empty), done when every process of the group has exited
+#           (pidfds opened before the kill, so the timing has no polling in it);
 #   ffrtmp: ffrtmp kill JOB (TERM to the group and every cgroup member, then a cgroup-wide
 #           KILL after the grace), done when the command returns (cgroup empty, exit record
 #           written, cgroup removed).
@@ -15,7 +16,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 . "$repo/scripts/lib/harness.sh"
-harness_require pgrep setsid
+harness_require python3 setsid
 rounds=${1:-5}
 GRACE=2
 
@@ -40,7 +41,6 @@ now_us() { echo "${EPOCHREALTIME/./}"; }
 # Start time of a live process; nothing for a zombie (dead: this box's init reaps orphans
 # with a delay, and a zombie holds nothing but its pid).
 start_of() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; set -- $s; [ "$1" != Z ] && echo "${20}"; }
-group_alive() { pgrep -g "$1" -r R,S,D,T,t,I >/dev/null; }   # PGID: any non-zombie member
 snapshot() { local p; for p in $(cat "$1/cgroup.procs"); do echo "$p $(start_of "$p")"; done; }   # CGDIR
 survivors() { local n=0 p s; while read -r p s; do [ -n "$s" ] && [ "$(start_of "$p")" = "$s" ] && n=$((n + 1)); done <<<"$1"; echo $n; }
 wait_count() {  # CGDIR N: until the cgroup holds N processes (all forked and escaped)
@@ -52,25 +52,52 @@ wait_count() {  # CGDIR N: until the cgroup holds N processes (all forked and es
   echo "tree did not reach $2 processes in $1" >&2; return 1
 }
 
+# The peer's group kill, timed without polling noise: a pidfd is opened for every member of
+# the group first, then TERM (or KILL) goes to the group, and the time runs until every pidfd
+# has reported its process's exit; after the grace, KILL to the group. Prints microseconds.
+cat > "$work/groupkill.py" <<'EOF2'
+import os, select, signal, sys, time
+pgid, sig, grace = int(sys.argv[1]), getattr(signal, "SIG" + sys.argv[2]), float(sys.argv[3])
+fds = []
+for d in os.listdir("/proc"):
+    if not d.isdigit():
+        continue
+    try:
+        f = open("/proc/%s/stat" % d).read().rsplit(")", 1)[1].split()
+        if int(f[2]) == pgid and f[0] != "Z":
+            fds.append(os.pidfd_open(int(d)))
+    except (OSError, ValueError):
+        pass
+p = select.poll()
+for fd in fds:
+    p.register(fd, select.POLLIN)
+left = set(fds)
+def wait(until):
+    while left and time.monotonic() < until:
+        for fd, _ in p.poll(max(0, int((until - time.monotonic()) * 1000)) + 1):
+            left.discard(fd)
+            p.unregister(fd)
+t0 = time.monotonic()
+os.killpg(pgid, sig)
+wait(t0 + (grace if sig == signal.SIGTERM else 3600))
+if left:
+    os.killpg(pgid, signal.SIGKILL)
+    wait(time.monotonic() + 3600)
+print(int((time.monotonic() - t0) * 1e6), len(fds))
+EOF2
+
 # peer: VARIANT -> "latency_us escapees"
 peer_round() {
-  local sig=$1 pgid t0 t1 snap
+  local sig=$1 pgid us members snap
   sh -c 'echo $$ > "$1/cgroup.procs"; exec setsid sh "$2" "$3"' _ "$ACCT" "$work/fan.sh" "$TL" &
   pgid=$!
   wait_count "$ACCT" 50
   snap=$(snapshot "$ACCT")
-  t0=$(now_us)
-  kill -"$sig" -- -"$pgid"
-  if [ "$sig" = TERM ]; then
-    local deadline=$((t0 + GRACE * 1000000))
-    while group_alive "$pgid" && (($(now_us) < deadline)); do sleep 0.01; done
-    group_alive "$pgid" && kill -KILL -- -"$pgid" 2>/dev/null
-  fi
-  while group_alive "$pgid"; do sleep 0.01; done
-  t1=$(now_us)
+  read -r us members < <(python3 "$work/groupkill.py" "$pgid" "$sig" "$GRACE")
+  [ "$members" = 30 ] || { echo "the group had $members members, expected 30 (the leader, 20 escapers' parents, 9 sleepers)" >&2; exit 1; }
   wait "$pgid" 2>/dev/null || true
   sleep 0.5
-  echo "$((t1 - t0)) $(survivors "$snap")"
+  echo "$us $(survivors "$snap")"
   # Remove what the group kill left behind (the escapees), so the next round starts clean.
   echo FROZEN > "$ACCT/freezer.state"; kill -KILL $(cat "$ACCT/cgroup.procs") 2>/dev/null || true; echo THAWED > "$ACCT/freezer.state"
   while [ -n "$(for p in $(cat "$ACCT/cgroup.procs"); do start_of "$p"; done)" ]; do sleep 0.05; done
@@ -100,8 +127,8 @@ mkdir -p "$repo/docs/bench"
 for sig in TERM KILL; do
   lp=() lf=() ep=() ef=()
   for ((r = 0; r < rounds; r++)); do
-    read -r l e < <(peer_round "$sig"); lp+=("$l"); ep+=("$e")
-    read -r l e < <(ffrtmp_round "$sig" "$r"); lf+=("$l"); ef+=("$e")
+    read -r l e < <(peer_round "$sig"); [ -n "${e:-}" ] || exit 1; lp+=("$l"); ep+=("$e")
+    read -r l e < <(ffrtmp_round "$sig" "$r"); [ -n "${e:-}" ] || exit 1; lf+=("$l"); ef+=("$e")
   done
   mp=$(printf '%s\n' "${lp[@]}" | median) mf=$(printf '%s\n' "${lf[@]}" | median)
   sp=$(printf '%s\n' "${ep[@]}" | awk '{s += $1} END {print s}') sf=$(printf '%s\n' "${ef[@]}" | awk '{s += $1} END {print s}')
