@@ -99,7 +99,10 @@ peer_round() {
   sleep 0.5
   echo "$us $(survivors "$snap")"
   # Remove what the group kill left behind (the escapees), so the next round starts clean.
-  echo FROZEN > "$ACCT/freezer.state"; kill -KILL $(cat "$ACCT/cgroup.procs") 2>/dev/null || true; echo THAWED > "$ACCT/freezer.state"
+  echo FROZEN > "$ACCT/freezer.state"
+  # shellcheck disable=SC2046  # one pid per line, split on purpose
+  kill -KILL $(cat "$ACCT/cgroup.procs") 2>/dev/null || true
+  echo THAWED > "$ACCT/freezer.state"
   while [ -n "$(for p in $(cat "$ACCT/cgroup.procs"); do start_of "$p"; done)" ]; do sleep 0.05; done
 }
 

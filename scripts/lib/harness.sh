@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/chaos/ and scripts/bench/ (sourced, not run): the binaries, a private
 # state dir and cgroup parent, a real ffrtmp-master, and a clean-up that removes every
 # process, cgroup and file the caller started. Nothing here kills anything by name: only
@@ -54,6 +55,7 @@ master_start() {  # DIR PORT DB [LOG]
 }
 
 # The master's API: api METHOD PATH [BODY] -> body on stdout; API_STATUS holds the HTTP status.
+# shellcheck disable=SC2034  # API_STATUS is read by the callers
 api() {
   local method=$1 path=$2 body=${3:-} out
   if [ -n "$body" ]; then
@@ -95,6 +97,12 @@ cgroup_pids() {  # PARENT
   done | sort -un
 }
 
+freeze_all() {  # PARENT FROZEN|THAWED: every v1 freezer cgroup below the parent
+  local d
+  while IFS= read -r d; do echo "$2" 2>/dev/null > "$d/freezer.state" || true; done \
+    < <(find "/sys/fs/cgroup/freezer/$1" -mindepth 1 -type d 2>/dev/null)
+}
+
 # Kills whatever still lives in a private cgroup parent (freeze, KILL, thaw: forkers cannot race
 # it), then removes the parent's cgroups in every v1 hierarchy.
 cgroup_cleanup() {  # PARENT
@@ -103,9 +111,9 @@ cgroup_cleanup() {  # PARENT
   for ((i = 0; i < 50; i++)); do
     pids=$(cgroup_pids "$parent")
     [ -z "$pids" ] && break
-    for d in $(find "/sys/fs/cgroup/freezer/$parent" -mindepth 1 -type d 2>/dev/null); do echo FROZEN 2>/dev/null > "$d/freezer.state" || true; done
+    freeze_all "$parent" FROZEN
     kill -KILL $pids 2>/dev/null || true
-    for d in $(find "/sys/fs/cgroup/freezer/$parent" -mindepth 1 -type d 2>/dev/null); do echo THAWED 2>/dev/null > "$d/freezer.state" || true; done
+    freeze_all "$parent" THAWED
     sleep 0.1
   done
   for ((i = 0; i < 50; i++)); do
