@@ -15,6 +15,8 @@ else
   echo "not root: the PostgreSQL store tests will be skipped" >&2
 fi
 swift test
+# Chaos (quick, about 70 s): agent kill -9 loop, master outage, full disk, torn journal files.
+if [ "$(id -u)" = 0 ]; then scripts/chaos/run.sh --quick; fi
 # Deployment: install-edge.sh into a temp prefix (twice), systemd-analyze verify on the units.
 if [ "$(id -u)" = 0 ]; then scripts/test_deployment.sh; fi
 # Behavioural checks of the wrapper against the real master, agent, ffmpeg and cgroupfs.

@@ -5,8 +5,11 @@
 #include "exit_record.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "file_io.h"
 #include "json.h"
@@ -49,10 +52,83 @@ static void put_spawn_error(struct json_buf *jb, const struct job *job)
     json_raw(jb, "}");
 }
 
+/* killed_by can grow 6x when escaped; everything else is bounded numbers. */
+#define RECORD_MAX (1024 + 6 * KILL_REQUEST_MAX)
+#define RESERVE_NAME "exit.json.reserve"
+
+void reserve_exit_record(const struct shim_options *opts, const struct job *job)
+{
+    static const char zeros[4096];
+    size_t done = 0;
+    int fd, rc;
+
+    if (job->dir_fd < 0)
+        return;
+    fd = openat(job->dir_fd, RESERVE_NAME, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        shim_log("%s/%s: open: %s (no space reserved for exit.json)", opts->job_dir, RESERVE_NAME, strerror(errno));
+        return;
+    }
+    rc = posix_fallocate(fd, 0, RECORD_MAX);
+    if (rc != 0) {
+        /* A filesystem without fallocate: real blocks, written. */
+        while (done < RECORD_MAX) {
+            size_t n = RECORD_MAX - done < sizeof zeros ? RECORD_MAX - done : sizeof zeros;
+            if (write_all(fd, zeros, n) != 0) {
+                shim_log("%s/%s: reserve: %s (no space reserved for exit.json)", opts->job_dir, RESERVE_NAME, strerror(errno));
+                close(fd);
+                unlinkat(job->dir_fd, RESERVE_NAME, 0);
+                return;
+            }
+            done += n;
+        }
+    }
+    /* No fsync: the blocks are the filesystem's to account for either way, and after a
+     * crash the shim that would use them is gone too. */
+    close(fd);
+}
+
+/* The record into the reserved blocks (overwritten in place, then shrunk: neither needs
+ * new space), then renamed to exit.json. */
+static int write_into_reserve(const struct shim_options *opts, const struct job *job, const char *data, size_t len)
+{
+    int fd = openat(job->dir_fd, RESERVE_NAME, O_WRONLY | O_CLOEXEC);
+    size_t off = 0;
+
+    if (fd < 0) {
+        shim_log("%s/%s: open: %s", opts->job_dir, RESERVE_NAME, strerror(errno));
+        return -1;
+    }
+    while (off < len) {
+        ssize_t n = pwrite(fd, data + off, len - off, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            shim_log("%s/%s: pwrite: %s", opts->job_dir, RESERVE_NAME, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        off += (size_t)n;
+    }
+    if (ftruncate(fd, (off_t)len) != 0 || fsync(fd) != 0) {
+        shim_log("%s/%s: truncate+fsync: %s", opts->job_dir, RESERVE_NAME, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    if (renameat(job->dir_fd, RESERVE_NAME, job->dir_fd, "exit.json") != 0) {
+        shim_log("%s/exit.json: rename from the reserve: %s", opts->job_dir, strerror(errno));
+        return -1;
+    }
+    if (fsync(job->dir_fd) != 0)
+        shim_log("%s: fsync dir: %s", opts->job_dir, strerror(errno));
+    shim_log("%s/exit.json: written into the space reserved at start", opts->job_dir);
+    return 0;
+}
+
 int write_exit_record(const struct shim_options *opts, const struct job *job)
 {
-    /* killed_by can grow 6x when escaped; everything else is bounded numbers. */
-    static char text[1024 + 6 * KILL_REQUEST_MAX];
+    static char text[RECORD_MAX];
     struct json_buf jb;
 
     json_init(&jb, text, sizeof text);
@@ -86,7 +162,10 @@ int write_exit_record(const struct shim_options *opts, const struct job *job)
         shim_log("%s/exit.json: job dir was never opened, record not written", opts->job_dir);
         return -1;
     }
-    if (atomic_write_at(job->dir_fd, opts->job_dir, "exit.json", jb.data, jb.len, true) != 0)
-        return -1;
-    return 0;
+    if (atomic_write_at(job->dir_fd, opts->job_dir, "exit.json", jb.data, jb.len, true) == 0) {
+        unlinkat(job->dir_fd, RESERVE_NAME, 0);
+        return 0;
+    }
+    /* Most often ENOSPC: the disk filled while the job ran. */
+    return write_into_reserve(opts, job, jb.data, jb.len);
 }

@@ -21,4 +21,12 @@
 /* Returns 0, or -1 when exit.json could not be written (the reason is in shim.log). */
 int write_exit_record(const struct shim_options *opts, const struct job *job);
 
+/*
+ * Claims, once the workload has started, the disk space the record will need
+ * (JOBDIR/exit.json.reserve): a job that ends while the state dir's disk is
+ * full still gets its record, written into that space, instead of losing an
+ * outcome that was known. A failure here is logged, never fatal.
+ */
+void reserve_exit_record(const struct shim_options *opts, const struct job *job);
+
 #endif

@@ -30,6 +30,8 @@ int main(int argc, char **argv)
     watch_signals(&job);
     spawn_workload(&opts, &job);
     report_start(&opts, &job);
+    /* After the start is reported: the caller does not wait for this. */
+    reserve_exit_record(&opts, &job);
     supervise(&opts, &job);
     reap_stragglers(&opts, &job);
     collect_usage(&opts, &job);

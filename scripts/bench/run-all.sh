@@ -4,9 +4,10 @@
 # result files in docs/bench/. The prose around the blocks is written by hand.
 #
 #   scripts/bench/run-all.sh [--no-build] [--only NAME...]     (root)
-#   NAMES: latency shim-memory kill-teardown agent-footprint master-dispatch
+#   NAMES: latency shim-memory kill-teardown agent-footprint master-dispatch console-vs-htop
 #   FFRTMP_BIN_DIR: the binaries (default: .build/release, built here unless --no-build).
-#   LATENCY_ROUNDS (150), KILL_ROUNDS (7), AGENT_WINDOW (45), DISPATCH_JOBS (1200), DISPATCH_ROUNDS (3).
+#   LATENCY_ROUNDS (150), KILL_ROUNDS (7), AGENT_WINDOW (45), DISPATCH_JOBS (1200), DISPATCH_ROUNDS (3),
+#   CONSOLE_JOBS (200), CONSOLE_WINDOW (60), CONSOLE_ROUNDS (3).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
@@ -20,7 +21,7 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-[ ${#only[@]} -gt 0 ] || only=(latency shim-memory kill-teardown agent-footprint master-dispatch)
+[ ${#only[@]} -gt 0 ] || only=(latency shim-memory kill-teardown agent-footprint master-dispatch console-vs-htop)
 [ "$(id -u)" = 0 ] || { echo "needs root (cgroups)" >&2; exit 1; }
 scripts/install-deps.sh bench
 scripts/install-deps.sh test   # curl, jq, PostgreSQL for master-dispatch
@@ -39,6 +40,7 @@ for name in "${only[@]}"; do
     kill-teardown) scripts/bench/kill-teardown.sh "${KILL_ROUNDS:-7}" ;;
     agent-footprint) scripts/bench/agent-footprint.sh "${AGENT_WINDOW:-45}" ;;
     master-dispatch) scripts/bench/master-dispatch.sh "${DISPATCH_JOBS:-1200}" "${DISPATCH_ROUNDS:-3}" ;;
+    console-vs-htop) scripts/bench/console-vs-htop.sh "${CONSOLE_JOBS:-200}" "${CONSOLE_WINDOW:-60}" "${CONSOLE_ROUNDS:-3}" ;;
     *) echo "unknown benchmark $name" >&2; exit 2 ;;
   esac
 done

@@ -42,7 +42,8 @@ extension FFRTMP {
                     Format.cpu(u), Format.memory(u), u?.throttledPercent.map { Format.pct($0) } ?? "-",
                     u?.oomKills.map(String.init) ?? r.map { $0.oomKilled ? "1" : "0" } ?? "-",
                     r.map { Format.sla($0) } ?? "?", Format.limits(r?.constraintsApplied),
-                    r.map { $0.exitCode.map { "exit=\($0)" } ?? $0.signal ?? "" } ?? (e.error ?? ""),
+                    // An unreadable record or a lost outcome says so here too, not only in --json.
+                    r.map { $0.exitCode.map { "exit=\($0)" } ?? $0.signal ?? $0.error ?? "" } ?? (e.error ?? ""),
                 ]
             }
             Output.out(Output.table(["JOB", "MODE", "STATE", "PID", "AGE", "CPU%/LIMIT", "MEM/LIMIT", "THR%", "OOM", "SLA", "LIMITS", "END"], rows))
