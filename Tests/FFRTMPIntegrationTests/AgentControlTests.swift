@@ -78,3 +78,27 @@ final class AgentControlTests: IntegrationTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir + "/agent.sock"))
     }
 }
+
+/// One agent per state dir: a second one is refused and names the first; the lock dies with
+/// its holder, even on kill -9, so a restart is never blocked.
+final class AgentLockTests: IntegrationTestCase {
+    func testASecondAgentOnTheSameStateDirIsRefused() throws {
+        let env = h.stateDir + "/worker.env"
+        try "NODE_ID=lock-node\n".write(toFile: env, atomically: true, encoding: .utf8)
+        let first = try h.start(["agent", "--config", env])
+        XCTAssertTrue(h.waitUntil(10, "first agent up") { FileManager.default.fileExists(atPath: self.h.stateDir + "/agent.sock") })
+        let second = try h.ffrtmp(["agent", "--config", env])
+        XCTAssertEqual(second.status, 1)
+        XCTAssertTrue(second.stderr.contains("another ffrtmp agent (pid \(first.pid)) is running on this state dir"), second.stderr)
+        // The first one still owns its socket and answers.
+        XCTAssertTrue(try h.ffrtmp(["ctl", #"{"op":"status"}"#]).stdout.contains(#""node_id":"lock-node""#))
+        kill(first.pid, SIGKILL)
+        _ = try h.finish(first)
+        let third = try h.start(["agent", "--config", env])
+        XCTAssertTrue(h.waitUntil(10, "a restarted agent takes the lock") {
+            (try? self.h.ffrtmp(["ctl", #"{"op":"status"}"#]).stdout.contains(#""ok":true"#)) ?? false
+        })
+        kill(third.pid, SIGTERM)
+        XCTAssertEqual(try h.finish(third).status, 0)
+    }
+}

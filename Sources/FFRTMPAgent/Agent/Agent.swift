@@ -17,6 +17,7 @@ public final class Agent {
     let inspector: JobInspector
     let launcher: JobLauncher
     let outbox: Outbox
+    let lock: StateDirLock
     let client: MasterClient?
     let logger: Logger
 
@@ -56,6 +57,9 @@ public final class Agent {
         self.config = config
         self.configFile = configFile
         self.journal = journal
+        // First, before anything in the state dir is touched (the control socket is unlinked
+        // and re-created at start): one agent per journal.
+        lock = try StateDirLock(stateDir: journal.stateDir)
         inspector = JobInspector(journal: journal, driver: driver)
         launcher = JobLauncher(journal: journal, driver: driver, shimPath: shimPath)
         outbox = try Outbox(stateDir: journal.stateDir)

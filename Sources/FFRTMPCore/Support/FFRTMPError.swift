@@ -24,6 +24,8 @@ public enum FFRTMPError: Error, Equatable, CustomStringConvertible, Sendable {
     case identityMismatch(pid: Int32, expectedStartTime: UInt64, actualStartTime: UInt64)
     case spawnFailed(stage: String, errno: Int32)
     case shimNotFound(searched: [String])
+    /// Another process (an agent) holds the state dir's lock.
+    case stateDirBusy(path: String, holder: String)
     /// A companion program (e.g. ffrtmp-console) is not installed beside ffrtmp.
     case programNotFound(program: String, searched: [String])
 
@@ -59,6 +61,8 @@ public enum FFRTMPError: Error, Equatable, CustomStringConvertible, Sendable {
             return "could not start the job (\(stage)): \(errnoText(err))"
         case let .shimNotFound(searched):
             return "ffrtmp-shim not found (looked in \(searched.joined(separator: ", "))); set FFRTMP_SHIM to its path"
+        case let .stateDirBusy(path, holder):
+            return "another ffrtmp agent (\(holder)) is running on this state dir (it holds \(path)); one agent per state dir"
         case let .programNotFound(program, searched):
             return "\(program) not found (looked in \(searched.joined(separator: ", "))); is ffrtmp fully installed?"
         }
