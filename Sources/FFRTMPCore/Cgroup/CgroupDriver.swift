@@ -176,9 +176,12 @@ enum CgroupFS {
     /// Waits until no process is left in `dir`, up to `seconds`.
     static func waitEmpty(_ dir: String, seconds: Double) -> Bool {
         let deadline = Clock.monotonicNanoseconds() + Int64(seconds * 1e9)
+        // Dying processes leave within a millisecond or two: look again soon, then less often.
+        var pause = 0.0005
         while Clock.monotonicNanoseconds() < deadline {
             if procs(dir).isEmpty { return true }
-            Clock.sleep(seconds: 0.005)
+            Clock.sleep(seconds: pause)
+            pause = min(pause * 2, 0.005)
         }
         return procs(dir).isEmpty
     }

@@ -48,8 +48,7 @@ public struct JobKiller: Sendable {
         // The shim notices its child's death and writes the exit record; wait for it.
         var supervisorAlive = st.supervisor?.isAlive ?? false
         if let sup = st.supervisor, supervisorAlive {
-            let deadline = Clock.monotonicNanoseconds() + 5_000_000_000
-            while sup.isAlive && Clock.monotonicNanoseconds() < deadline { Clock.sleep(seconds: 0.01) }
+            Self.waitExit(sup, seconds: 5)
             supervisorAlive = sup.isAlive
         }
         // Only a job without a living supervisor gets its record from us (an orphan, or an
@@ -67,15 +66,36 @@ public struct JobKiller: Sendable {
         if (try? w.identity.signal(sig)) == true, w.pgid > 1 { _ = Glibc.kill(-w.pgid, sig) }
     }
 
+    /// True once the job's leader has exited and its cgroup is empty. The leader is waited for
+    /// on a pidfd (readable the moment it exits); cgroup members, which v1 cannot notify about,
+    /// are re-checked after 1, 2, 4 ... up to 20 ms, so a quick death is seen within a millisecond.
     func waitGone(_ st: JobStatus, seconds: Double) -> Bool {
         let deadline = Clock.monotonicNanoseconds() + Int64(seconds * 1e9)
+        if let leader = st.workload?.identity { Self.waitExit(leader, seconds: seconds) }
+        var pause = 0.001
         repeat {
             let cgEmpty = st.spec.cgroup.map { driver.members($0).isEmpty } ?? true
             let leaderGone = !(st.workload?.identity.isAlive ?? false)
             if cgEmpty && leaderGone { return true }
-            Clock.sleep(seconds: 0.02)
+            Clock.sleep(seconds: pause)
+            pause = min(pause * 2, 0.02)
         } while Clock.monotonicNanoseconds() < deadline
         return false
+    }
+
+    /// Waits until `p` exits (or `seconds` pass) on a pidfd, re-checking its identity after
+    /// opening it so a reused pid is never waited for; polls where pidfds are missing.
+    static func waitExit(_ p: ProcessIdentity, seconds: Double) {
+        let deadline = Clock.monotonicNanoseconds() + Int64(seconds * 1e9)
+        let fd = Sys.pidfdOpen(p.pid)
+        if fd >= 0 {
+            defer { close(fd) }
+            guard p.isAlive else { return }
+            let ms = Int32(clamping: max(0, (deadline - Clock.monotonicNanoseconds()) / 1_000_000))
+            _ = Sys.pidfdWait(fd, timeoutMs: ms)
+            return
+        }
+        while p.isAlive && Clock.monotonicNanoseconds() < deadline { Clock.sleep(seconds: 0.005) }
     }
 
     func orphanKillRecord(_ st: JobStatus, killedBy: String) -> ExitRecord {

@@ -38,7 +38,8 @@ extension FFRTMP {
                 let killer = JobKiller(inspector: try global.inspector())
                 let outcome = try killer.kill(id, signal: sig, graceSeconds: grace, requestedBy: global.actor)
                 let r = outcome.status.result
-                Output.err("killed job \(id)" + (outcome.escalated ? " (escalated to SIGKILL after \(grace)s)" : ""))
+                let how = sig == SIGKILL ? " with SIGKILL" : outcome.escalated ? " (escalated to SIGKILL after \(grace)s)" : ""
+                Output.err("killed job \(id)" + how)
                 Output.err(r.summaryLine)
                 if json { Output.out(Output.json(r)) }
             } catch {
