@@ -102,7 +102,8 @@ enum ConsoleMain {
         do { wake = try Sys.pipeCloexec() } catch { fail("\(error)", status: 1) }
         _ = fcntl(wake.read, F_SETFL, O_NONBLOCK)
         _ = fcntl(wake.write, F_SETFL, O_NONBLOCK)
-        let term = Terminal(noColor: opts.noColor || !(env["NO_COLOR"] ?? "").isEmpty)
+        let term: Terminal
+        do { term = try Terminal(noColor: opts.noColor || !(env["NO_COLOR"] ?? "").isEmpty) } catch { fail("\(error)", status: 2) }
         ffrtmp_install_console_signals(wake.write)
         let loop = Loop(term: term, collector: collector, ops: ops, agent: agent, wakeFD: wake.read, interval: opts.interval,
                         readonly: opts.readonly, targets: Set((try? ops.workerConfig(agent.current))?.autoAttachTargets ?? ["ffmpeg", "gst-launch-1.0"]))

@@ -1,5 +1,6 @@
 import CNcursesw
 import FFRTMPConsole
+import FFRTMPCore
 import Glibc
 
 /// The thin ncurses layer: set-up and tear-down, key decoding, and drawing a `Frame`.
@@ -11,10 +12,19 @@ final class Terminal {
     var last: Frame?
     var lastSize = (0, 0)
 
-    init(noColor: Bool) {
+    struct Unusable: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    init(noColor: Bool) throws {
         setlocale(LC_ALL, "")
         glyphs = ffrtmp_locale_is_utf8() != 0 ? .utf8 : .ascii
-        initscr()
+        // newterm, not initscr: initscr exits the process on an unknown TERM; this says why.
+        let termName = ProcessEnvironment.current()["TERM"] ?? ""
+        guard !termName.isEmpty, let out = fdopen(1, "w"), let inp = fdopen(0, "r"), let screen = newterm(termName, out, inp) else {
+            throw Unusable(description: "cannot use TERM=\"\(termName)\": unset or unknown to terminfo (try TERM=xterm-256color)")
+        }
+        set_term(screen)
         cbreak()
         noecho()
         nonl()

@@ -44,9 +44,9 @@ final class ConsoleTests: IntegrationTestCase {
 
     /// The console in a 120x40 pane; the pane stays after the console exits so its exit
     /// status and the restored screen can be read.
-    func startConsole(_ extra: [String] = []) throws {
+    func startConsole(_ extra: [String] = [], term: String = "tmux-256color") throws {
         try tmux(["-f", "/dev/null", "new-session", "-d", "-x", "120", "-y", "40", "-s", "c",
-                  "/usr/bin/env", "TERM=tmux-256color", "LANG=C.UTF-8", "USER=console-test", "FFRTMP_STATE_DIR=" + h.stateDir,
+                  "/usr/bin/env", "TERM=" + term, "LANG=C.UTF-8", "USER=console-test", "FFRTMP_STATE_DIR=" + h.stateDir,
                   "FFRTMP_CGROUP_PARENT=" + h.parent, h.binDir + "/ffrtmp", "console"] + extra)
         try tmux(["set-option", "-t", "c", "remain-on-exit", "on"])
         consolePID = Int32((try tmux(["display-message", "-p", "-t", "c", "#{pane_pid}"])).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
@@ -218,6 +218,22 @@ final class ConsoleTests: IntegrationTestCase {
         let bad = try h.ffrtmp(["console", "--interval", "0"])
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.contains("invalid --interval \"0\": expected seconds from 0.2 to 60"), bad.stderr)
+        // An unknown terminal type is named, not a crash: on a pty from script(1).
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "skipped: script(1) is not installed")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        p.arguments = ["-qec", h.binDir + "/ffrtmp console", "/dev/null"]
+        var env = h.environment
+        env["TERM"] = "no-such-terminal"
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 2, text)
+        XCTAssertTrue(text.contains("cannot use TERM=\"no-such-terminal\": unset or unknown to terminfo"), text)
         let notty = try h.ffrtmp(["console"])
         XCTAssertEqual(notty.status, 2)
         XCTAssertTrue(notty.stderr.contains("needs a terminal"), notty.stderr)
