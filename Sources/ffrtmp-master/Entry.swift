@@ -20,7 +20,7 @@ struct MasterCommand: AsyncParsableCommand {
     @Option(help: "Address and port to listen on.")
     var listen: String = "0.0.0.0:8080"
 
-    @Option(help: "sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB. Default: sqlite:$FFRTMP_STATE_DIR/master.db (or /var/lib/ffrtmp/master.db).")
+    @Option(help: "sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB. Default: $MASTER_DB, else sqlite:$FFRTMP_STATE_DIR/master.db (or /var/lib/ffrtmp/master.db). A URL with a password belongs in MASTER_DB (environment), not here: argv is visible to every user in ps.")
     var db: String?
 
     @Option(name: .customLong("api-key-file"), help: "A file holding the API key (overrides $FFRTMP_API_KEY).")
@@ -46,7 +46,11 @@ struct MasterCommand: AsyncParsableCommand {
         var logger = Logger(label: "ffrtmp-master")
         logger.logLevel = .info
         let key = try Self.apiKey(file: apiKeyFile)
-        let store = try Self.openStore(db ?? Self.defaultDB(), logger: logger)
+        let env = ProcessInfo.processInfo.environment
+        if let d = db, d.hasPrefix("postgres"), d.contains("@"), d.split(separator: "@")[0].contains(":") {
+            logger.warning("--db carries a password, which every user can read in ps: set MASTER_DB in the environment (master.env) instead")
+        }
+        let store = try Self.openStore(db ?? env["MASTER_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultDB(), logger: logger)
         try await store.migrate()
         let (host, port) = Self.hostPort(listen)!
         let api = MasterAPI(store: store, apiKey: key, metricsNeedKey: metricsAuth)

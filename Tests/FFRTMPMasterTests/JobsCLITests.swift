@@ -92,8 +92,9 @@ final class JobsCLITests: XCTestCase {
         let port = 19_581 + Int(getpid() % 400)
         let master = Process()
         master.executableURL = URL(fileURLWithPath: bin + "/ffrtmp-master")
-        master.arguments = ["--listen", "127.0.0.1:\(port)", "--db", "sqlite:\(dir.path)/m.db", "--node-lost-after", "0.4"]
-        master.environment = ProcessInfo.processInfo.environment.merging(["FFRTMP_API_KEY": Self.key]) { $1 }
+        // The store from MASTER_DB in the environment (no --db): a database URL and its password stay out of argv.
+        master.arguments = ["--listen", "127.0.0.1:\(port)", "--node-lost-after", "0.4"]
+        master.environment = ProcessInfo.processInfo.environment.merging(["FFRTMP_API_KEY": Self.key, "MASTER_DB": "sqlite:\(dir.path)/m.db"]) { $1 }
         master.standardOutput = FileHandle.nullDevice
         master.standardError = FileHandle.nullDevice
         try master.run()
@@ -109,6 +110,7 @@ final class JobsCLITests: XCTestCase {
             if !up { usleep(50_000) }
         }
         XCTAssertTrue(up)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.path + "/m.db"), "the master opened MASTER_DB")
         _ = try api("POST", "/api/nodes/register", #"{"node_id":"edge-1"}"#)
         _ = try api("POST", "/api/jobs", #"{"id":"stream-1"}"#)
         XCTAssertTrue(try api("GET", "/api/jobs/next?node_id=edge-1").contains(#""status":"assigned""#))
