@@ -92,6 +92,6 @@ let package = Package(
             ]),
         .testTarget(
             name: "FFRTMPIntegrationTests",
-            dependencies: ["FFRTMPCore"]),
+            dependencies: ["FFRTMPCore", "FFRTMPConsole"]),
     ]
 )

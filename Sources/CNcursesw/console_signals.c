@@ -48,6 +48,7 @@ void ffrtmp_install_console_signals(int wake_fd) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
     sa.sa_handler = ffrtmp_on_crash;
     sa.sa_flags = SA_RESETHAND;
     int crash[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP};

@@ -176,16 +176,25 @@ final class Loop {
         var buf = [UInt8](repeating: 0, count: 64)
         while ffrtmp_console_stop_signal() == 0 {
             let waitMs = max(0, Int32((next - Clock.monotonicNanoseconds()) / 1_000_000))
-            _ = Sys.pollReadable([0, wakeFD], timeoutMs: waitMs)
+            let ready = Sys.pollReadable([0, wakeFD], timeoutMs: waitMs)
             while read(wakeFD, &buf, buf.count) > 0 {}
             if ffrtmp_console_stop_signal() != 0 { break }
             var refresh = false
-            for key in term.pendingKeys() {
+            let keys = term.pendingKeys()
+            // A terminal that hung up without a SIGHUP stays "readable" with nothing to read:
+            // leave instead of spinning.
+            if ready[0] && keys.isEmpty {
+                var t = termios()
+                if tcgetattr(0, &t) != 0 { break }
+            }
+            for key in keys {
                 if key == .resize { term.invalidate(); continue }
                 let (_, h) = term.size
                 let action = ConsoleController.handle(key, &ui, snapshot, pageSize: max(1, h - ConsoleView.headerLines - 2))
                 switch action {
-                case .quit?: return
+                case .quit?:
+                    finishPending()
+                    return
                 case .scanOrphans?:
                     ui.overlay = .orphans(items: collector.orphans(targets: targets), selected: 0)
                 case let a?: start(a)
@@ -205,6 +214,20 @@ final class Loop {
                 next = Clock.monotonicNanoseconds() + Int64(interval * 1e9)
             }
             draw()
+        }
+        finishPending()
+    }
+
+    /// An action in flight (a kill inside its grace period) is finished before the console
+    /// exits, not cut off half done: bounded, so a hung agent cannot hold a dropped session.
+    func finishPending() {
+        let deadline = Clock.monotonicNanoseconds() + 30_000_000_000
+        var buf = [UInt8](repeating: 0, count: 64)
+        while let label = pending.label.withLock({ $0 }), Clock.monotonicNanoseconds() < deadline {
+            ui.message = ("finishing before quitting: " + label, false)
+            draw()
+            _ = Sys.pollReadable([wakeFD], timeoutMs: 200)
+            while read(wakeFD, &buf, buf.count) > 0 {}
         }
     }
 

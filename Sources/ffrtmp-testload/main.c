@@ -171,6 +171,13 @@ static int mode_escape(double sec, double parent_sec)
     sigaddset(&term, SIGTERM);
     sigprocmask(SIG_BLOCK, &term, &old);
     fflush(stdout); /* or the child would print the parent's buffered output again */
+    /* The parent leaves only once the child has escaped and said so: without this, a loaded
+     * box could run the parent's exit (and the supervisor's straggler kill) first. */
+    int ready[2];
+    if (pipe(ready) != 0) {
+        fprintf(stderr, "ffrtmp-testload: pipe: %s\n", strerror(errno));
+        return 1;
+    }
     pid_t pid = fork();
 
     if (pid != 0)
@@ -187,9 +194,18 @@ static int mode_escape(double sec, double parent_sec)
         sigprocmask(SIG_SETMASK, &old, NULL);
         printf("escaped %d\n", (int)getpid());
         fflush(stdout);
+        close(ready[0]);
+        if (write(ready[1], "e", 1) != 1)
+            fprintf(stderr, "ffrtmp-testload: cannot tell the parent: %s\n", strerror(errno));
+        close(ready[1]);
         sleep_seconds(sec);
         return 0;
     }
+    close(ready[1]);
+    char c;
+    while (read(ready[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    close(ready[0]);
     printf("parent %d\n", (int)getpid());
     fflush(stdout);
     sleep_seconds(parent_sec);

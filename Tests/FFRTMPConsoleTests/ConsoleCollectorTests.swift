@@ -118,3 +118,26 @@ final class ConsoleCollectorTests: XCTestCase {
         XCTAssertThrowsError(try log.entries()) { XCTAssertTrue("\($0)".contains("line 3"), "\($0)") }
     }
 }
+
+extension ConsoleCollectorTests {
+    /// A lost outcome counts against uptime; malformed progress values never trap.
+    func testLostJobsCountAgainstUptimeAndOddProgressIsIgnored() throws {
+        try ended("ok-1", exit: 0)
+        let s = try spec("lost-1", ageSeconds: 60)
+        try journal.create(s)
+        // Its supervisor: a pid no process has (above pid_max), so it is dead and wrote no record.
+        try journal.writeSupervisor(s.jobID, ProcessIdentity(pid: 999_999_999, startTime: 1))
+        let live = try spec("odd-progress")
+        try journal.create(live)
+        try journal.writeSupervisor(live.jobID, ProcessIdentity.current(getpid())!)
+        try "fps=nan\nspeed=inf\nprogress=continue\n".write(toFile: journal.file(live.jobID, "progress"), atomically: true, encoding: .utf8)
+        let snap = collector().snapshot(agent: .down(reason: "x"), wrapperEnabled: nil, detailFor: nil)
+        XCTAssertEqual(snap.jobs.first { $0.id == "lost-1" }?.state, "lost")
+        XCTAssertEqual(snap.header.slaFinished, 2)
+        XCTAssertEqual(snap.header.slaUptime!, 0.5, accuracy: 1e-9)
+        XCTAssertNil(snap.jobs.first { $0.id == "odd-progress" }?.fps)
+        // The whole frame renders at a width that shows PROGRESS.
+        let f = ConsoleView.render(snap, ConsoleUIState(), width: 200, height: 20, glyphs: .utf8)
+        XCTAssertTrue(f.text.contains("odd-progress"))
+    }
+}

@@ -24,6 +24,8 @@ public enum ControlClient {
         var buf = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = recv(fd, &buf, buf.count, 0)
+            // A signal (a resize) on this thread is not the end of the answer.
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             out += buf[0..<n]
         }

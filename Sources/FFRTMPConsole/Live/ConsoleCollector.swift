@@ -42,13 +42,18 @@ public final class ConsoleCollector {
         jobs.reserveCapacity(ids.count)
         var finished = 0, compliant = 0
         for id in ids {
+            // A job being launched has its directory before its spec.json: not unreadable yet.
+            if entries[id.value] == nil && !FileIO.exists(inspector.journal.file(id, "spec.json")) && Self.young(inspector.journal.dir(id), now: now) {
+                continue
+            }
             guard let e = refresh(id, mono: mono) else {
                 var j = ConsoleJob(id: id.value, mode: "?", state: "unreadable", live: false, createdAtUnixNs: 0)
                 j.outcome = unreadable[id.value]
                 jobs.append(j)
                 continue
             }
-            if e.final, let sla = e.job.sla {
+            // Every job with a verdict, lost ones included (a lost outcome is a platform fault).
+            if !e.job.live, let sla = e.job.sla {
                 finished += 1
                 if sla { compliant += 1 }
             }
@@ -98,6 +103,12 @@ public final class ConsoleCollector {
         return e
     }
 
+    static func young(_ dir: String, now: Int64) -> Bool {
+        var st = stat()
+        guard stat(dir, &st) == 0 else { return false }
+        return now &- (Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)) < 5_000_000_000
+    }
+
     static func row(_ st: JobStatus, usage u: UsageSampler.Usage?, progress: [String: String]?) -> ConsoleJob {
         let r = st.result
         var j = ConsoleJob(id: st.spec.jobID.value, mode: modeName(st.spec.mode), state: st.state.rawValue, live: st.state.isLive,
@@ -112,7 +123,7 @@ public final class ConsoleCollector {
         j.sla = r.platformSLA
         j.slaReason = r.platformSLAReason
         if let p = progress {
-            j.fps = p["fps"].flatMap(Double.init)
+            j.fps = p["fps"].flatMap(Double.init).flatMap { $0.isFinite && $0 >= 0 && $0 < 1e9 ? $0 : nil }
             j.speed = p["speed"].flatMap { $0 == "N/A" ? nil : $0.trimmed }
         }
         if let c = r.exitCode { j.outcome = "exit=\(c)" } else if let s = r.signal { j.outcome = "signal=\(s)" } else if st.exit?.exitUnknownReason != nil {
@@ -146,11 +157,12 @@ public final class ConsoleCollector {
 
     /// The last `bytes` of a file (starting at a line boundary when cut), or nil when unreadable.
     public static func tail(_ path: String, bytes: Int) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK and regular files only: a FIFO planted as a log must not hang the screen.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { return nil }
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
         let size = Int(st.st_size)
         let start = max(0, size - bytes)
         var buf = [UInt8](repeating: 0, count: min(bytes, size))
@@ -207,7 +219,7 @@ public final class ConsoleCollector {
         }
         if let log = Self.tail(inspector.journal.file(id, "stderr.log"), bytes: 8192) {
             // ffmpeg redraws its status line with \r: keep what the terminal would show last.
-            d.logTail = log.split(separator: "\n").suffix(60).map { String($0.split(separator: "\r").last ?? "") }
+            d.logTail = log.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).suffix(60).map { String($0.split(separator: "\r").last ?? "") }
         }
         return d
     }
@@ -239,11 +251,12 @@ public final class ConsoleCollector {
         let jobs = scanner.journalOrphans().compactMap { st -> OrphanItem? in
             let members = st.spec.cgroup.map(inspector.driver.members) ?? []
             guard let pgid = st.workload?.pgid ?? members.first.flatMap({ ProcFS.stat($0)?.pgrp }) else { return nil }
+            let pids = members.isEmpty ? [st.workload?.identity.pid].compactMap { $0 } : members
             return OrphanItem(kind: .job, jobID: st.spec.jobID.value, pgid: pgid, command: st.spec.argv.first.map { String($0.split(separator: "/").last ?? "") } ?? "?",
-                              pids: members.isEmpty ? [st.workload?.identity.pid].compactMap { $0 } : members)
+                              pids: pids, startTimes: pids.map { ProcFS.stat($0)?.startTime ?? 0 })
         }
         let groups = scanner.ungovernedGroups().map {
-            OrphanItem(kind: .group, jobID: nil, pgid: $0.pgid, command: $0.command, pids: $0.processes.map(\.pid))
+            OrphanItem(kind: .group, jobID: nil, pgid: $0.pgid, command: $0.command, pids: $0.processes.map(\.pid), startTimes: $0.processes.map(\.startTime))
         }
         return jobs + groups
     }

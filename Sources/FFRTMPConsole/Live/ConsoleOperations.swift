@@ -11,6 +11,16 @@ public final class AgentMonitor: @unchecked Sendable {
         public var link: AgentLink
         public var wrapperEnabled: Bool?
         public var configFile: String?
+        /// True only when nothing listens on the socket (no socket file, or refused): an agent
+        /// that is slow or answers oddly is not "down", and nothing is done around it.
+        public var confirmedDown = false
+
+        public init(link: AgentLink, wrapperEnabled: Bool?, configFile: String?, confirmedDown: Bool = false) {
+            self.link = link
+            self.wrapperEnabled = wrapperEnabled
+            self.configFile = configFile
+            self.confirmedDown = confirmedDown
+        }
     }
 
     struct StatusReply: Decodable {
@@ -63,7 +73,9 @@ public final class AgentMonitor: @unchecked Sendable {
         do {
             answer = try ControlClient.send(stateDir: stateDir, request: #"{"op":"status"}"#, timeoutSeconds: 3)
         } catch {
-            return State(link: .down(reason: reason(error)), wrapperEnabled: nil, configFile: nil)
+            var absent = false
+            if case let FFRTMPError.io(_, _, err) = error { absent = err == ENOENT || err == ECONNREFUSED }
+            return State(link: .down(reason: reason(error)), wrapperEnabled: nil, configFile: nil, confirmedDown: absent)
         }
         guard let r = try? JSONDecoder().decode(StatusReply.self, from: Data(answer.utf8)) else {
             return State(link: .down(reason: "unreadable answer from the agent"), wrapperEnabled: nil, configFile: nil)
@@ -133,7 +145,13 @@ public final class ConsoleOperations: @unchecked Sendable {
         return ["1", "true", "yes", "on"].contains(v.lowercased())
     }
 
-    public func perform(_ action: ConsoleAction, agent: AgentMonitor.State) -> Outcome {
+    /// `shown` is what the screen showed; the agent is asked again now, at the moment of acting.
+    public func perform(_ action: ConsoleAction, agent shown: AgentMonitor.State) -> Outcome {
+        let agent: AgentMonitor.State
+        switch action {
+        case .launch, .setWrapper, .adopt: agent = AgentMonitor.query(inspector.journal.stateDir)
+        default: agent = shown
+        }
         let (name, target): (String, String?) = {
             switch action {
             case let .launch(l): return ("launch_test", "duration=\(l.durationSeconds)s cpu=\(l.cpuMax ?? "default") memory_mb=\(l.memoryMaxMB.map(String.init) ?? "default")")
@@ -162,6 +180,13 @@ public final class ConsoleOperations: @unchecked Sendable {
 
     func run(_ action: ConsoleAction, agent: AgentMonitor.State) throws -> Outcome {
         let connected: Bool = { if case .connected = agent.link { return true }; return false }()
+        if !connected, !agent.confirmedDown, case let .down(why) = agent.link {
+            switch action {
+            case .launch, .setWrapper, .adopt:
+                throw AgentError(text: "no clear answer from the agent (\(why)); not acting around a running agent, try again")
+            default: break
+            }
+        }
         switch action {
         case let .launch(l):
             if connected {
@@ -193,6 +218,7 @@ public final class ConsoleOperations: @unchecked Sendable {
             return Outcome(ok: true, message: "WRAPPER_ENABLED=\(on ? "true" : "false") saved to \(file); the agent is down and applies it when it starts",
                            wrapperEnabled: on)
         case let .adopt(o):
+            try checkStillOrphaned(o)
             let newID: JobID
             if connected {
                 let r = try agentCall(["op": .s("attach"), "pgid": .n(Double(o.pgid))])
@@ -206,8 +232,21 @@ public final class ConsoleOperations: @unchecked Sendable {
             }
             var msg = "adopted pgid \(o.pgid) as job \(newID)" + (connected ? " (the agent watches it)" : " (agent down: this console watches it until it quits)")
             if o.kind == .job, let old = o.jobID {
-                try Attacher(journal: inspector.journal, driver: inspector.driver).retireOrphan(try JobID(old), adoptedAs: newID)
-                msg += "; orphan \(old) closed as supervisor_lost"
+                let oldID = try JobID(old)
+                // Processes of the old job outside the adopted group (setsid children) are still
+                // in its cgroup: closing it would hide them. It stays orphaned, and says so.
+                let left = (try? inspector.journal.spec(oldID))?.cgroup.map(inspector.driver.members) ?? []
+                if left.isEmpty {
+                    do {
+                        try Attacher(journal: inspector.journal, driver: inspector.driver).retireOrphan(oldID, adoptedAs: newID)
+                        msg += "; orphan \(old) closed as supervisor_lost"
+                    } catch {
+                        msg += "; orphan \(old) could not be closed: \(error)"
+                    }
+                } else {
+                    msg += "; \(left.count) process(es) of \(old) outside that group (pids " + left.prefix(6).map(String.init).joined(separator: ",")
+                        + ") are still in its cgroup: it stays orphaned"
+                }
             }
             return Outcome(ok: true, message: msg)
         case let .kill(raw):
@@ -215,6 +254,31 @@ public final class ConsoleOperations: @unchecked Sendable {
             return Outcome(ok: true, message: "killed \(raw): \(out.status.state.rawValue)" + (out.escalated ? " (SIGKILL after the grace period)" : ""))
         case .quit, .scanOrphans:
             return Outcome(ok: true, message: "")
+        }
+    }
+
+    /// The group must still be the one listed: a member with a listed (pid, start time), and
+    /// every member a program adoption is for (AUTO_ATTACH_TARGETS), so a pgid reused since the
+    /// list was made, or a service script's group, is never moved. A journal orphan must still be one.
+    func checkStillOrphaned(_ o: OrphanItem) throws {
+        let listed = Set(zip(o.pids, o.startTimes).map { ProcessIdentity(pid: $0.0, startTime: $0.1) })
+        let now = try Attacher.resolve(.pgid(o.pgid))
+        guard now.contains(where: { listed.contains($0) }) else {
+            throw FFRTMPError.invalidField(field: "pgid", value: String(o.pgid),
+                                           expected: "the group listed a moment ago (it ended or its id was reused: press a to list again)")
+        }
+        let targets = Set((try? workerConfig(AgentMonitor.State(link: .down(reason: ""), wrapperEnabled: nil, configFile: nil)))?.autoAttachTargets
+                          ?? ["ffmpeg", "gst-launch-1.0"])
+        let others = now.compactMap { ProcFS.stat($0.pid) }.filter { !targets.contains($0.comm) }
+        guard others.isEmpty else {
+            throw FFRTMPError.invalidField(field: "pgid", value: String(o.pgid),
+                                           expected: "a group of \(targets.sorted().joined(separator: ", ")) only (it also holds " + others.prefix(3).map { "\($0.comm)[\($0.pid)]" }.joined(separator: ", ") + ")")
+        }
+        if o.kind == .job, let old = o.jobID {
+            let st = try inspector.status(try JobID(old), withUsage: false)
+            guard st.state == .orphaned else {
+                throw FFRTMPError.invalidField(field: "job", value: old, expected: "an orphaned job (it is \(st.state.rawValue) now)")
+            }
         }
     }
 

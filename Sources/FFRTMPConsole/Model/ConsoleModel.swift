@@ -97,8 +97,12 @@ public struct OrphanItem: Equatable, Sendable {
     public var pgid: Int32
     public var command: String
     public var pids: [Int32]
+    /// Start times of `pids` (same order) when the list was made: adoption checks that the
+    /// group is still these processes, so a pgid reused since is never moved.
+    public var startTimes: [UInt64] = []
 
-    public init(kind: Kind, jobID: String?, pgid: Int32, command: String, pids: [Int32]) {
+    public init(kind: Kind, jobID: String?, pgid: Int32, command: String, pids: [Int32], startTimes: [UInt64] = []) {
+        self.startTimes = startTimes
         self.kind = kind
         self.jobID = jobID
         self.pgid = pgid

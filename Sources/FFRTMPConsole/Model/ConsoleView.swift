@@ -299,7 +299,7 @@ public enum ConsoleView {
         case .sla:
             guard let ok = j.sla else { return (g.unknown, .dim) }
             return ok ? (g.ok, .good) : (g.fail, .bad)
-        case .age: return (age(now - j.createdAtUnixNs), .normal)
+        case .age: return (age(now &- j.createdAtUnixNs), .normal)
         case .progress:
             var parts: [String] = []
             if let f = j.fps { parts.append(f < 100 ? oneDecimal(f) + "fps" : "\(Int(f.rounded()))fps") }

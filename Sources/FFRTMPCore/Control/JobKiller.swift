@@ -46,7 +46,9 @@ public struct JobKiller: Sendable {
             }
         }
         // The shim notices its child's death and writes the exit record; wait for it.
-        var supervisorAlive = st.supervisor?.isAlive ?? false
+        // A job this process watches itself (the console's adoptions while the agent is down):
+        // nobody else will write its record, so do it here instead of waiting on ourselves.
+        var supervisorAlive = (st.supervisor?.isAlive ?? false) && st.supervisor?.pid != getpid()
         if let sup = st.supervisor, supervisorAlive {
             Self.waitExit(sup, seconds: 5)
             supervisorAlive = sup.isAlive

@@ -63,7 +63,7 @@ public struct UsageSampler: Sendable {
         if elapsedNs >= 10_000_000, let c0 = a.cpuUsageNanoseconds, let c1 = b.cpuUsageNanoseconds, c1 >= c0 {
             u.cpuPercent = Double(c1 - c0) / elapsedNs * 100
         }
-        if elapsedNs >= 10_000_000, let p0 = a.cpuPeriods, let p1 = b.cpuPeriods, let t0 = a.cpuThrottledPeriods, let t1 = b.cpuThrottledPeriods, p1 > p0 {
+        if elapsedNs >= 10_000_000, let p0 = a.cpuPeriods, let p1 = b.cpuPeriods, let t0 = a.cpuThrottledPeriods, let t1 = b.cpuThrottledPeriods, p1 > p0, t1 >= t0 {
             u.throttledPercent = Double(t1 - t0) / Double(p1 - p0) * 100
         }
         u.cpuLimitPercent = (spec.constraintsApplied ?? spec.constraints).cpuMax.flatMap { try? ConstraintParser().parseCPUMax($0).percentOfOneCore }

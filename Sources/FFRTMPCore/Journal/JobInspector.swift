@@ -80,7 +80,7 @@ public struct JobInspector: Sendable {
         }
         if supervisorAlive { return .running }
         if workloadAlive(st) { return .orphaned }
-        if st.supervisor == nil && Clock.realtimeNanoseconds() - st.spec.createdAtUnixNs < startGraceNs { return .starting }
+        if st.supervisor == nil && Clock.realtimeNanoseconds() &- st.spec.createdAtUnixNs < startGraceNs { return .starting }
         return .lost
     }
 
