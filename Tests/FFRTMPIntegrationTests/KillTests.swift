@@ -100,3 +100,22 @@ final class KillTests: IntegrationTestCase {
         XCTAssertNil(h.read(h.jobFile("tampered", "kill-request")), "nothing may happen before the check")
     }
 }
+
+/// Changing CLI actions are audited like the console's: who, what, outcome.
+final class CLIAuditTests: IntegrationTestCase {
+    func testKillAndAttachFromTheCLIAreAudited() throws {
+        XCTAssertEqual(try h.ffrtmp(["run", "--detach", "--job-id", "aud-1", "--", h.testload, "sleep", "60"]).status, 0)
+        XCTAssertEqual(try h.ffrtmp(["kill", "aud-1", "--grace", "2"], env: ["SUDO_USER": "alice", "SSH_CLIENT": "198.51.100.7 40000 22"]).status, 0)
+        XCTAssertEqual(try h.ffrtmp(["kill", "no-such-job"]).status, 1)
+        XCTAssertEqual(try h.ffrtmp(["attach", "--pgid", "999999999"]).status, 1)
+        let e = try AuditLog(stateDir: h.stateDir).entries()
+        XCTAssertEqual(e.map { "\($0.tool):\($0.action):\($0.target ?? "-"):\($0.outcome)" },
+                       ["cli:kill:aud-1:ok", "cli:kill:no-such-job:failed", "cli:attach:pgid 999999999:failed"])
+        XCTAssertEqual(e.first?.user, "alice")
+        XCTAssertEqual(e.first?.sshClient, "198.51.100.7 40000")
+        XCTAssertTrue(e[1].detail?.contains("no-such-job") ?? false, e[1].detail ?? "nil")
+        // Reading is not a change: ps leaves no line.
+        _ = try h.ffrtmp(["ps"])
+        XCTAssertEqual(try AuditLog(stateDir: h.stateDir).entries().count, 3)
+    }
+}

@@ -51,7 +51,15 @@ extension FFRTMP {
                 let attacher = Attacher(journal: inspector.journal, driver: inspector.driver)
                 let id = try jobID.map(JobID.init) ?? JobID.generate()
                 let target: Attacher.Target = pid.map { .pid($0, expectedStartTime: startTime) } ?? .pgid(pgid!)
-                let spec = try attacher.adopt(target, jobID: id, constraints: try limits.constraints(), requireGovernance: requireGovernance)
+                let what = pid.map { "pid \($0)" } ?? "pgid \(pgid!)"
+                let spec: JobSpec
+                do {
+                    spec = try attacher.adopt(target, jobID: id, constraints: try limits.constraints(), requireGovernance: requireGovernance)
+                } catch {
+                    global.audit("attach", target: what, succeeded: false, detail: (error as? FFRTMPError)?.description ?? "\(error)")
+                    throw error
+                }
+                global.audit("attach", target: what, succeeded: true, detail: "job \(id)")
                 Output.err("attached \((spec.adopted ?? []).map { String($0.identity.pid) }.joined(separator: ",")) as job \(id) in \(spec.cgroup?.path ?? "-"); Ctrl-C detaches")
                 let (end, _) = try attacher.watch(spec, signalFD: sigFD)
                 if case .detached(let sig) = end {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FFRTMPAgent
 import FFRTMPCore
+import FoundationEssentials
 
 extension FFRTMP {
     struct Ctl: ParsableCommand {
@@ -19,11 +20,19 @@ extension FFRTMP {
         var request: String
 
         func run() throws {
+            // Requests that change something are audited, like the console's (read-only ones are not).
+            let op = (try? JSONDecoder().decode(ControlRequest.self, from: Data(request.utf8)))?.op
+            let changing = op.map { ["set_wrapper", "launch_test", "kill", "attach"].contains($0) } ?? false
             do {
                 let answer = try ControlClient.send(stateDir: global.journal().stateDir, request: request)
                 Output.out(answer)
-                if !answer.contains(#""ok":true"#) { throw ExitCode(1) }
-            } catch let e as ExitCode { throw e } catch { throw fail(error, status: 1) }
+                let ok = answer.contains(#""ok":true"#)
+                if changing { global.audit(op!, target: String(request.prefix(200)), succeeded: ok, detail: String(answer.prefix(300))) }
+                if !ok { throw ExitCode(1) }
+            } catch let e as ExitCode { throw e } catch {
+                if changing { global.audit(op!, target: String(request.prefix(200)), succeeded: false, detail: "\(error)") }
+                throw fail(error, status: 1)
+            }
         }
     }
 }

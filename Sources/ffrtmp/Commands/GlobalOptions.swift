@@ -16,6 +16,17 @@ struct GlobalOptions: ParsableArguments {
     func driver() throws -> CgroupDriver { try context.driver() }
     func inspector() throws -> JobInspector { try context.inspector() }
     var actor: String { context.actor }
+
+    /// Appends a changing action to STATE_DIR/audit.log (docs/CONSOLE.md), like the console
+    /// does; a log that cannot be written is said on stderr, never skipped silently.
+    func audit(_ action: String, target: String?, succeeded: Bool, detail: String?) {
+        do {
+            try AuditLog(stateDir: journal().stateDir).append(tool: "cli", action: action, target: target, succeeded: succeeded,
+                                                               detail: detail, environment: environment)
+        } catch {
+            Output.err("ffrtmp: warning: audit log not written: \(error)")
+        }
+    }
 }
 
 /// What every command needs from the flags and the environment, free of

@@ -36,7 +36,14 @@ extension FFRTMP {
                 let id = try JobID(job)
                 let sig = try Signals.parse(signal)
                 let killer = JobKiller(inspector: try global.inspector())
-                let outcome = try killer.kill(id, signal: sig, graceSeconds: grace, requestedBy: global.actor)
+                let outcome: JobKiller.Outcome
+                do {
+                    outcome = try killer.kill(id, signal: sig, graceSeconds: grace, requestedBy: global.actor)
+                } catch {
+                    global.audit("kill", target: id.value, succeeded: false, detail: (error as? FFRTMPError)?.description ?? "\(error)")
+                    throw error
+                }
+                global.audit("kill", target: id.value, succeeded: true, detail: "\(outcome.status.state.rawValue)" + (outcome.escalated ? ", SIGKILL" : ""))
                 let r = outcome.status.result
                 let how = sig == SIGKILL ? " with SIGKILL" : outcome.escalated ? " (escalated to SIGKILL after \(grace)s)" : ""
                 Output.err("killed job \(id)" + how)
