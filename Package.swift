@@ -41,7 +41,7 @@ let package = Package(
         // The operator console: a pure view-model (FFRTMPConsole, unit-tested without a terminal)
         // and a thin ncursesw front end in its own binary, so `ffrtmp run` never loads ncurses.
         .target(name: "CNcursesw", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("ncursesw")]),
-        .target(name: "FFRTMPConsole", dependencies: ["FFRTMPCore", "FFRTMPAgent"]),
+        .target(name: "FFRTMPConsole", dependencies: ["FFRTMPCore", "FFRTMPWire", "FFRTMPAgent"]),
         .executableTarget(name: "ffrtmp-console", dependencies: ["CNcursesw", "FFRTMPConsole", "FFRTMPAgent", "FFRTMPCore"]),
         // A deterministic workload for the tests (spin, alloc, escape via setsid, exit N).
         .executableTarget(name: "ffrtmp-testload", cSettings: [.define("_GNU_SOURCE")]),

@@ -6,7 +6,8 @@
 # Usage: scripts/screenshots.sh   (root; FFRTMP_BIN_DIR picks the binaries, default: a debug build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/lib/cgroups.sh
+repo=$PWD
+. scripts/lib/harness.sh
 [ "$(id -u)" = 0 ] || { echo "needs root (cgroups)" >&2; exit 1; }
 scripts/install-deps.sh screenshots
 if [ -z "${FFRTMP_BIN_DIR:-}" ]; then
@@ -28,7 +29,8 @@ pids=()
 cleanup() {
   tmux -L "$sock" kill-server 2>/dev/null || true
   for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  ffrtmp_cleanup_jobs "$parent" "$state"
+  cgroup_cleanup "$parent"
+  wait_shims "$state"
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -151,7 +151,7 @@ final class Loop {
     }
 
     func collect() {
-        ops.tick()
+        if let problem = ops.tick().first { ui.message = (problem, true) }
         let a = agent.current
         var wrapper = a.wrapperEnabled ?? ops.wrapperFromFile(a)
         if let o = wrapperOverride {

@@ -141,3 +141,19 @@ extension ConsoleCollectorTests {
         XCTAssertTrue(f.text.contains("odd-progress"))
     }
 }
+
+extension ConsoleCollectorTests {
+    /// A job directory without its spec.json yet is a launch in progress, not an unreadable job;
+    /// past the start grace it is unreadable, and says so.
+    func testALaunchInProgressIsNotUnreadableUntilTheGraceEnds() throws {
+        let dir = journal.jobsDir + "/launching-1"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let c = collector()
+        XCTAssertEqual(c.snapshot(agent: .down(reason: "x"), wrapperEnabled: nil, detailFor: nil).jobs.map(\.id), [])
+        var times = [timeval(tv_sec: time(nil) - 60, tv_usec: 0), timeval(tv_sec: time(nil) - 60, tv_usec: 0)]
+        XCTAssertEqual(utimes(dir, &times), 0)
+        let jobs = c.snapshot(agent: .down(reason: "x"), wrapperEnabled: nil, detailFor: nil).jobs
+        XCTAssertEqual(jobs.map(\.state), ["unreadable"])
+        XCTAssertEqual(jobs.first?.id, "launching-1")
+    }
+}

@@ -8,7 +8,8 @@
 #        (root; release build unless FFRTMP_BIN_DIR is set; writes docs/bench/console-vs-htop.txt)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-. scripts/lib/cgroups.sh
+repo=$PWD
+. scripts/lib/harness.sh
 jobs=${1:-200}
 window=${2:-60}
 rounds=${3:-3}
@@ -29,7 +30,8 @@ export FFRTMP_STATE_DIR=$state FFRTMP_CGROUP_PARENT=/$parent
 
 cleanup() {
   tmux -L "$sock" kill-server 2>/dev/null || true
-  ffrtmp_cleanup_jobs "$parent" "$state"
+  cgroup_cleanup "$parent"
+  wait_shims "$state"
   rm -rf "$state"
 }
 trap cleanup EXIT

@@ -130,6 +130,18 @@ cgroup_cleanup() {  # PARENT
   echo "warning: could not remove cgroup parent /$parent" >&2
 }
 
+# Waits (bounded) for the shims of the jobs in a state dir: each exits once its workload is gone.
+wait_shims() {  # STATE_DIR
+  local f pid i
+  for f in "$1"/jobs/*/shim.pid; do
+    [ -f "$f" ] || continue
+    pid=$(cut -d' ' -f1 "$f" 2>/dev/null || true)
+    [ -n "$pid" ] || continue
+    for ((i = 0; i < 100; i++)); do [ -d "/proc/$pid" ] || break; sleep 0.05; done
+  done
+  return 0
+}
+
 # Machine facts for result files.
 machine_line() {
   local cg=v1-hybrid

@@ -38,11 +38,8 @@ public final class Agent {
     var nextSample: Int64 = 0
     var nextWatchdog: Int64 = 0
     var attached: Set<JobID> = []
-    /// Journal jobs with an exit record: their state never changes again, so the once-a-second
-    /// survey counts them from here instead of reading their files every time.
-    var ended: [JobID: JobState] = [:]
-    /// The survey's last look at every other journal job, refreshed (not re-read) each second.
-    var unended: [JobID: JobStatus] = [:]
+    /// The once-a-second survey of every journal job (ended ones are not read again).
+    let journalWatch: JournalWatch
     /// Shims this agent started are its children until they exit: reaped here so none lingers
     /// as a zombie (only these pids: a legacy child's status belongs to reapLegacy).
     var shims: Set<Int32> = []
@@ -61,6 +58,7 @@ public final class Agent {
         // and re-created at start): one agent per journal.
         lock = try StateDirLock(stateDir: journal.stateDir)
         inspector = JobInspector(journal: journal, driver: driver)
+        journalWatch = JournalWatch(inspector: inspector)
         launcher = JobLauncher(journal: journal, driver: driver, shimPath: shimPath)
         outbox = try Outbox(stateDir: journal.stateDir)
         client = try config.masterURL.map { try MasterClient(baseURL: $0, key: config.apiKey ?? "", timeoutSeconds: 5) }
@@ -467,39 +465,15 @@ public final class Agent {
     func surveyJournal() -> [JobID: JobStatus] {
         var counts: [String: Int] = [:]
         var read: [JobID: JobStatus] = [:]
-        var present = Set<JobID>(), endedSeen = 0, unendedSeen = 0
-        // Not journal.jobIDs(): that sorts by reading every spec, which is what this avoids.
-        for name in FileIO.listDirectory(journal.jobsDir) {
-            guard let id = try? JobID(name) else { continue }
-            present.insert(id)
-            if let state = ended[id] {
-                counts[state.rawValue, default: 0] += 1
-                endedSeen += 1
-                continue
-            }
-            let st: JobStatus
-            if let prev = unended[id] {
-                st = inspector.refresh(prev, withUsage: false)
-            } else {
-                do { st = try inspector.status(id, withUsage: false) } catch {
-                    counts[AgentMetrics.unreadable, default: 0] += 1
-                    continue
-                }
-            }
-            read[id] = st
-            counts[st.state.rawValue, default: 0] += 1
-            if st.exit != nil {
-                ended[id] = st.state
-                endedSeen += 1
-                unended[id] = nil
-            } else {
-                unended[id] = st
-                unendedSeen += 1
+        for seen in journalWatch.poll() {
+            switch seen.status {
+            case let .success(st):
+                counts[st.state.rawValue, default: 0] += 1
+                if seen.fresh { read[seen.id] = st }
+            case .failure:
+                counts[AgentMetrics.unreadable, default: 0] += 1
             }
         }
-        // Job directories removed by the operator leave the caches too.
-        if endedSeen < ended.count { ended = ended.filter { present.contains($0.key) } }
-        if unendedSeen < unended.count { unended = unended.filter { present.contains($0.key) } }
         metrics.journal(counts)
         return read
     }

@@ -10,21 +10,21 @@ public final class ConsoleCollector {
     public let governance: GovernanceProbe
     public let host: String
 
-    struct Entry {
-        var status: JobStatus
+    /// What the table shows of each job, and the cgroup usage it was computed from (the
+    /// next refresh's CPU% is the rate between the two).
+    struct Row {
         var job: ConsoleJob
         var usage: CgroupUsage?
         var usageAtNs: Int64
-        var final: Bool
     }
-    var entries: [String: Entry] = [:]
-    /// Journal directories that could not be read, retried every refresh.
-    var unreadable: [String: String] = [:]
+    var rows: [JobID: Row] = [:]
+    let watch: JournalWatch
 
     public init(inspector: JobInspector, governance: GovernanceProbe, host: String = ConsoleCollector.hostname()) {
         self.inspector = inspector
         self.governance = governance
         self.host = host
+        watch = JournalWatch(inspector: inspector)
     }
 
     public static func hostname() -> String {
@@ -35,30 +35,30 @@ public final class ConsoleCollector {
 
     public func snapshot(agent: AgentLink, wrapperEnabled: Bool?, detailFor detailID: String?) -> ConsoleSnapshot {
         let now = Clock.realtimeNanoseconds(), mono = Clock.monotonicNanoseconds()
-        let ids = inspector.journal.listedJobIDs()
-        let present = Set(ids.map(\.value))
-        entries = entries.filter { present.contains($0.key) }
+        let seen = watch.poll()
         var jobs: [ConsoleJob] = []
-        jobs.reserveCapacity(ids.count)
+        jobs.reserveCapacity(seen.count)
+        var next: [JobID: Row] = [:]
         var finished = 0, compliant = 0
-        for id in ids {
-            // A job being launched has its directory before its spec.json: not unreadable yet.
-            if entries[id.value] == nil && !FileIO.exists(inspector.journal.file(id, "spec.json")) && Self.young(inspector.journal.dir(id), now: now) {
-                continue
-            }
-            guard let e = refresh(id, mono: mono) else {
-                var j = ConsoleJob(id: id.value, mode: "?", state: "unreadable", live: false, createdAtUnixNs: 0)
-                j.outcome = unreadable[id.value]
+        for s in seen {
+            switch s.status {
+            case let .failure(e):
+                var j = ConsoleJob(id: s.id.value, mode: "?", state: "unreadable", live: false, createdAtUnixNs: 0)
+                j.outcome = e.description
                 jobs.append(j)
-                continue
+            case let .success(st):
+                // A final job's row is computed once, when it ended.
+                let r = !s.fresh ? rows[s.id] ?? row(st, previous: nil, mono: mono) : row(st, previous: rows[s.id], mono: mono)
+                next[s.id] = r
+                // Every job with a verdict, lost ones included (a lost outcome is a platform fault).
+                if !r.job.live, let sla = r.job.sla {
+                    finished += 1
+                    if sla { compliant += 1 }
+                }
+                jobs.append(r.job)
             }
-            // Every job with a verdict, lost ones included (a lost outcome is a platform fault).
-            if !e.job.live, let sla = e.job.sla {
-                finished += 1
-                if sla { compliant += 1 }
-            }
-            jobs.append(e.job)
         }
+        rows = next
         let header = ConsoleHeader(
             host: host, cgroupVersion: governance.version.rawValue,
             governance: GovernanceMode(rawValue: governance.level.rawValue) ?? .none, governanceReason: governance.reason,
@@ -67,46 +67,25 @@ public final class ConsoleCollector {
         return ConsoleSnapshot(header: header, jobs: jobs, detail: detailID.flatMap { detail($0, now: now) }, nowUnixNs: now)
     }
 
-    func refresh(_ id: JobID, mono: Int64) -> Entry? {
-        if let e = entries[id.value], e.final { return e }
-        let prev = entries[id.value]
-        var status: JobStatus
-        if let prev {
-            status = inspector.refresh(prev.status, withUsage: false)
-        } else {
-            do {
-                status = try inspector.status(id, withUsage: true)
-                unreadable[id.value] = nil
-            } catch {
-                unreadable[id.value] = (error as? FFRTMPError)?.description ?? "\(error)"
-                return nil
-            }
-        }
-        // After the first full read, only what changes is read again; the limit is kept.
-        if prev != nil, status.state.isLive, let cg = status.spec.cgroup {
-            var u = inspector.driver.liveUsage(cg)
-            u.memoryLimitBytes = prev?.usage?.memoryLimitBytes
-            status.usage = u
-        }
-        var usage: UsageSampler.Usage?
-        if let cur = status.usage {
-            if let prev, let before = prev.usage {
-                usage = UsageSampler.rates(before, cur, elapsedNs: Double(mono - prev.usageAtNs), spec: status.spec)
+    /// A live job's usage: every cgroup file the first time, then only the ones that change
+    /// (the limit is carried over); CPU% is the rate since the previous refresh.
+    func row(_ st: JobStatus, previous: Row?, mono: Int64) -> Row {
+        var cur: CgroupUsage?
+        if st.state.isLive, let cg = st.spec.cgroup {
+            if let before = previous?.usage {
+                var u = inspector.driver.liveUsage(cg)
+                u.memoryLimitBytes = before.memoryLimitBytes
+                cur = u
             } else {
-                usage = UsageSampler.rates(cur, cur, elapsedNs: 0, spec: status.spec)
+                cur = inspector.driver.usage(cg)
             }
         }
-        let final = !status.state.isLive && status.state != .lost && status.journalError == nil
-        let e = Entry(status: status, job: Self.row(status, usage: usage, progress: status.state.isLive ? progress(id) : nil),
-                      usage: status.usage, usageAtNs: mono, final: final)
-        entries[id.value] = e
-        return e
-    }
-
-    static func young(_ dir: String, now: Int64) -> Bool {
-        var st = stat()
-        guard stat(dir, &st) == 0 else { return false }
-        return now &- (Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)) < 5_000_000_000
+        var rates: UsageSampler.Usage?
+        if let cur {
+            let before = previous?.usage ?? cur
+            rates = UsageSampler.rates(before, cur, elapsedNs: previous?.usage == nil ? 0 : Double(mono - (previous?.usageAtNs ?? mono)), spec: st.spec)
+        }
+        return Row(job: Self.row(st, usage: rates, progress: st.state.isLive ? progress(st.spec.jobID) : nil), usage: cur, usageAtNs: mono)
     }
 
     static func row(_ st: JobStatus, usage u: UsageSampler.Usage?, progress: [String: String]?) -> ConsoleJob {

@@ -1,5 +1,6 @@
 import FFRTMPAgent
 import FFRTMPCore
+import FFRTMPWire
 import FoundationEssentials
 import Glibc
 import Synchronization
@@ -190,11 +191,8 @@ public final class ConsoleOperations: @unchecked Sendable {
         switch action {
         case let .launch(l):
             if connected {
-                var req: [String: JSONValueLite] = ["op": .s("launch_test"), "duration_seconds": .n(l.durationSeconds)]
-                if let c = l.cpuMax { req["cpu_max"] = .s(c) }
-                if let m = l.memoryMaxMB { req["memory_max_mb"] = .n(Double(m)) }
-                let r = try agentCall(req)
-                return Outcome(ok: true, message: "launched test transcode \(r["job"] ?? "?") through the agent")
+                let r = try agentCall(ControlRequest(op: "launch_test", durationSeconds: l.durationSeconds, cpuMax: l.cpuMax, memoryMaxMB: l.memoryMaxMB))
+                return Outcome(ok: true, message: "launched test transcode \(r.string("job") ?? "?") through the agent")
             }
             let cfg = try workerConfig(agent)
             let id = JobID.generate()
@@ -206,8 +204,8 @@ public final class ConsoleOperations: @unchecked Sendable {
             return Outcome(ok: true, message: "launched test transcode \(id) (agent down: started directly)")
         case let .setWrapper(on):
             if connected {
-                let r = try agentCall(["op": .s("set_wrapper"), "enabled": .b(on)])
-                let persisted = r["persisted"] == "true"
+                let r = try agentCall(ControlRequest(op: "set_wrapper", enabled: on))
+                let persisted = r.object["persisted"] == .bool(true)
                 return Outcome(ok: true, message: "WRAPPER_ENABLED=\(on ? "true" : "false") applied to the agent" + (persisted ? " and saved to worker.env" : " (the agent has no worker.env: not saved)"),
                                wrapperEnabled: on)
             }
@@ -218,11 +216,11 @@ public final class ConsoleOperations: @unchecked Sendable {
             return Outcome(ok: true, message: "WRAPPER_ENABLED=\(on ? "true" : "false") saved to \(file); the agent is down and applies it when it starts",
                            wrapperEnabled: on)
         case let .adopt(o):
-            try checkStillOrphaned(o)
+            try checkStillOrphaned(o, agent: agent)
             let newID: JobID
             if connected {
-                let r = try agentCall(["op": .s("attach"), "pgid": .n(Double(o.pgid))])
-                newID = try JobID(r["job"] ?? "")
+                let r = try agentCall(ControlRequest(op: "attach", pgid: o.pgid))
+                newID = try JobID(r.string("job") ?? "")
             } else {
                 let cfg = try workerConfig(agent)
                 newID = JobID.generate()
@@ -260,15 +258,14 @@ public final class ConsoleOperations: @unchecked Sendable {
     /// The group must still be the one listed: a member with a listed (pid, start time), and
     /// every member a program adoption is for (AUTO_ATTACH_TARGETS), so a pgid reused since the
     /// list was made, or a service script's group, is never moved. A journal orphan must still be one.
-    func checkStillOrphaned(_ o: OrphanItem) throws {
+    func checkStillOrphaned(_ o: OrphanItem, agent: AgentMonitor.State) throws {
         let listed = Set(zip(o.pids, o.startTimes).map { ProcessIdentity(pid: $0.0, startTime: $0.1) })
         let now = try Attacher.resolve(.pgid(o.pgid))
         guard now.contains(where: { listed.contains($0) }) else {
             throw FFRTMPError.invalidField(field: "pgid", value: String(o.pgid),
                                            expected: "the group listed a moment ago (it ended or its id was reused: press a to list again)")
         }
-        let targets = Set((try? workerConfig(AgentMonitor.State(link: .down(reason: ""), wrapperEnabled: nil, configFile: nil)))?.autoAttachTargets
-                          ?? ["ffmpeg", "gst-launch-1.0"])
+        let targets = Set(try workerConfig(agent).autoAttachTargets)
         let others = now.compactMap { ProcFS.stat($0.pid) }.filter { !targets.contains($0.comm) }
         guard others.isEmpty else {
             throw FFRTMPError.invalidField(field: "pgid", value: String(o.pgid),
@@ -282,13 +279,13 @@ public final class ConsoleOperations: @unchecked Sendable {
         }
     }
 
-    var actor: String {
-        let (user, ssh) = AuditLog.who(environment)
-        return "operator user=\(user)" + (ssh.map { " from=" + ($0.split(separator: " ").first.map(String.init) ?? $0) } ?? "") + " via console"
-    }
+    var actor: String { AuditLog.actor(environment, via: "console") }
 
     /// Housekeeping on every refresh: reap our shims, finish attach jobs we watch.
-    public func tick() {
+    /// Returns what went wrong finishing a watched job (it stays watched and is tried again).
+    @discardableResult
+    public func tick() -> [String] {
+        var problems: [String] = []
         children.withLock { set in
             for pid in set {
                 var st: Int32 = 0
@@ -298,34 +295,37 @@ public final class ConsoleOperations: @unchecked Sendable {
         let attacher = Attacher(journal: inspector.journal, driver: inspector.driver)
         watching.withLock { set in
             for id in set {
-                guard let spec = try? inspector.journal.spec(id) else { set.remove(id); continue }
-                if (try? attacher.finishIfEnded(spec)) != nil { set.remove(id) }
+                do {
+                    if try attacher.finishIfEnded(try inspector.journal.spec(id)) != nil { set.remove(id) }
+                } catch FFRTMPError.jobNotFound {
+                    set.remove(id)
+                } catch {
+                    problems.append("cannot finish adopted job \(id): \(error)")
+                }
             }
         }
+        return problems
     }
 
-    enum JSONValueLite {
-        case s(String), n(Double), b(Bool)
-        var json: String {
-            switch self {
-            case let .s(v): return "\"" + v.map { $0 == "\"" ? "\\\"" : $0 == "\\" ? "\\\\" : String($0) }.joined() + "\""
-            case let .n(v): return v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
-            case let .b(v): return v ? "true" : "false"
-            }
+    /// An agent's answer: its JSON object.
+    struct Answer {
+        var object: [String: JSONValue]
+        func string(_ key: String) -> String? {
+            if case let .string(v)? = object[key] { return v }
+            return nil
         }
     }
 
     /// One control-socket call; an "ok": false answer is an error carrying the agent's words.
-    func agentCall(_ fields: [String: JSONValueLite]) throws -> [String: String] {
-        let req = "{" + fields.sorted { $0.key < $1.key }.map { "\"\($0.key)\":" + $0.value.json }.joined(separator: ",") + "}"
-        let answer = try ControlClient.send(stateDir: inspector.journal.stateDir, request: req, timeoutSeconds: 35)
-        guard let obj = try? JSONDecoder().decode([String: Scalar].self, from: Data(answer.utf8)) else {
-            throw AgentError(text: "unreadable answer: " + String(answer.prefix(200)))
+    func agentCall(_ request: ControlRequest) throws -> Answer {
+        let line = String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
+        let text = try ControlClient.send(stateDir: inspector.journal.stateDir, request: line, timeoutSeconds: 35)
+        guard case let .object(obj)? = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+            throw AgentError(text: "unreadable answer: " + String(text.prefix(200)))
         }
-        var out: [String: String] = [:]
-        for (k, v) in obj { out[k] = v.text }
-        guard out["ok"] == "true" else { throw AgentError(text: out["error"] ?? answer) }
-        return out
+        let answer = Answer(object: obj)
+        guard obj["ok"] == .bool(true) else { throw AgentError(text: answer.string("error") ?? text) }
+        return answer
     }
 
     struct AgentError: Error, CustomStringConvertible {

@@ -1,3 +1,5 @@
+import FFRTMPCore
+
 /// Turns a snapshot and the UI state into exactly `height` lines of at most `width` cells.
 /// Pure: no terminal, no clock, no files. The ncurses layer draws the result.
 
@@ -413,29 +415,11 @@ public enum ConsoleView {
 
     // MARK: formatting
 
-    public static func pct(_ v: Double) -> String { String(Int(v.rounded())) + "%" }
-    static func percent1(_ v: Double) -> String {
-        let t = Int((v * 10).rounded())
-        return "\(t / 10).\(t % 10)%"
-    }
-    static func oneDecimal(_ v: Double) -> String {
-        let t = Int((v * 10).rounded())
-        return "\(t / 10).\(t % 10)"
-    }
-
-    public static func bytes(_ b: UInt64) -> String {
-        let mib = Double(b) / 1_048_576
-        if mib >= 1024 { return oneDecimal(mib / 1024) + "G" }
-        return String(Int(mib.rounded())) + "M"
-    }
-
-    public static func age(_ ns: Int64) -> String {
-        let s = max(0, ns / 1_000_000_000)
-        if s < 120 { return "\(s)s" }
-        if s < 7200 { return "\(s / 60)m" }
-        if s < 172_800 { return "\(s / 3600)h" }
-        return "\(s / 86400)d"
-    }
+    public static func pct(_ v: Double) -> String { HumanUnits.percent(v) }
+    static func percent1(_ v: Double) -> String { HumanUnits.oneDecimal(v) + "%" }
+    static func oneDecimal(_ v: Double) -> String { HumanUnits.oneDecimal(v) }
+    public static func bytes(_ b: UInt64) -> String { HumanUnits.bytes(b) }
+    public static func age(_ ns: Int64) -> String { HumanUnits.age(ns) }
 
     /// A bar of `width` cells for a 0...1 ratio; blank without a limit to compare against.
     public static func bar(_ ratio: Double?, _ width: Int, _ g: Glyphs) -> String {

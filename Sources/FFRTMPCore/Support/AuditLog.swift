@@ -32,6 +32,13 @@ public struct AuditLog: Sendable {
         return (user, ssh)
     }
 
+    /// Who, as kill requests name them: "operator user=alice from=203.0.113.9[ via console]".
+    public static func actor(_ env: [String: String], via tool: String? = nil) -> String {
+        let (user, ssh) = who(env)
+        return "operator user=\(user)" + (ssh.flatMap { $0.split(separator: " ").first.map { " from=" + $0 } } ?? "")
+            + (tool.map { " via " + $0 } ?? "")
+    }
+
     @discardableResult
     public func append(tool: String, action: String, target: String?, succeeded: Bool, detail: String?,
                        environment env: [String: String], now: Int64 = Clock.realtimeNanoseconds()) throws -> Entry {

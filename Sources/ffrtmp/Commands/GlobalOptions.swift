@@ -44,13 +44,8 @@ struct CLIContext {
 
     func inspector() throws -> JobInspector { JobInspector(journal: journal(), driver: try driver()) }
 
-    /// Who is acting, for kill requests and audit lines: the sudo user if any, and the SSH peer.
-    var actor: String {
-        let env = environment
-        var who = "operator user=\(env["SUDO_USER"] ?? env["USER"] ?? "uid\(getuid())")"
-        if let ssh = env["SSH_CLIENT"], let host = ssh.split(separator: " ").first { who += " from=\(host)" }
-        return who
-    }
+    /// Who is acting, for kill requests: the sudo user if any, and the SSH peer.
+    var actor: String { AuditLog.actor(environment) }
 }
 
 /// Errors end the command with a message naming what was wrong, never a stack trace.

@@ -72,21 +72,9 @@ struct PsEntry: Encodable {
 }
 
 enum Format {
-    static func pct(_ v: Double) -> String { String(Int(v.rounded())) + "%" }
-
-    static func age(_ createdNs: Int64) -> String {
-        let s = max(0, (Clock.realtimeNanoseconds() - createdNs) / 1_000_000_000)
-        if s < 120 { return "\(s)s" }
-        if s < 7200 { return "\(s / 60)m" }
-        if s < 172_800 { return "\(s / 3600)h" }
-        return "\(s / 86400)d"
-    }
-
-    static func bytes(_ b: UInt64) -> String {
-        let mib = Double(b) / 1_048_576
-        if mib >= 1024 { return String(Int((mib / 1024 * 10).rounded()) / 10) + "." + String(Int((mib / 1024 * 10).rounded()) % 10) + "G" }
-        return String(Int(mib.rounded())) + "M"
-    }
+    static func pct(_ v: Double) -> String { HumanUnits.percent(v) }
+    static func age(_ createdNs: Int64) -> String { HumanUnits.age(Clock.realtimeNanoseconds() &- createdNs) }
+    static func bytes(_ b: UInt64) -> String { HumanUnits.bytes(b) }
 
     static func cpu(_ u: UsageSampler.Usage?) -> String {
         guard let u, let p = u.cpuPercent else { return "-" }
