@@ -2,7 +2,11 @@
 #define _GNU_SOURCE
 #endif
 #include "ffrtmp_sys.h"
+#include "ffrtmp_identity.h"
 #include <errno.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -91,7 +95,8 @@ static pid_t spawn_with(const char *path, char *const argv[], char *const envp[]
     return rc == 0 ? pid : -rc;
 }
 
-pid_t ffrtmp_spawn_detached(const char *path, char *const argv[], char *const envp[], int sync_fd) {
+pid_t ffrtmp_spawn_detached(const char *path, char *const argv[], char *const envp[], int sync_fd,
+                            const int *src_fds, const int *dst_fds, int n_fds) {
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     // The shim must never share the caller's terminal: a dropped SSH session
@@ -100,16 +105,79 @@ pid_t ffrtmp_spawn_detached(const char *path, char *const argv[], char *const en
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
     if (sync_fd >= 0) posix_spawn_file_actions_adddup2(&fa, sync_fd, 3);
+    for (int i = 0; i < n_fds; i++) posix_spawn_file_actions_adddup2(&fa, src_fds[i], dst_fds[i]);
     return spawn_with(path, argv, envp, &fa, POSIX_SPAWN_SETSID);
 }
 
-pid_t ffrtmp_spawn_logged(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd) {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
-    posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
-    return spawn_with(path, argv, envp, &fa, POSIX_SPAWN_SETPGROUP);
+struct legacy_failure { int stage; int err; };
+static const char *const legacy_stages[] = { "exec", "user", "fd", "fork" };
+
+__attribute__((noreturn)) static void legacy_child_fail(int report_fd, int stage) {
+    struct legacy_failure f = { stage, errno };
+    ssize_t ignored = write(report_fd, &f, sizeof f);
+    (void)ignored;
+    _exit(127);
+}
+
+// posix_spawn cannot change the user, so the legacy path forks. Between fork and exec only
+// async-signal-safe calls: every fd is opened and every string built before fork.
+pid_t ffrtmp_spawn_logged(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd,
+                          const struct ffrtmp_workload_plan *plan, const char **failed_stage) {
+    int report[2];
+    int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    *failed_stage = "fork";
+    if (null_fd < 0) return -errno;
+    if (pipe2(report, O_CLOEXEC) != 0) { int e = errno; close(null_fd); return -e; }
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct sigaction dfl;
+        sigset_t none;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, NULL);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (setpgid(0, 0) != 0) legacy_child_fail(report[1], 2);
+        if (dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) legacy_child_fail(report[1], 2);
+        // dup2 leaves the target without FD_CLOEXEC: these are the files the workload opens.
+        for (int i = 0; i < plan->n_fds; i++)
+            if (dup2(plan->src_fds[i], plan->dst_fds[i]) < 0) legacy_child_fail(report[1], 2);
+        if (plan->max_file_bytes > 0 && ffrtmp_limit_file_size(plan->max_file_bytes) != 0) legacy_child_fail(report[1], 1);
+        if (plan->as_user && ffrtmp_become_user(plan->uid, plan->gid) != 0) legacy_child_fail(report[1], 1);
+        if (plan->exec_fd >= 0) {
+            syscall(SYS_execveat, plan->exec_fd, "", argv, envp, AT_EMPTY_PATH);
+            // ENOENT: a #! script whose interpreter cannot reopen a CLOEXEC fd; fall back to the path.
+            if (errno != ENOENT) legacy_child_fail(report[1], 0);
+        }
+        execve(path, argv, envp);
+        legacy_child_fail(report[1], 0);
+    }
+    int fork_err = errno;
+    close(report[1]);
+    close(null_fd);
+    if (pid < 0) { close(report[0]); return -fork_err; }
+    struct legacy_failure f;
+    ssize_t got;
+    do { got = read(report[0], &f, sizeof f); } while (got < 0 && errno == EINTR);
+    close(report[0]);
+    if (got == (ssize_t)sizeof f) {
+        int st;
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+        *failed_stage = (f.stage >= 0 && f.stage < 4) ? legacy_stages[f.stage] : "exec";
+        return -(f.err ? f.err : EPROTO);
+    }
+    return pid;
+}
+
+int ffrtmp_openat2_beneath(int dirfd, const char *path, int flags, unsigned int mode) {
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (unsigned long long)(flags | O_CLOEXEC);
+    how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+    long fd;
+    do { fd = syscall(SYS_openat2, dirfd, path, &how, sizeof how); } while (fd < 0 && errno == EINTR);
+    return fd < 0 ? -errno : (int)fd;
 }
 
 int ffrtmp_peer_cred(int fd, pid_t *pid, uid_t *uid, gid_t *gid) {

@@ -118,6 +118,7 @@ public struct NewJob: Codable, Equatable, Sendable {
                 if let v = c.cpuWeight { _ = try parser.parseCPUWeight(v) }
                 if let v = c.memoryMaxMB { _ = try parser.parseMemoryMaxMB(v) }
                 if let v = c.pidsMax { _ = try parser.parsePIDsMax(v) }
+                if let v = c.maxOutputMB { _ = try parser.parseMaxOutputMB(v) }
             } catch let e as FFRTMPError {
                 throw WireError.invalidField(field: "wrapper_constraints", reason: e.description)
             }

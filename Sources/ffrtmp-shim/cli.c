@@ -21,7 +21,8 @@
 
 static const char usage_text[] =
     "usage: ffrtmp-shim --job-dir DIR [--cgroup CGDIR]... [--timeout SEC] [--grace SEC]\n"
-    "                   [--sync-fd N] [--rmdir-cgroups] -- PROGRAM [ARGS...]\n";
+    "                   [--sync-fd N] [--rmdir-cgroups] [--user UID:GID] [--pass-fd N]...\n"
+    "                   [--max-output-bytes N] -- PROGRAM [ARGS...]\n";
 
 __attribute__((noreturn, format(printf, 1, 2))) static void usage_error(const char *fmt, ...)
 {
@@ -65,6 +66,43 @@ static int fd_value(const char *flag, const char *text)
     if (fcntl((int)v, F_GETFD) < 0)
         usage_error("%s: fd %ld is not open in the shim (pass it without CLOEXEC)", flag, v);
     return (int)v;
+}
+
+/* A decimal number without sign, spaces or overflow; strtoull alone takes " -1" as 2^64-1. */
+static int parse_decimal(const char *text, unsigned long long max, unsigned long long *out)
+{
+    unsigned long long v = 0;
+
+    if (text[0] == '\0' || strlen(text) > 20)
+        return -1;
+    for (const char *c = text; *c; c++) {
+        if (*c < '0' || *c > '9')
+            return -1;
+        if (v > (max - (unsigned long long)(*c - '0')) / 10)
+            return -1;
+        v = v * 10 + (unsigned long long)(*c - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static void user_value(const char *text, struct shim_options *opts)
+{
+    char uid_text[24];
+    const char *colon = strchr(text, ':');
+    unsigned long long uid, gid;
+    size_t n = colon ? (size_t)(colon - text) : 0;
+
+    if (!colon || n == 0 || n >= sizeof uid_text)
+        usage_error("--user: '%s' is not UID:GID (numbers; the caller resolves names)", text);
+    memcpy(uid_text, text, n);
+    uid_text[n] = '\0';
+    /* (uid_t)-1 means "unchanged" to setresuid: never a job's user. */
+    if (parse_decimal(uid_text, 0xfffffffeULL, &uid) != 0 || parse_decimal(colon + 1, 0xfffffffeULL, &gid) != 0)
+        usage_error("--user: '%s' is not UID:GID (numbers below 4294967295)", text);
+    opts->as_user = true;
+    opts->uid = (uid_t)uid;
+    opts->gid = (gid_t)gid;
 }
 
 static void check_path(const char *flag, const char *path)
@@ -121,6 +159,26 @@ void cli_parse(int argc, char **argv, struct shim_options *opts)
             opts->sync_fd = fd_value(arg, value_of(argc, argv, i++));
         } else if (strcmp(arg, "--rmdir-cgroups") == 0) {
             opts->rmdir_cgroups = true;
+        } else if (strcmp(arg, "--user") == 0) {
+            if (opts->as_user)
+                usage_error("--user given twice");
+            user_value(value_of(argc, argv, i++), opts);
+        } else if (strcmp(arg, "--pass-fd") == 0) {
+            if (opts->n_pass_fds == SHIM_MAX_PASS_FDS)
+                usage_error("--pass-fd given more than %d times", SHIM_MAX_PASS_FDS);
+            int fd = fd_value(arg, value_of(argc, argv, i++));
+            /* 0-2 become the workload's stdio and 3 is where --sync-fd usually lands. */
+            if (fd <= 3)
+                usage_error("--pass-fd %d: pass media files at fd 4 or above", fd);
+            opts->pass_fds[opts->n_pass_fds++] = fd;
+        } else if (strcmp(arg, "--max-output-bytes") == 0) {
+            unsigned long long v;
+            if (opts->max_output_bytes)
+                usage_error("--max-output-bytes given twice");
+            if (parse_decimal(value_of(argc, argv, i), 1ULL << 50, &v) != 0 || v == 0)
+                usage_error("--max-output-bytes: '%s' is not a number of bytes from 1 to 2^50", argv[i + 1]);
+            i++;
+            opts->max_output_bytes = v;
         } else if (arg[0] == '-') {
             usage_error("unknown option '%s'", arg);
         } else {
@@ -130,6 +188,9 @@ void cli_parse(int argc, char **argv, struct shim_options *opts)
 
     if (!opts->job_dir)
         usage_error("--job-dir is required");
+    for (int k = 0; k < opts->n_pass_fds; k++)
+        if (opts->pass_fds[k] == opts->sync_fd)
+            usage_error("--pass-fd %d is also the --sync-fd", opts->sync_fd);
     if (stat(opts->job_dir, &st) != 0)
         usage_error("--job-dir %s: %s", opts->job_dir, strerror(errno));
     if (!S_ISDIR(st.st_mode))

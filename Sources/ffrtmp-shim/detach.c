@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -53,19 +54,32 @@ static void keep_sync_fd(struct shim_options *opts)
 
 /*
  * An inherited fd (a caller's socket, the write end of a pipe someone waits
- * on for EOF) would otherwise live as long as the job does.
+ * on for EOF) would otherwise live as long as the job does. KEEP (the sync fd
+ * and every --pass-fd) survive; any order, -1 entries ignored.
  */
-static void close_inherited_fds(int keep)
+static void close_inherited_fds(const int *keep, int n_keep)
 {
-    int rc;
+    int sorted[SHIM_MAX_PASS_FDS + 1];
+    int n = 0, rc = 0;
+    unsigned from = 3;
 
-    if (keep < 3)
-        rc = close_range(3, ~0U, 0);
-    else {
-        rc = keep > 3 ? close_range(3, (unsigned)keep - 1, 0) : 0;
-        if (rc == 0)
-            rc = close_range((unsigned)keep + 1, ~0U, 0);
+    for (int i = 0; i < n_keep; i++) {
+        if (keep[i] < 3)
+            continue;
+        int j = n++;
+        while (j > 0 && sorted[j - 1] > keep[i]) {
+            sorted[j] = sorted[j - 1];
+            j--;
+        }
+        sorted[j] = keep[i];
     }
+    for (int i = 0; i < n && rc == 0; i++) {
+        if ((unsigned)sorted[i] > from)
+            rc = close_range(from, (unsigned)sorted[i] - 1, 0);
+        from = (unsigned)sorted[i] + 1;
+    }
+    if (rc == 0)
+        rc = close_range(from, ~0U, 0);
     if (rc == 0)
         return;
 
@@ -74,9 +88,13 @@ static void close_inherited_fds(int keep)
     long max = 65536;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (long)rl.rlim_cur < max)
         max = (long)rl.rlim_cur;
-    for (int fd = 3; fd < max; fd++)
-        if (fd != keep)
+    for (int fd = 3; fd < max; fd++) {
+        bool kept = false;
+        for (int i = 0; i < n; i++)
+            kept = kept || sorted[i] == fd;
+        if (!kept)
             close(fd);
+    }
 }
 
 /*
@@ -123,7 +141,11 @@ void detach_from_caller(struct shim_options *opts, struct job *job)
 
     fill_stdio_holes();
     keep_sync_fd(opts);
-    close_inherited_fds(opts->sync_fd);
+    int keep[SHIM_MAX_PASS_FDS + 1];
+    for (int i = 0; i < opts->n_pass_fds; i++)
+        keep[i] = opts->pass_fds[i];
+    keep[opts->n_pass_fds] = opts->sync_fd;
+    close_inherited_fds(keep, opts->n_pass_fds + 1);
     set_disposition(SIGPIPE, SIG_IGN);
     set_disposition(SIGHUP, SIG_IGN);
 

@@ -138,6 +138,7 @@ int write_exit_record(const struct shim_options *opts, const struct job *job)
     json_raw(&jb, ",\"oom_killed\":%s,\"oom_kill_count\":%llu,\"timed_out\":%s,\"stragglers_killed\":%d",
              json_bool(job->oom_kill_count > 0), (unsigned long long)job->oom_kill_count,
              json_bool(job->timed_out), job->stragglers_killed);
+    json_raw(&jb, ",\"output_limit_exceeded\":%s", json_bool(job->output_limit_exceeded));
     json_int_or_null(&jb, "forwarded_signal", job->forwarded_signal != 0, job->forwarded_signal);
     json_raw(&jb, ",\"killed_by\":");
     if (job->has_kill_request)

@@ -6,7 +6,7 @@
  * key always present, in a fixed order:
  *
  *   version pid pid_start_time pgid exit_code signal core_dumped oom_killed
- *   oom_kill_count timed_out forwarded_signal killed_by started_at_unix_ns
+ *   oom_kill_count timed_out stragglers_killed output_limit_exceeded forwarded_signal killed_by started_at_unix_ns
  *   ended_at_unix_ns duration_ns cpu_usage_ns peak_memory_bytes usage_source
  *   spawn_error
  */

@@ -51,6 +51,7 @@ const char *spawn_stage_name(enum spawn_stage stage)
     case STAGE_STDIO: return "stdio";
     case STAGE_EXEC: return "exec";
     case STAGE_FORK: return "fork";
+    case STAGE_USER: return "user";
     case STAGE_NONE: break;
     }
     return "none";

@@ -19,6 +19,7 @@ enum spawn_stage {
     STAGE_STDIO,
     STAGE_EXEC,
     STAGE_FORK,
+    STAGE_USER, /* becoming --user, or setting the output limit */
 };
 
 enum usage_source { USAGE_NONE, USAGE_CGROUP, USAGE_RUSAGE, USAGE_MIXED };
@@ -42,6 +43,8 @@ struct job {
     int spawn_errno;
 
     bool timed_out;
+    bool output_limit_exceeded; /* --max-output-bytes reached (watch or SIGXFSZ) */
+    uint64_t bytes_written;     /* the workload's wchar at its last sample */
     int stragglers_killed; /* left in the cgroup after the leader ended */
     int forwarded_signal; /* 0 = none */
 

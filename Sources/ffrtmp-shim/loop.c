@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -21,12 +23,66 @@
 
 enum timer_phase { TIMER_OFF, TIMER_TIMEOUT, TIMER_GRACE, TIMER_DONE };
 
+/*
+ * How often the bytes the workload has written are sampled against --max-output-bytes.
+ * RLIMIT_FSIZE (set in the child) stops any one file at the limit exactly; this watch
+ * bounds the total over many files (an image2 pattern writes one file per frame), so the
+ * total can overshoot by what the workload writes in one interval.
+ */
+#define OUTPUT_WATCH_NS (50ULL * 1000000ULL)
+
 struct loop {
     const struct shim_options *opts;
     struct job *job;
     int timer_fd;
     enum timer_phase phase;
+    int watch_fd; /* periodic timerfd for the output watch, -1 without --max-output-bytes */
 };
+
+/* wchar of /proc/PID/io: every byte the workload passed to write(), whatever the file system. */
+static int read_bytes_written(pid_t pid, uint64_t *out)
+{
+    char path[48], buf[512];
+    const char *p;
+
+    snprintf(path, sizeof path, "/proc/%d/io", (int)pid);
+    if (read_small_file(path, buf, sizeof buf) < 0)
+        return -1;
+    p = strstr(buf, "wchar: ");
+    if (!p)
+        return -1;
+    *out = strtoull(p + 7, NULL, 10);
+    return 0;
+}
+
+static void output_limit_hit(struct loop *lp, const char *how)
+{
+    struct job *job = lp->job;
+
+    if (job->output_limit_exceeded)
+        return;
+    job->output_limit_exceeded = true;
+    shim_log("output limit of %llu bytes reached (%s; %llu bytes written): SIGKILL to the job",
+             (unsigned long long)lp->opts->max_output_bytes, how, (unsigned long long)job->bytes_written);
+    if (!job->reaped) {
+        if (kill(-job->pgid, SIGKILL) != 0 && errno != ESRCH)
+            shim_log("kill(-%d, SIGKILL): %s", (int)job->pgid, strerror(errno));
+        cgroup_kill_all(lp->opts);
+    }
+}
+
+static void check_output(struct loop *lp)
+{
+    uint64_t written;
+
+    if (lp->opts->max_output_bytes == 0 || lp->job->reaped)
+        return;
+    if (read_bytes_written(lp->job->pid, &written) != 0)
+        return;
+    lp->job->bytes_written = written;
+    if (written >= lp->opts->max_output_bytes)
+        output_limit_hit(lp, "bytes written");
+}
 
 static void signal_group(const struct job *job, int sig)
 {
@@ -53,6 +109,8 @@ static void on_sigchld(struct loop *lp)
 
     if (job->reaped)
         return;
+    /* A zombie still has its /proc/PID/io: the last bytes count before it is reaped. */
+    check_output(lp);
     r = wait4(job->pid, &job->wait_status, WNOHANG, &job->rusage);
     if (r == job->pid) {
         job->reaped = true;
@@ -61,7 +119,10 @@ static void on_sigchld(struct loop *lp)
         if (WIFEXITED(job->wait_status))
             shim_log("workload %d exited with status %d", (int)job->pid,
                      WEXITSTATUS(job->wait_status));
-        else if (WIFSIGNALED(job->wait_status))
+        if (WIFSIGNALED(job->wait_status) && WTERMSIG(job->wait_status) == SIGXFSZ &&
+            lp->opts->max_output_bytes > 0)
+            output_limit_hit(lp, "a file reached RLIMIT_FSIZE");
+        if (WIFSIGNALED(job->wait_status))
             shim_log("workload %d killed by signal %d (SIG%s)%s", (int)job->pid,
                      WTERMSIG(job->wait_status), sig_name(WTERMSIG(job->wait_status)),
                      WCOREDUMP(job->wait_status) ? ", core dumped" : "");
@@ -155,20 +216,47 @@ static void start_timeout(struct loop *lp)
     }
 }
 
+static void start_output_watch(struct loop *lp)
+{
+    struct itimerspec its;
+
+    if (lp->opts->max_output_bytes == 0)
+        return;
+    lp->watch_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    memset(&its, 0, sizeof its);
+    its.it_value = its.it_interval = ns_to_timespec(OUTPUT_WATCH_NS);
+    if (lp->watch_fd < 0 || timerfd_settime(lp->watch_fd, 0, &its, NULL) != 0) {
+        /* Without the watch the total is unbounded: end the job now, loudly. */
+        shim_log("output watch timer: %s: cannot enforce --max-output-bytes", strerror(errno));
+        output_limit_hit(lp, "the watch could not start");
+    }
+}
+
+static void on_watch(struct loop *lp)
+{
+    uint64_t expirations;
+
+    if (read(lp->watch_fd, &expirations, sizeof expirations) < 0)
+        return;
+    check_output(lp);
+}
+
 void supervise(const struct shim_options *opts, struct job *job)
 {
-    struct loop lp = { .opts = opts, .job = job, .timer_fd = -1, .phase = TIMER_OFF };
+    struct loop lp = { .opts = opts, .job = job, .timer_fd = -1, .phase = TIMER_OFF, .watch_fd = -1 };
 
     if (!job->running)
         return;
     start_timeout(&lp);
+    start_output_watch(&lp);
 
     while (!job->reaped) {
-        struct pollfd fds[2] = {
+        struct pollfd fds[3] = {
             { .fd = job->signal_fd, .events = POLLIN },
             { .fd = lp.timer_fd, .events = POLLIN }, /* fd -1 is skipped by poll */
+            { .fd = lp.watch_fd, .events = POLLIN },
         };
-        if (poll(fds, 2, -1) < 0) {
+        if (poll(fds, 3, -1) < 0) {
             if (errno == EINTR)
                 continue;
             shim_log("poll: %s", strerror(errno));
@@ -183,7 +271,11 @@ void supervise(const struct shim_options *opts, struct job *job)
             drain_signals(&lp);
         if (fds[1].revents & POLLIN)
             on_timer(&lp);
+        if (fds[2].revents & POLLIN)
+            on_watch(&lp);
     }
     if (lp.timer_fd >= 0)
         close(lp.timer_fd);
+    if (lp.watch_fd >= 0)
+        close(lp.watch_fd);
 }

@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../CFFRTMPSys/include/ffrtmp_identity.h"
 #include "file_io.h"
 #include "proc_stat.h"
 #include "shim_log.h"
@@ -36,6 +38,8 @@ struct child_plan {
     int n_cgroups;
     int stdin_fd, stdout_fd, stderr_fd;
     int report_fd; /* write end of the CLOEXEC exec pipe */
+    const struct shim_options *opts; /* --user, --pass-fd, --max-output-bytes */
+    int exec_fd; /* O_PATH of the program when dropping to --user, else -1 */
 };
 
 /*
@@ -145,7 +149,27 @@ __attribute__((noreturn)) static void run_child(const struct child_plan *plan)
     if (dup2(plan->stdin_fd, STDIN_FILENO) < 0 || dup2(plan->stdout_fd, STDOUT_FILENO) < 0 ||
         dup2(plan->stderr_fd, STDERR_FILENO) < 0)
         child_fail(plan->report_fd, STAGE_STDIO);
+    /* The job's media files (opened under their root by the caller) stay open across execve. */
+    for (int i = 0; i < plan->opts->n_pass_fds; i++)
+        if (fcntl(plan->opts->pass_fds[i], F_SETFD, 0) != 0)
+            child_fail(plan->report_fd, STAGE_STDIO);
 
+    /* After the cgroups are joined (cgroup.procs needs our privileges), before execve. */
+    if (plan->opts->max_output_bytes > 0 && ffrtmp_limit_file_size(plan->opts->max_output_bytes) != 0)
+        child_fail(plan->report_fd, STAGE_USER);
+    if (plan->opts->as_user && ffrtmp_become_user(plan->opts->uid, plan->opts->gid) != 0)
+        child_fail(plan->report_fd, STAGE_USER);
+
+    if (plan->exec_fd >= 0) {
+        /*
+         * Exec through the fd opened as root: the job's user needs no search permission on
+         * the program's directories, and the file that was checked is the one that runs.
+         * ENOENT: a #! script, whose interpreter cannot reopen a CLOEXEC fd; use the path.
+         */
+        syscall(SYS_execveat, plan->exec_fd, "", plan->argv, environ, AT_EMPTY_PATH);
+        if (errno != ENOENT)
+            child_fail(plan->report_fd, STAGE_EXEC);
+    }
     execve(plan->path, plan->argv, environ);
     child_fail(plan->report_fd, STAGE_EXEC);
 }
@@ -155,6 +179,9 @@ static void close_plan(struct child_plan *plan)
     for (int i = 0; i < plan->n_cgroups; i++)
         close(plan->cgroup_fds[i]);
     plan->n_cgroups = 0;
+    if (plan->exec_fd >= 0)
+        close(plan->exec_fd);
+    plan->exec_fd = -1;
     if (plan->stdin_fd >= 0)
         close(plan->stdin_fd);
     if (plan->stdout_fd >= 0)
@@ -202,6 +229,9 @@ static int prepare_plan(const struct shim_options *opts, struct job *job, struct
         }
         plan->cgroup_fds[plan->n_cgroups++] = fd;
     }
+    /* A program that cannot be opened is left to execve, which reports what is wrong with it. */
+    if (opts->as_user)
+        plan->exec_fd = open(plan->path, O_PATH | O_CLOEXEC);
     plan->stdin_fd = open_logged(AT_FDCWD, "", "/dev/null", O_RDONLY, 0);
     if (plan->stdin_fd < 0)
         return -1;
@@ -271,6 +301,8 @@ void spawn_workload(const struct shim_options *opts, struct job *job)
 
     memset(&plan, 0, sizeof plan);
     plan.stdin_fd = plan.stdout_fd = plan.stderr_fd = -1;
+    plan.exec_fd = -1;
+    plan.opts = opts;
     plan.argv = opts->argv;
     err = resolve_program(opts->argv[0], plan.path);
     if (err != 0) {

@@ -27,13 +27,36 @@ int ffrtmp_signalfd_read(int fd);
 int ffrtmp_poll_readable(const int *fds, int n, int *ready, int timeout_ms);
 
 // Spawns path with argv/envp in a new session (POSIX_SPAWN_SETSID), with
-// stdin/stdout/stderr on /dev/null, default signal mask and dispositions, and
-// sync_fd (if >= 0) dup'ed to fd 3. Returns the pid or -errno.
-pid_t ffrtmp_spawn_detached(const char *path, char *const argv[], char *const envp[], int sync_fd);
+// stdin/stdout/stderr on /dev/null, default signal mask and dispositions,
+// sync_fd (if >= 0) dup'ed to fd 3, and each src_fds[i] dup'ed to dst_fds[i]
+// (the job's media files; sources must not collide with targets). Returns the pid or -errno.
+pid_t ffrtmp_spawn_detached(const char *path, char *const argv[], char *const envp[], int sync_fd,
+                            const int *src_fds, const int *dst_fds, int n_fds);
+
+// How the legacy path's workload is started: as whom, with which files, how large a file it
+// may write.
+struct ffrtmp_workload_plan {
+    int as_user;                  // drop to uid/gid, no supplementary groups, no_new_privs
+    uid_t uid;
+    gid_t gid;
+    unsigned long long max_file_bytes; // RLIMIT_FSIZE; 0 = unlimited
+    const int *src_fds;           // dup'ed to dst_fds[i] in the child, without CLOEXEC
+    const int *dst_fds;
+    int n_fds;
+    int exec_fd;                  // O_PATH fd of the program (execveat), or -1 for execve(path)
+};
 
 // Spawns path in its own process group with stdin on /dev/null and stdout/stderr on the
-// given fds (the legacy path: a direct child of the agent). Returns the pid or -errno.
-pid_t ffrtmp_spawn_logged(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd);
+// given fds (the legacy path: a direct child of the agent), set up as plan says (fork, then
+// only async-signal-safe calls). Returns the pid, or -errno when the child could not exec
+// (then it has been reaped); *failed_stage is set to "exec", "user", "fd" or "fork".
+pid_t ffrtmp_spawn_logged(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd,
+                          const struct ffrtmp_workload_plan *plan, const char **failed_stage);
+
+// openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS: path (relative) resolved under
+// dirfd, no component (symlinks included) may leave it. Returns the fd or -errno
+// (-ENOSYS before Linux 5.6, where the caller walks with O_NOFOLLOW instead).
+int ffrtmp_openat2_beneath(int dirfd, const char *path, int flags, unsigned int mode);
 
 // SO_PEERCRED of a connected Unix socket (struct ucred needs _GNU_SOURCE, which Swift's
 // Glibc module does not see). Returns 0 or -1 with errno.

@@ -27,6 +27,8 @@ public final class Agent {
         var cgroup: JobCgroup??
         var legacyPID: Int32?
         var legacyDeadline: Int64?
+        /// max_disk_mb in bytes: RLIMIT_FSIZE bounds each file; the loop watches the total.
+        var legacyMaxOutput: UInt64?
     }
     var tracked: [JobID: Tracked] = [:]
     var registered = false
@@ -49,9 +51,15 @@ public final class Agent {
     var control: ControlSocket?
     let notifier = SystemdNotifier(environment: ProcessEnvironment.current())
 
+    /// The job side of the configuration: JOB_USER, MEDIA_ROOTS, the host policy.
+    var media: JobMedia
+    let shimPath: String
+
     public init(config: WorkerConfig, configFile: String?, journal: JobJournal, driver: CgroupDriver, shimPath: String,
-                logger: Logger) throws {
+                media: JobMedia, logger: Logger) throws {
         self.config = config
+        self.media = media
+        self.shimPath = shimPath
         self.configFile = configFile
         self.journal = journal
         // First, before anything in the state dir is touched (the control socket is unlinked
@@ -143,14 +151,20 @@ public final class Agent {
     func reload() {
         guard let file = configFile else { return }
         do {
+            // The file is checked before it is read: a reload must not apply what a local user wrote.
+            try TrustedPath.check(file, what: "worker.env")
             let next = try WorkerConfig.load(file: FileIO.read(file), environment: startupEnvironment)
+            try next.checkTrusted(configFile: file, stateDir: journal.stateDir, shimPath: shimPath)
+            let nextMedia = try next.jobMedia()
             // The node's identity and its master are fixed for the agent's life: results in flight name them.
             guard next.nodeID == config.nodeID, next.masterURL == config.masterURL, next.apiKey == config.apiKey else {
                 logger.warning("reload of \(file) refused: NODE_ID, MASTER_URL and the key only change with a restart")
                 return
             }
             config = next
-            logger.info("reloaded \(file): wrapper_enabled=\(config.wrapperEnabled)")
+            media = nextMedia
+            if nextMedia.user?.isRoot == true { logger.warning("JOB_USER=root: workloads run as root, with no confinement by user") }
+            logger.info("reloaded \(file): wrapper_enabled=\(config.wrapperEnabled) job_user=\(nextMedia.user?.description ?? "-") media_roots=\(nextMedia.roots.listed)")
         } catch {
             logger.warning("reload of \(file) refused, keeping the old settings: \(error)")
         }
@@ -190,11 +204,13 @@ public final class Agent {
             case "kill":
                 let id = try JobID(req.job ?? "")
                 let out = try JobKiller(inspector: inspector).kill(id, graceSeconds: 10, requestedBy: "operator via control socket")
+                for n in out.notes { logger.warning("kill of \(id): \(n)") }
                 return reply(["job": .string(id.value), "state": .string(out.status.state.rawValue)])
             case "launch_test":
                 let id = JobID.generate()
-                let l = try launcher.launch(TestTranscode.request(jobID: id, journal: journal, engines: engines, durationSeconds: req.durationSeconds ?? 10,
-                                                                  cpuMax: req.cpuMax, memoryMaxMB: req.memoryMaxMB, defaults: config.defaultConstraints))
+                let l = try launcher.launch(TestTranscode.request(jobID: id, engines: engines, durationSeconds: req.durationSeconds ?? 10,
+                                                                  cpuMax: req.cpuMax, memoryMaxMB: req.memoryMaxMB, defaults: config.defaultConstraints,
+                                                                  user: media.user))
                 shims.insert(l.shimPID)
                 metrics.started(.wrapper)
                 return reply(["job": .string(id.value)])
@@ -336,26 +352,34 @@ public final class Agent {
             return
         }
         let aj = AgentJob(masterJobID: job.id, attempt: job.attempt, path: path, wrapperEnabled: job.wrapperEnabled, nodeID: config.nodeID)
+        var opened: JobMedia.Opened?
         do {
             let id = try AgentJob.journalID(job.id, attempt: job.attempt)
             let params = try TranscodeParameters(job.parameters)
-            try checkPaths(params)
-            let argv = try engines.argv(job.engine, params, progressFile: journal.file(id, "progress"))
+            let wire = JobRouting.constraints(explicit: job.wrapperConstraints, legacy: params.resourceLimits, defaults: config.defaultConstraints)
+            let constraints = try ConstraintParser().parse(wire)
+            // Everything that can be refused is checked before a file is created for the job.
+            _ = try engines.argv(job.engine, params, files: .asGiven(params))
+            let files = try media.open(params)
+            opened = files
+            let argv = try engines.argv(job.engine, params, files: files.paths)
             let sidecar = String(decoding: try JSONEncoder().encode(aj), as: UTF8.self)
             switch path {
             case .wrapper, .attach:
-                let wire = JobRouting.constraints(explicit: job.wrapperConstraints, legacy: params.resourceLimits, defaults: config.defaultConstraints)
-                let constraints = try ConstraintParser().parse(wire)
                 let l = try launcher.launch(LaunchRequest(jobID: id, argv: argv, constraints: constraints,
-                                                          timeoutSeconds: params.resourceLimits?.timeoutSec, sidecars: ["agent.json": sidecar]))
+                                                          timeoutSeconds: params.resourceLimits?.timeoutSec, sidecars: ["agent.json": sidecar],
+                                                          user: media.user, files: files.files, progressFile: true))
                 shims.insert(l.shimPID)
                 tracked[id] = Tracked(job: aj)
             case .legacy:
-                tracked[id] = try startLegacy(id, argv: argv, job: aj, sidecar: sidecar, timeout: params.resourceLimits?.timeoutSec)
+                tracked[id] = try startLegacy(id, argv: argv, job: aj, sidecar: sidecar, timeout: params.resourceLimits?.timeoutSec,
+                                              files: files.files, maxOutputBytes: constraints.maxOutputBytes)
             }
+            files.close()
             metrics.started(path)
             logger.info("job \(job.id) attempt \(job.attempt) started on the \(path.rawValue) path as \(id)")
         } catch {
+            opened?.discard(media.roots)
             let user = error is WireError || (error as? FFRTMPError).map(Self.isUserError) == true
             logger.warning("job \(job.id) rejected: \(error)")
             let report = JobResultReport(jobID: job.id, attempt: job.attempt, nodeID: config.nodeID, status: .failed,
@@ -368,57 +392,35 @@ public final class Agent {
         }
     }
 
-    /// Jobs run as the agent's user (often root): they may not read or write the agent's own
-    /// state, its configuration, or the kernel's pseudo filesystems.
-    func checkPaths(_ p: TranscodeParameters) throws {
-        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let cwd = getcwd(&buf, buf.count) != nil ? String(cString: buf) : "/"
-        try Self.checkPaths(p, stateDir: journal.stateDir, cwd: cwd)
-    }
-
-    static let guardedPaths = ["/etc", "/proc", "/sys", "/dev", "/boot", "/usr", "/bin", "/sbin", "/lib"]
-
-    /// Compares absolute, lexically normalised paths: "//etc/x", "/./etc/x" and, from a working
-    /// directory of / (systemd's default, which the shim and the workload inherit), "etc/x" all
-    /// name /etc/x. Symlinks are not followed: a job submitter cannot create one on the box.
-    static func checkPaths(_ p: TranscodeParameters, stateDir: String, cwd: String) throws {
-        let guarded = (guardedPaths + [stateDir]).map { normalised($0, cwd: cwd) }
-        var files = [("parameters.output", p.output)]
-        if !p.inputIsTestSource { files.insert(("parameters.input", p.input), at: 0) }
-        for case let (field, value?) in files where !value.contains("://") {
-            if value.split(separator: "/").contains("..") { throw WireError.invalidField(field: field, reason: "must not contain '..'") }
-            let path = normalised(value, cwd: cwd)
-            if let g = guarded.first(where: { path == $0 || path.hasPrefix($0 == "/" ? "/" : $0 + "/") }) {
-                throw WireError.invalidField(field: field, reason: "\(g) is off limits to jobs")
-            }
+    static func isUserError(_ e: FFRTMPError) -> Bool {
+        switch e {
+        case .invalidField, .pathRefused: return true
+        default: return false
         }
     }
 
-    /// The absolute form of `path` without empty or "." components ("..", refused before, is kept).
-    static func normalised(_ path: String, cwd: String) -> String {
-        let full = path.hasPrefix("/") ? path : cwd + "/" + path
-        return "/" + full.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
-    }
-
-    static func isUserError(_ e: FFRTMPError) -> Bool {
-        if case .invalidField = e { return true }
-        return false
-    }
-
     /// The legacy path as it always was: a direct child of the agent, no cgroup, its own
-    /// timeout from resource_limits. Its logs and exit still go to the journal.
-    func startLegacy(_ id: JobID, argv: [String], job: AgentJob, sidecar: String, timeout: Double?) throws -> Tracked {
-        let spec = JobSpec(jobID: id, mode: .legacy, argv: argv, constraints: WireConstraints(), constraintsApplied: WireConstraints(),
+    /// timeout from resource_limits. Its logs and exit still go to the journal. Like every
+    /// workload of the agent it runs as JOB_USER, and max_disk_mb bounds what it writes.
+    func startLegacy(_ id: JobID, argv: [String], job: AgentJob, sidecar: String, timeout: Double?, files: [PassedFD],
+                     maxOutputBytes: UInt64?) throws -> Tracked {
+        var applied = WireConstraints()
+        applied.maxOutputMB = maxOutputBytes.map { Int($0 / (1024 * 1024)) }
+        let spec = JobSpec(jobID: id, mode: .legacy, argv: argv, constraints: applied, constraintsApplied: applied,
                            timeoutSeconds: timeout, cgroup: nil, governance: Governance(level: .none, reason: "legacy path (wrapper_enabled not set)"),
-                           createdAtUnixNs: Clock.realtimeNanoseconds())
+                           createdAtUnixNs: Clock.realtimeNanoseconds(), runAs: media.user)
         try journal.create(spec)
         let pid: Int32
         do {
             try FileIO.writeAtomically(journal.file(id, "agent.json"), sidecar, sync: false)
-            let out = open(journal.file(id, "stdout.log"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-            let err = open(journal.file(id, "stderr.log"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-            defer { close(out); close(err) }
-            pid = try Sys.spawnLogged(path: argv[0], argv: argv, stdout: out, stderr: err)
+            let out = try journal.createJobFile(id, "stdout.log")
+            defer { close(out) }
+            let err = try journal.createJobFile(id, "stderr.log")
+            defer { close(err) }
+            let progress = try journal.createJobFile(id, "progress")
+            defer { close(progress) }
+            pid = try Sys.spawnLogged(path: argv[0], argv: argv, stdout: out, stderr: err, user: media.user,
+                                      files: files + [PassedFD(source: progress, target: WorkloadFD.progress)], maxFileBytes: maxOutputBytes)
         } catch {
             // Nothing started: no journal job is left for `ps` to show, or a restart to find.
             journal.abandon(id)
@@ -426,7 +428,8 @@ public final class Agent {
         }
         if let me = ProcessIdentity.current(getpid()) { try journal.writeSupervisor(id, me) }
         if let child = ProcessIdentity.current(pid) { try journal.writeWorkload(id, WorkloadPID(identity: child, pgid: pid)) }
-        return Tracked(job: job, legacyPID: pid, legacyDeadline: timeout.map { Clock.monotonicNanoseconds() + Int64($0 * 1e9) })
+        return Tracked(job: job, legacyPID: pid, legacyDeadline: timeout.map { Clock.monotonicNanoseconds() + Int64($0 * 1e9) },
+                       legacyMaxOutput: maxOutputBytes)
     }
 
     func reapLegacy() {
@@ -439,6 +442,16 @@ public final class Agent {
                     try FileIO.writeAtomically(journal.file(id, "timed-out"), "resource_limits.timeout_sec\n", sync: false)
                 } catch {
                     logger.error("job \(id): timed out, but the marker could not be written (its result will not say timed_out): \(error)")
+                }
+            }
+            // What the child has written, checked before it may be reaped (a zombie's io still reads).
+            if let limit = t.legacyMaxOutput, let written = ProcFS.bytesWritten(pid), written >= limit,
+               !FileIO.exists(journal.file(id, "output-limit")) {
+                kill(-pid, SIGKILL)
+                do {
+                    try FileIO.writeAtomically(journal.file(id, "output-limit"), "\(written)\n", sync: false)
+                } catch {
+                    logger.error("job \(id): output limit reached, but the marker could not be written: \(error)")
                 }
             }
             var st: Int32 = 0
@@ -454,7 +467,11 @@ public final class Agent {
                                  startedAtUnixNs: started, endedAtUnixNs: now, durationNs: now - started,
                                  cpuUsageNs: UInt64(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1_000_000_000 + UInt64(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000,
                                  peakMemoryBytes: UInt64(ru.ru_maxrss) * 1024, usageSource: "rusage")
-            do { try journal.writeExitRecord(id, rec) } catch { logger.error("job \(id): cannot write its exit record: \(error)") }
+            var record = rec
+            if t.legacyMaxOutput != nil, FileIO.exists(journal.file(id, "output-limit")) || (!exited && st & 0x7f == SIGXFSZ) {
+                record.outputLimitExceeded = true
+            }
+            do { try journal.writeExitRecord(id, record) } catch { logger.error("job \(id): cannot write its exit record: \(error)") }
             tracked[id]?.legacyPID = nil
         }
     }
@@ -532,7 +549,10 @@ public final class Agent {
             // The grace period must not stall the loop (and with it the systemd watchdog).
             let (killer, log) = (JobKiller(inspector: inspector), logger)
             Detached.run {
-                do { _ = try killer.kill(id, graceSeconds: 10, requestedBy: who) } catch { log.warning("cancel of \(masterID) failed: \(error)") }
+                do {
+                    let out = try killer.kill(id, graceSeconds: 10, requestedBy: who)
+                    for n in out.notes { log.warning("cancel of \(masterID): \(n)") }
+                } catch { log.warning("cancel of \(masterID) failed: \(error)") }
             }
         }
     }

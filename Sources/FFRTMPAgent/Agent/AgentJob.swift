@@ -43,7 +43,10 @@ public struct AgentJob: Codable, Equatable, Sendable {
         else if r.exitCode == 0 { status = .completed }
         else { status = .failed }
         var failure: String?
-        if status == .failed { failure = r.platformSLA == false ? "platform_error" : (r.error != nil ? "user_error" : "workload_error") }
+        if status == .failed {
+            failure = r.platformSLA == false ? "platform_error"
+                : r.outputLimitExceeded ? "resource_error" : (r.error != nil ? "user_error" : "workload_error")
+        }
         func n(_ v: Double?) -> JSONValue { v.map { .number($0) } ?? .null }
         let metrics: JSONValue = .object([
             "exec_duration": n(r.durationSeconds), "wrapper_enabled": .bool(path == .wrapper),

@@ -21,6 +21,14 @@ public struct WorkerConfig: Equatable, Sendable {
     public var autoAttach = false
     public var autoAttachTargets = ["ffmpeg", "gst-launch-1.0"]
     public var autoAttachMinAge = 30.0
+    /// The user every workload of the agent runs as. Never silently root: a missing user is a
+    /// start-up error, and root must be written out (JOB_USER=root) and is warned about.
+    public var jobUser = "ffrtmp-job"
+    /// Where a job's local files may be: MEDIA_ROOTS, colon-separated absolute directories.
+    public var mediaRoots = MediaRoots.defaultRoots
+    public var network = NetworkPolicy()
+    /// Where the key came from, when it was a file (checked like worker.env).
+    public var apiKeyFile: String?
 
     public struct Invalid: Error, Equatable, CustomStringConvertible {
         public var key: String
@@ -68,6 +76,7 @@ public struct WorkerConfig: Equatable, Sendable {
         if let k = v["FFRTMP_API_KEY"] {
             c.apiKey = k
         } else if let f = try path("FFRTMP_API_KEY_FILE") {
+            c.apiKeyFile = f
             guard let text = FileIO.readIfExists(f) else { throw Invalid(key: "FFRTMP_API_KEY_FILE", value: f, expected: "a readable file holding the key") }
             c.apiKey = text.trimmingCharacters(in: "\n").trimmingCharacters(in: " ")
         }
@@ -86,8 +95,22 @@ public struct WorkerConfig: Equatable, Sendable {
         c.autoAttach = try bool("AUTO_ATTACH") ?? c.autoAttach
         if let t = v["AUTO_ATTACH_TARGETS"] { c.autoAttachTargets = t.split(separator: ",").map { $0.trimmingCharacters(in: " ") } }
         c.autoAttachMinAge = try num("AUTO_ATTACH_MIN_AGE", 0...86400) ?? c.autoAttachMinAge
+        if let u = v["JOB_USER"] {
+            guard !u.isEmpty, u.utf8.count <= 32, u.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }), u.first != "-" else {
+                throw Invalid(key: "JOB_USER", value: u, expected: "a user name (letters, digits, . _ -)")
+            }
+            c.jobUser = u
+        }
+        if let r = v["MEDIA_ROOTS"] {
+            do { c.mediaRoots = try MediaRoots(r.split(separator: ":").map(String.init)).roots } catch {
+                throw Invalid(key: "MEDIA_ROOTS", value: r, expected: "absolute directories separated by ':', without '..'")
+            }
+        }
+        if let h = v["ALLOWED_INPUT_HOSTS"] { c.network.inputHosts = try HostPattern.list(h, key: "ALLOWED_INPUT_HOSTS") }
+        if let h = v["ALLOWED_OUTPUT_HOSTS"] { c.network.outputHosts = try HostPattern.list(h, key: "ALLOWED_OUTPUT_HOSTS") }
         let defaults = WireConstraints(cpuMax: v["WRAPPER_DEFAULT_CPU_MAX"], cpuWeight: try int("WRAPPER_DEFAULT_CPU_WEIGHT", 1...10000),
-                                       memoryMaxMB: try int("WRAPPER_DEFAULT_MEMORY_MAX_MB", 1...(1 << 30)), ioMax: v["WRAPPER_DEFAULT_IO_MAX"])
+                                       memoryMaxMB: try int("WRAPPER_DEFAULT_MEMORY_MAX_MB", 1...(1 << 30)), ioMax: v["WRAPPER_DEFAULT_IO_MAX"],
+                                       maxOutputMB: try int("WRAPPER_DEFAULT_MAX_OUTPUT_MB", 1...(1 << 30)))
         if let cpu = defaults.cpuMax {
             do { _ = try ConstraintParser().parseCPUMax(cpu) } catch { throw Invalid(key: "WRAPPER_DEFAULT_CPU_MAX", value: cpu, expected: ConstraintParser.cpuMaxForm) }
         }

@@ -24,23 +24,24 @@ public struct EngineCommand: Sendable {
         }
     }
 
-    /// The argv for `engine` (auto resolved). `progressFile` receives the engine's progress.
-    public func argv(_ engine: Engine, _ p: TranscodeParameters, progressFile: String) throws -> [String] {
+    /// The argv for `engine` (auto resolved). `files`: where the workload finds its input,
+    /// output and progress file (descriptors from JobMedia, see WorkloadFD).
+    public func argv(_ engine: Engine, _ p: TranscodeParameters, files: WorkloadPaths) throws -> [String] {
         switch try resolve(engine, p) {
-        case .gstreamer: return try gstreamer(p)
-        default: return ffmpeg(p, progressFile: progressFile)
+        case .gstreamer: return try gstreamer(p, files: files)
+        default: return ffmpeg(p, files: files)
         }
     }
 
-    public func ffmpeg(_ p: TranscodeParameters, progressFile: String) -> [String] {
-        var a = [ffmpegPath, "-nostdin", "-hide_banner", "-loglevel", "warning", "-progress", "file:" + progressFile, "-nostats"]
+    public func ffmpeg(_ p: TranscodeParameters, files: WorkloadPaths) -> [String] {
+        var a = [ffmpegPath, "-nostdin", "-hide_banner", "-loglevel", "warning", "-progress", files.progress, "-nostats"]
         let size = p.width.map { "\($0)x\(p.height!)" } ?? "1280x720"
         let rate = p.fps ?? 30
         if p.realtime { a.append("-re") }
         if p.inputIsTestSource {
             a += ["-f", "lavfi", "-i", "testsrc=size=\(size):rate=\(rate)", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000"]
         } else {
-            a += ["-i", p.input]
+            a += ["-i", files.input]
         }
         if let d = p.durationSeconds { a += ["-t", String(d)] }
         let codec = p.codec ?? "h264"
@@ -56,8 +57,14 @@ public struct EngineCommand: Sendable {
             if !p.inputIsTestSource, let f = p.fps { a += ["-r", String(f)] }
             a += ["-c:a", "aac"]
         }
-        if let out = p.output {
-            a += p.outputIsRTMP ? ["-f", "flv", out] : ["-y", out]
+        if let out = files.output {
+            if p.outputIsRTMP {
+                a += ["-f", "flv", out]
+            } else {
+                if let f = files.outputFormat { a += ["-f", f] }
+                if files.outputIsSingleImage { a += ["-update", "1"] }
+                a += ["-y", out]
+            }
         } else {
             a += ["-f", "null", "-"]
         }
@@ -66,7 +73,7 @@ public struct EngineCommand: Sendable {
 
     /// gst-launch-1.0 joins its argv into one pipeline description, so every value placed in
     /// it has already been checked for '!' and quotes (TranscodeParameters.checkSource).
-    public func gstreamer(_ p: TranscodeParameters) throws -> [String] {
+    public func gstreamer(_ p: TranscodeParameters, files: WorkloadPaths) throws -> [String] {
         guard p.codec == nil || p.codec == "h264" else {
             throw WireError.invalidField(field: "parameters.codec", reason: "the gstreamer engine encodes h264 only")
         }
@@ -76,13 +83,13 @@ public struct EngineCommand: Sendable {
             let buffers = p.durationSeconds.map { " num-buffers=\(max(1, Int($0 * Double(rate))))" } ?? ""
             a += "videotestsrc is-live=\(p.realtime)\(buffers)".split(separator: " ").map(String.init)
         } else {
-            a += ["filesrc", "location=\(p.input)", "!", "decodebin"]
+            a += ["filesrc", "location=\(files.input)", "!", "decodebin"]
         }
         a += ["!", "videoconvert", "!", "videoscale", "!", "videorate", "!",
               "video/x-raw,width=\(p.width ?? 1280),height=\(p.height ?? 720),framerate=\(rate)/1", "!",
               "x264enc", "speed-preset=\(p.preset ?? "veryfast")"]
         if let b = p.bitrate { a.append("bitrate=\(Self.kbps(b))") }
-        if let out = p.output {
+        if let out = files.output {
             a += ["!", "h264parse", "!", "mp4mux", "!", "filesink", "location=\(out)"]
         } else {
             a += ["!", "fakesink", "sync=\(p.realtime)"]

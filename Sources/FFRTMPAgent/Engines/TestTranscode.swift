@@ -5,8 +5,9 @@ import FFRTMPWire
 /// console's `n`): ffmpeg's testsrc at 640x360 in real time, encoded with x264 to a null sink,
 /// with progress in the journal. One definition, whoever launches it.
 public enum TestTranscode {
-    public static func request(jobID: JobID, journal: JobJournal, engines: EngineCommand, durationSeconds: Double,
-                               cpuMax: String?, memoryMaxMB: Int?, defaults: WireConstraints) throws -> LaunchRequest {
+    /// `user`: JOB_USER; the test runs unprivileged like every job of the agent.
+    public static func request(jobID: JobID, engines: EngineCommand, durationSeconds: Double,
+                               cpuMax: String?, memoryMaxMB: Int?, defaults: WireConstraints, user: JobUser?) throws -> LaunchRequest {
         // Unchecked, -5 became "-t -5.0" in ffmpeg's argv and 1e300 a test that never ends.
         let range = TranscodeParameters.durationRange
         guard range.contains(durationSeconds) else {
@@ -20,6 +21,7 @@ public enum TestTranscode {
         p.height = 360
         let constraints = try ConstraintParser().parse(JobRouting.constraints(
             explicit: WireConstraints(cpuMax: cpuMax, memoryMaxMB: memoryMaxMB), legacy: nil, defaults: defaults))
-        return LaunchRequest(jobID: jobID, argv: engines.ffmpeg(p, progressFile: journal.file(jobID, "progress")), constraints: constraints)
+        return LaunchRequest(jobID: jobID, argv: engines.ffmpeg(p, files: WorkloadPaths(input: p.input, output: nil)), constraints: constraints,
+                             user: user, progressFile: true)
     }
 }

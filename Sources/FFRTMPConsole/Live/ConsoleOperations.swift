@@ -196,10 +196,15 @@ public final class ConsoleOperations: @unchecked Sendable {
             }
             let cfg = try workerConfig(agent)
             let id = JobID.generate()
-            let launcher = JobLauncher(journal: inspector.journal, driver: inspector.driver, shimPath: try ShimLocator.locate(environment: environment))
+            let shim = try ShimLocator.locate(environment: environment)
+            // The agent's own rules, with the agent down: a trusted configuration, and the test
+            // runs as JOB_USER like every job of the agent.
+            try cfg.checkTrusted(configFile: configFile(agent), stateDir: inspector.journal.stateDir, shimPath: shim)
+            let launcher = JobLauncher(journal: inspector.journal, driver: inspector.driver, shimPath: shim)
             let launched = try launcher.launch(TestTranscode.request(
-                jobID: id, journal: inspector.journal, engines: EngineCommand(ffmpegPath: cfg.ffmpegPath, gstLaunchPath: cfg.gstLaunchPath),
-                durationSeconds: l.durationSeconds, cpuMax: l.cpuMax, memoryMaxMB: l.memoryMaxMB, defaults: cfg.defaultConstraints))
+                jobID: id, engines: EngineCommand(ffmpegPath: cfg.ffmpegPath, gstLaunchPath: cfg.gstLaunchPath),
+                durationSeconds: l.durationSeconds, cpuMax: l.cpuMax, memoryMaxMB: l.memoryMaxMB, defaults: cfg.defaultConstraints,
+                user: try cfg.resolvedJobUser()))
             children.withLock { _ = $0.insert(launched.shimPID) }
             return Outcome(ok: true, message: "launched test transcode \(id) (agent down: started directly)")
         case let .setWrapper(on):
@@ -249,7 +254,8 @@ public final class ConsoleOperations: @unchecked Sendable {
             return Outcome(ok: true, message: msg)
         case let .kill(raw):
             let out = try JobKiller(inspector: inspector).kill(try JobID(raw), graceSeconds: 10, requestedBy: actor)
-            return Outcome(ok: true, message: "killed \(raw): \(out.status.state.rawValue)" + (out.escalated ? " (SIGKILL after the grace period)" : ""))
+            return Outcome(ok: true, message: "killed \(raw): \(out.status.state.rawValue)" + (out.escalated ? " (SIGKILL after the grace period)" : "")
+                           + out.notes.map { "; " + $0 }.joined())
         case .quit, .scanOrphans:
             return Outcome(ok: true, message: "")
         }

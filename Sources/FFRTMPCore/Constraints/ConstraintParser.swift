@@ -24,7 +24,16 @@ public struct ConstraintParser: Sendable {
             c.ioMax = try io.split(whereSeparator: { $0 == "\n" || $0 == ";" }).map { try parseIOMax(String($0)) }
         }
         if let p = wire.pidsMax { c.pidsMax = try parsePIDsMax(p) }
+        if let m = wire.maxOutputMB { c.maxOutputMB = try parseMaxOutputMB(m) }
         return c
+    }
+
+    /// Up to 2^30 MiB (1 PiB): beyond that RLIMIT_FSIZE in bytes is no limit at all.
+    public func parseMaxOutputMB(_ m: Int) throws -> Int {
+        guard m >= 1 && m <= 1 << 30 else {
+            throw FFRTMPError.invalidField(field: "max_output_mb", value: String(m), expected: "an integer number of MiB from 1 to 1073741824")
+        }
+        return m
     }
 
     public func parsePIDsMax(_ p: Int) throws -> Int {

@@ -38,16 +38,23 @@ public struct Constraints: Codable, Equatable, Sendable {
     public var memoryMaxMB: Int?
     public var ioMax: [IOMax]
     public var pidsMax: Int?
+    /// What the workload may write, in MiB: enforced by the shim (RLIMIT_FSIZE for any one
+    /// file, and a watch on every byte written), not by a cgroup controller.
+    public var maxOutputMB: Int?
 
-    public init(cpuMax: CPUMax? = nil, cpuWeight: Int? = nil, memoryMaxMB: Int? = nil, ioMax: [IOMax] = [], pidsMax: Int? = nil) {
+    public init(cpuMax: CPUMax? = nil, cpuWeight: Int? = nil, memoryMaxMB: Int? = nil, ioMax: [IOMax] = [], pidsMax: Int? = nil,
+                maxOutputMB: Int? = nil) {
         self.cpuMax = cpuMax
         self.cpuWeight = cpuWeight
         self.memoryMaxMB = memoryMaxMB
         self.ioMax = ioMax
         self.pidsMax = pidsMax
+        self.maxOutputMB = maxOutputMB
     }
 
-    public var isEmpty: Bool { cpuMax == nil && cpuWeight == nil && memoryMaxMB == nil && ioMax.isEmpty && pidsMax == nil }
+    public var isEmpty: Bool { cpuMax == nil && cpuWeight == nil && memoryMaxMB == nil && ioMax.isEmpty && pidsMax == nil && maxOutputMB == nil }
+
+    public var maxOutputBytes: UInt64? { maxOutputMB.map { UInt64($0) * 1024 * 1024 } }
 
     public var memoryMaxBytes: Int64? { memoryMaxMB.map { Int64($0) * 1024 * 1024 } }
 
@@ -55,7 +62,7 @@ public struct Constraints: Codable, Equatable, Sendable {
     public var wire: WireConstraints {
         WireConstraints(
             cpuMax: cpuMax?.wireValue, cpuWeight: cpuWeight, memoryMaxMB: memoryMaxMB,
-            ioMax: ioMax.isEmpty ? nil : ioMax.map(\.wireValue).joined(separator: "\n"), pidsMax: pidsMax)
+            ioMax: ioMax.isEmpty ? nil : ioMax.map(\.wireValue).joined(separator: "\n"), pidsMax: pidsMax, maxOutputMB: maxOutputMB)
     }
 }
 
@@ -66,16 +73,20 @@ public struct WireConstraints: Codable, Equatable, Sendable {
     public var memoryMaxMB: Int?
     public var ioMax: String?
     public var pidsMax: Int?
+    public var maxOutputMB: Int?
 
-    public init(cpuMax: String? = nil, cpuWeight: Int? = nil, memoryMaxMB: Int? = nil, ioMax: String? = nil, pidsMax: Int? = nil) {
+    public init(cpuMax: String? = nil, cpuWeight: Int? = nil, memoryMaxMB: Int? = nil, ioMax: String? = nil, pidsMax: Int? = nil,
+                maxOutputMB: Int? = nil) {
         self.cpuMax = cpuMax
         self.cpuWeight = cpuWeight
         self.memoryMaxMB = memoryMaxMB
         self.ioMax = ioMax
         self.pidsMax = pidsMax
+        self.maxOutputMB = maxOutputMB
     }
 
     enum CodingKeys: String, CodingKey {
         case cpuMax = "cpu_max", cpuWeight = "cpu_weight", memoryMaxMB = "memory_max_mb", ioMax = "io_max", pidsMax = "pids_max"
+        case maxOutputMB = "max_output_mb"
     }
 }

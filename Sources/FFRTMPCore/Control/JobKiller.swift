@@ -14,6 +14,9 @@ public struct JobKiller: Sendable {
     public struct Outcome: Sendable {
         public var status: JobStatus
         public var escalated: Bool
+        /// What the killer refused to do and why (a workload.pid that names a group its leader
+        /// is not in). Callers log these.
+        public var notes: [String] = []
     }
 
     public func kill(_ id: JobID, signal sig: Int32 = SIGTERM, graceSeconds: Double = 10, requestedBy who: String) throws -> Outcome {
@@ -30,8 +33,9 @@ public struct JobKiller: Sendable {
         }
         try journal.writeKillRequest(id, by: "\(who) signal=\(Signals.name(sig)) at=\(Clock.iso8601(unixNanoseconds: Clock.realtimeNanoseconds()))")
         var escalated = false
+        var notes: [String] = []
         if sig != SIGKILL {
-            sendToGroup(st, sig)
+            if let n = sendToGroup(st, sig) { notes.append(n) }
             if let cg { driver.signalAll(cg, sig) }
             escalated = !waitGone(st, seconds: graceSeconds)
         } else {
@@ -41,7 +45,7 @@ public struct JobKiller: Sendable {
             if let cg {
                 try driver.killAll(cg)
             } else {
-                sendToGroup(st, SIGKILL)
+                if let n = sendToGroup(st, SIGKILL), notes.isEmpty { notes.append(n) }
                 _ = waitGone(st, seconds: 5)
             }
         }
@@ -59,13 +63,24 @@ public struct JobKiller: Sendable {
             try journal.writeExitRecord(id, orphanKillRecord(st, killedBy: journal.killRequest(id) ?? who))
         }
         if let cg { try driver.destroy(cg) }
-        return Outcome(status: try inspector.status(id, withUsage: false), escalated: escalated)
+        return Outcome(status: try inspector.status(id, withUsage: false), escalated: escalated, notes: notes)
     }
 
-    /// Only signal the process group if its leader is still the process we started.
-    func sendToGroup(_ st: JobStatus, _ sig: Int32) {
-        guard let w = st.workload else { return }
-        if (try? w.identity.signal(sig)) == true, w.pgid > 1 { _ = Glibc.kill(-w.pgid, sig) }
+    /// workload.pid is only a file, and an edited one could aim kill(-pgid) at any process
+    /// group on the box. The group is signalled only when the leader is still the process we
+    /// started (pid and start time, signalled through a pidfd) and /proc says it is in that
+    /// very group. Otherwise just the verified leader is signalled (cgroup members get the
+    /// signal from the driver either way), and the mismatch is returned for the log.
+    func sendToGroup(_ st: JobStatus, _ sig: Int32) -> String? {
+        guard let w = st.workload else { return nil }
+        guard (try? w.identity.signal(sig)) == true else { return nil }
+        guard let now = ProcFS.stat(w.identity.pid), now.startTime == w.identity.startTime else { return nil }
+        guard w.pgid > 1, now.pgrp == w.pgid else {
+            return "workload.pid names process group \(w.pgid), but the leader \(w.identity.pid) is in group \(now.pgrp): " +
+                "only the leader and the job's cgroup members were signalled"
+        }
+        _ = Glibc.kill(-w.pgid, sig)
+        return nil
     }
 
     /// True once the job's leader has exited and its cgroup is empty. The leader is waited for

@@ -38,6 +38,8 @@ public struct ExitRecord: Codable, Equatable, Sendable {
     /// The job's supervisor died while the workload ran on, and the workload was adopted by
     /// another job: the outcome of this one is lost, and that is a platform fault.
     public var supervisorLost: Bool?
+    /// The shim ended the job because it reached its max_output_mb (older records: nil).
+    public var outputLimitExceeded: Bool?
 
     public init(version: Int = 1, pid: Int32, pidStartTime: UInt64, pgid: Int32, exitCode: Int32?, signal: Int32?,
                 coreDumped: Bool = false, oomKilled: Bool, oomKillCount: UInt64, timedOut: Bool = false,
@@ -75,6 +77,7 @@ public struct ExitRecord: Codable, Equatable, Sendable {
         case endedAtUnixNs = "ended_at_unix_ns", durationNs = "duration_ns", cpuUsageNs = "cpu_usage_ns"
         case peakMemoryBytes = "peak_memory_bytes", usageSource = "usage_source", spawnError = "spawn_error"
         case detached, exitUnknownReason = "exit_unknown_reason", supervisorLost = "supervisor_lost"
+        case outputLimitExceeded = "output_limit_exceeded"
     }
 
     /// A record written for processes that are not our children (adopted ones, or a job whose

@@ -50,6 +50,14 @@ public struct JobJournal: Sendable {
         rmdir(dir(id))
     }
 
+    /// Creates a new, empty file in the job's dir (never through a symlink, never an existing
+    /// one) and returns it open for appending.
+    public func createJobFile(_ id: JobID, _ name: String) throws -> Int32 {
+        let fd = open(file(id, name), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o640)
+        if fd < 0 { throw FFRTMPError.io(path: file(id, name), operation: "create", errno: errno) }
+        return fd
+    }
+
     public func writeSpec(_ spec: JobSpec) throws {
         try FileIO.writeAtomically(file(spec.jobID, "spec.json"), try Self.encode(spec), sync: false)
     }

@@ -27,10 +27,12 @@ public struct JobSpec: Codable, Equatable, Sendable {
     public var createdAtUnixNs: Int64
     /// attach: the processes adopted and the cgroups they came from (restored on detach).
     public var adopted: [AdoptedProcess]?
+    /// Who the workload runs as (nil: the caller's own identity, as with `ffrtmp run`).
+    public var runAs: JobUser?
 
     public init(jobID: JobID, mode: JobMode, argv: [String], constraints: WireConstraints, constraintsApplied: WireConstraints? = nil,
                 timeoutSeconds: Double? = nil,
-                cgroup: JobCgroup?, governance: Governance, createdAtUnixNs: Int64, adopted: [AdoptedProcess]? = nil) {
+                cgroup: JobCgroup?, governance: Governance, createdAtUnixNs: Int64, adopted: [AdoptedProcess]? = nil, runAs: JobUser? = nil) {
         self.jobID = jobID
         self.mode = mode
         self.argv = argv
@@ -41,11 +43,12 @@ public struct JobSpec: Codable, Equatable, Sendable {
         self.governance = governance
         self.createdAtUnixNs = createdAtUnixNs
         self.adopted = adopted
+        self.runAs = runAs
     }
 
     enum CodingKeys: String, CodingKey {
         case jobID = "job_id", mode, argv, constraints, constraintsApplied = "constraints_applied", timeoutSeconds = "timeout_seconds", cgroup, governance
-        case createdAtUnixNs = "created_at_unix_ns", adopted
+        case createdAtUnixNs = "created_at_unix_ns", adopted, runAs = "run_as"
     }
 }
 

@@ -89,6 +89,16 @@ public enum ProcFS {
         return ProcStat.parse(text)
     }
 
+    /// `wchar` of /proc/PID/io: every byte the process passed to write(), on any file system
+    /// (the shim's output watch reads the same field). nil when the process is gone.
+    public static func bytesWritten(_ pid: Int32) -> UInt64? {
+        guard let text = FileIO.readIfExists("\(root)/\(pid)/io") else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("wchar: ") {
+            return UInt64(line.dropFirst(7))
+        }
+        return nil
+    }
+
     public static func allPIDs() -> [Int32] {
         FileIO.listDirectory(root).compactMap { Int32($0) }
     }

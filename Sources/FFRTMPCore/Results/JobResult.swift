@@ -8,6 +8,8 @@ public struct JobResult: Codable, Equatable, Sendable {
     public var signal: String?
     public var oomKilled: Bool
     public var timedOut: Bool
+    /// Ended by the shim at its max_output_mb: a resource error of the job's own making.
+    public var outputLimitExceeded: Bool
     public var killedBy: String?
     public var startedAt: String?
     public var endedAt: String?
@@ -24,7 +26,7 @@ public struct JobResult: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case jobID = "job_id", pid, mode, state, exitCode = "exit_code", signal, oomKilled = "oom_killed"
-        case timedOut = "timed_out", killedBy = "killed_by", startedAt = "started_at", endedAt = "ended_at"
+        case timedOut = "timed_out", outputLimitExceeded = "output_limit_exceeded", killedBy = "killed_by", startedAt = "started_at", endedAt = "ended_at"
         case durationSeconds = "duration_seconds", cpuSeconds = "cpu_seconds", peakMemoryBytes = "peak_memory_bytes"
         case constraintsApplied = "constraints_applied", governance, governanceReason = "governance_reason", cgroup
         case platformSLA = "platform_sla", platformSLAReason = "platform_sla_reason", error
@@ -41,6 +43,7 @@ public struct JobResult: Codable, Equatable, Sendable {
         try c.encode(signal, forKey: .signal)
         try c.encode(oomKilled, forKey: .oomKilled)
         try c.encode(timedOut, forKey: .timedOut)
+        try c.encode(outputLimitExceeded, forKey: .outputLimitExceeded)
         try c.encode(killedBy, forKey: .killedBy)
         try c.encode(startedAt, forKey: .startedAt)
         try c.encode(endedAt, forKey: .endedAt)
@@ -69,6 +72,7 @@ public struct JobResult: Codable, Equatable, Sendable {
         cgroup = spec.cgroup?.path
         oomKilled = exit?.oomKilled ?? false
         timedOut = exit?.timedOut ?? false
+        outputLimitExceeded = exit?.outputLimitExceeded ?? false
         killedBy = exit?.killedBy
         exitCode = exit?.exitCode
         signal = exit?.signal.map(Signals.name)
@@ -82,6 +86,10 @@ public struct JobResult: Codable, Equatable, Sendable {
             platformSLA = v.compliant
             platformSLAReason = v.reason
             if let s = e.spawnError { error = "\(s.stage): \(s.message)" }
+            if outputLimitExceeded {
+                let limit = constraintsApplied.maxOutputMB.map { "max_output_mb=\($0)" } ?? "the output limit"
+                error = "\(limit) reached: the job wrote as much as it may, and was stopped"
+            }
         } else {
             startedAt = Clock.iso8601(unixNanoseconds: spec.createdAtUnixNs)
             if state == .lost {

@@ -22,6 +22,7 @@ public enum PlatformSLA {
         if r.supervisorLost == true { return Verdict(compliant: false, reason: "supervisor_lost") }
         if r.detached == true { return Verdict(compliant: true, reason: "detached") }
         if r.killedBy != nil { return Verdict(compliant: true, reason: "operator_cancel") }
+        if r.outputLimitExceeded == true { return Verdict(compliant: true, reason: "output_limit") }
         if r.timedOut { return Verdict(compliant: true, reason: "job_timeout") }
         if r.oomKilled { return Verdict(compliant: true, reason: "oom_own_limit") }
         if r.signal != nil && r.forwardedSignal != nil { return Verdict(compliant: true, reason: "operator_cancel") }

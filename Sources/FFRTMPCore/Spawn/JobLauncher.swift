@@ -12,9 +12,18 @@ public struct LaunchRequest: Sendable {
     /// Extra files written into the job dir before the shim starts (the agent's agent.json),
     /// so no crash can leave a running job without them.
     public var sidecars: [String: String] = [:]
+    /// The unprivileged user the workload becomes (nil: stay who the caller is).
+    public var user: JobUser?
+    /// Open files for the workload (media opened by MediaRoots), at fixed numbers (WorkloadFD).
+    /// They stay the caller's to close.
+    public var files: [PassedFD] = []
+    /// Create JOBDIR/progress and hand it to the workload at WorkloadFD.progress (ffmpeg's
+    /// `-progress pipe:6`): the job's user writes it without any right on the state dir.
+    public var progressFile = false
 
     public init(jobID: JobID, argv: [String], constraints: Constraints, timeoutSeconds: Double? = nil,
-                graceSeconds: Double? = nil, requireGovernance: Bool = false, sidecars: [String: String] = [:]) {
+                graceSeconds: Double? = nil, requireGovernance: Bool = false, sidecars: [String: String] = [:],
+                user: JobUser? = nil, files: [PassedFD] = [], progressFile: Bool = false) {
         self.jobID = jobID
         self.argv = argv
         self.constraints = constraints
@@ -22,6 +31,9 @@ public struct LaunchRequest: Sendable {
         self.graceSeconds = graceSeconds
         self.requireGovernance = requireGovernance
         self.sidecars = sidecars
+        self.user = user
+        self.files = files
+        self.progressFile = progressFile
     }
 }
 
@@ -78,12 +90,22 @@ public struct JobLauncher: Sendable {
             if req.requireGovernance && governance.level != .full {
                 throw FFRTMPError.governanceUnavailable(reason: (governance.reason ?? "unknown") + " (and --require-governance is set)")
             }
+            // The output limit is the shim's to enforce, with or without a cgroup.
+            var applied = creation?.applied ?? Constraints()
+            applied.maxOutputMB = req.constraints.maxOutputMB
             let spec = JobSpec(jobID: req.jobID, mode: .run, argv: req.argv, constraints: req.constraints.wire,
-                               constraintsApplied: (creation?.applied ?? Constraints()).wire, timeoutSeconds: req.timeoutSeconds,
-                               cgroup: creation?.cgroup, governance: governance, createdAtUnixNs: created)
+                               constraintsApplied: applied.wire, timeoutSeconds: req.timeoutSeconds,
+                               cgroup: creation?.cgroup, governance: governance, createdAtUnixNs: created, runAs: req.user)
             try journal.writeSpec(spec)
             for (name, contents) in req.sidecars { try FileIO.writeAtomically(journal.file(req.jobID, name), contents, sync: false) }
-            return try spawnShim(spec, graceSeconds: req.graceSeconds)
+            var files = req.files
+            var progress: Int32 = -1
+            defer { if progress >= 0 { close(progress) } }
+            if req.progressFile {
+                progress = try journal.createJobFile(req.jobID, "progress")
+                files.append(PassedFD(source: progress, target: WorkloadFD.progress))
+            }
+            return try spawnShim(spec, graceSeconds: req.graceSeconds, files: files, maxOutputBytes: req.constraints.maxOutputBytes)
         } catch {
             if let cg = creation?.cgroup { try? driver.destroy(cg) }
             // Only a job that never got as far as a shim is removed; a shim that started owns its dir.
@@ -110,18 +132,21 @@ public struct JobLauncher: Sendable {
         return "\(ns / 1_000_000_000)." + String(repeating: "0", count: 9 - frac.count) + frac
     }
 
-    func spawnShim(_ spec: JobSpec, graceSeconds: Double?) throws -> LaunchedJob {
+    func spawnShim(_ spec: JobSpec, graceSeconds: Double?, files: [PassedFD], maxOutputBytes: UInt64?) throws -> LaunchedJob {
         var args = [shimPath, "--job-dir", journal.dir(spec.jobID), "--sync-fd", "3", "--rmdir-cgroups"]
         for d in spec.cgroup?.uniqueDirs ?? [] { args += ["--cgroup", d] }
         if let t = spec.timeoutSeconds { args += ["--timeout", Self.seconds(t)] }
         if let g = graceSeconds { args += ["--grace", Self.seconds(g)] }
+        if let u = spec.runAs { args += ["--user", u.shimArgument] }
+        for f in files { args += ["--pass-fd", String(f.target)] }
+        if let m = maxOutputBytes { args += ["--max-output-bytes", String(m)] }
         args.append("--")
         args += spec.argv
         let pipe = try Sys.pipeCloexec()
         defer { close(pipe.read) }
         let pid: Int32
         do {
-            pid = try Sys.spawnDetached(path: shimPath, argv: args, syncFD: pipe.write)
+            pid = try Sys.spawnDetached(path: shimPath, argv: args, syncFD: pipe.write, files: files)
         } catch {
             close(pipe.write)
             throw error

@@ -28,6 +28,14 @@ public enum FFRTMPError: Error, Equatable, CustomStringConvertible, Sendable {
     case stateDirBusy(path: String, holder: String)
     /// A companion program (e.g. ffrtmp-console) is not installed beside ffrtmp.
     case programNotFound(program: String, searched: [String])
+    /// A job's file was refused by the media-root resolver: `field` is the job field, `reason`
+    /// says why (outside every root, a symlink leading out, a FIFO...). The job's fault.
+    case pathRefused(field: String, path: String, reason: String)
+    /// The user jobs run as (JOB_USER or --user) does not exist on this box.
+    case jobUserMissing(name: String, key: String)
+    /// A file or directory the agent trusts (its configuration, key, state dir, engines) can be
+    /// changed by someone other than root: `culprit` is the path that is too open.
+    case untrustedPath(what: String, path: String, culprit: String, owner: UInt32, mode: UInt32, why: String)
 
     public var description: String {
         switch self {
@@ -65,6 +73,13 @@ public enum FFRTMPError: Error, Equatable, CustomStringConvertible, Sendable {
             return "another ffrtmp agent (\(holder)) is running on this state dir (it holds \(path)); one agent per state dir"
         case let .programNotFound(program, searched):
             return "\(program) not found (looked in \(searched.joined(separator: ", "))); is ffrtmp fully installed?"
+        case let .pathRefused(field, path, reason):
+            return "\(field) \(quote(path)) refused: \(reason)"
+        case let .jobUserMissing(name, key):
+            return "\(key)=\(name): no such user on this box; create it (useradd --system --no-create-home --shell /usr/sbin/nologin \(name), as install-edge.sh does) or set \(key) to an existing unprivileged user"
+        case let .untrustedPath(what, path, culprit, owner, mode, why):
+            let at = culprit == path ? "" : " (at \(culprit))"
+            return "\(what) \(path) is not safe\(at): owner uid \(owner), mode \(String(mode & 0o7777, radix: 8)): \(why); only root may be able to change it (chown root and chmod go-w)"
         }
     }
 }

@@ -47,23 +47,69 @@ public enum Sys {
         return (fds[0], fds[1])
     }
 
-    /// Spawns `path` as our child in its own process group, output to the given fds.
-    public static func spawnLogged(path: String, argv: [String], stdout: Int32, stderr: Int32) throws -> Int32 {
+    /// Copies of `files`' sources at fd 100 and up (CLOEXEC), so no source can be clobbered by
+    /// another file's dup2 onto a low target number in the child. The caller closes them.
+    static func lifted(_ files: [PassedFD]) throws -> [PassedFD] {
+        var out: [PassedFD] = []
+        for f in files {
+            let high = fcntl(f.source, F_DUPFD_CLOEXEC, 100)
+            if high < 0 {
+                let e = errno
+                for o in out { close(o.source) }
+                throw FFRTMPError.io(path: "fd \(f.source)", operation: "duplicate for the workload", errno: e)
+            }
+            out.append(PassedFD(source: high, target: f.target))
+        }
+        return out
+    }
+
+    /// Spawns `path` as our child in its own process group, output to the given fds; as `user`
+    /// (no supplementary groups, no new privileges) when set, with `files` at their targets and
+    /// RLIMIT_FSIZE at `maxFileBytes`. Forks (posix_spawn cannot change the user).
+    public static func spawnLogged(path: String, argv: [String], stdout: Int32, stderr: Int32, user: JobUser? = nil,
+                                   files: [PassedFD] = [], maxFileBytes: UInt64? = nil) throws -> Int32 {
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
         cArgs.append(nil)
         defer { for p in cArgs { free(p) } }
-        let pid = ffrtmp_spawn_logged(path, &cArgs, environ, stdout, stderr)
-        if pid < 0 { throw FFRTMPError.spawnFailed(stage: "exec", errno: -pid) }
+        let high = try lifted(files)
+        defer { for f in high { close(f.source) } }
+        // The program is opened before the fork, as us: the job's user needs no search right on
+        // its directories, and the file checked at start is the one that runs.
+        let execFD = user == nil ? -1 : open(path, O_PATH | O_CLOEXEC)
+        defer { if execFD >= 0 { close(execFD) } }
+        let src = high.map(\.source), dst = high.map(\.target)
+        var stage: UnsafePointer<CChar>?
+        let pid = src.withUnsafeBufferPointer { s in
+            dst.withUnsafeBufferPointer { d in
+                var plan = ffrtmp_workload_plan(as_user: user == nil ? 0 : 1, uid: user?.uid ?? 0, gid: user?.gid ?? 0,
+                                                max_file_bytes: maxFileBytes ?? 0, src_fds: s.baseAddress, dst_fds: d.baseAddress,
+                                                n_fds: Int32(high.count), exec_fd: execFD)
+                return ffrtmp_spawn_logged(path, &cArgs, environ, stdout, stderr, &plan, &stage)
+            }
+        }
+        if pid < 0 { throw FFRTMPError.spawnFailed(stage: stage.map { String(cString: $0) } ?? "exec", errno: -pid) }
         return pid
     }
 
-    /// Spawns argv[0] (an absolute path) detached in a new session with stdio on /dev/null.
-    public static func spawnDetached(path: String, argv: [String], syncFD: Int32) throws -> Int32 {
+    /// Spawns argv[0] (an absolute path) detached in a new session with stdio on /dev/null,
+    /// the sync fd at 3 and `files` at their targets.
+    public static func spawnDetached(path: String, argv: [String], syncFD: Int32, files: [PassedFD] = []) throws -> Int32 {
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
         cArgs.append(nil)
         defer { for p in cArgs { free(p) } }
-        let pid = ffrtmp_spawn_detached(path, &cArgs, environ, syncFD)
+        let high = try lifted(files)
+        defer { for f in high { close(f.source) } }
+        let src = high.map(\.source), dst = high.map(\.target)
+        let pid = src.withUnsafeBufferPointer { s in
+            dst.withUnsafeBufferPointer { d in
+                ffrtmp_spawn_detached(path, &cArgs, environ, syncFD, s.baseAddress, d.baseAddress, Int32(high.count))
+            }
+        }
         if pid < 0 { throw FFRTMPError.spawnFailed(stage: "spawn ffrtmp-shim", errno: -pid) }
         return pid
     }
 }
+
+/// open(2)'s O_PATH (a handle to a file that reads and writes nothing); Glibc's Swift module
+/// does not export it without _GNU_SOURCE. The same value on every Linux architecture.
+public let O_PATH: Int32 = 0o10000000

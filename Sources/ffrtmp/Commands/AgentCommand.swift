@@ -35,18 +35,33 @@ extension FFRTMP {
         func run() throws {
             let sigFD = Sys.controlSignalFD()
             signal(SIGPIPE, SIG_IGN)
+            let logger = Self.logger()
+            let file = config ?? (FileIO.exists("/etc/ffrtmp/worker.env") ? "/etc/ffrtmp/worker.env" : nil)
+            let cfg: WorkerConfig, media: JobMedia, ctx: CLIContext, shim: String, env = ProcessEnvironment.current()
             do {
-                let file = config ?? (FileIO.exists("/etc/ffrtmp/worker.env") ? "/etc/ffrtmp/worker.env" : nil)
+                // Checked before it is read: a worker.env others can write is not our configuration.
+                if let file { try TrustedPath.check(file, what: "worker.env") }
                 let text = try file.map { try FileIO.read($0) }
-                let env = ProcessEnvironment.current()
-                let cfg = try WorkerConfig.load(file: text, environment: env)
+                cfg = try WorkerConfig.load(file: text, environment: env)
+                ctx = CLIContext(stateDir: cfg.stateDir, cgroupParent: cfg.cgroupParent)
+                shim = try ShimLocator.locate(environment: ctx.environment)
+                try cfg.checkTrusted(configFile: file, stateDir: ctx.journal().stateDir, shimPath: shim)
+                media = try cfg.jobMedia()
+            } catch {
+                // EX_CONFIG (sysexits.h): systemd and operators can tell "fix the configuration"
+                // from a crash.
+                throw fail(error, status: 78)
+            }
+            if media.user?.isRoot == true { logger.warning("JOB_USER=root: workloads run as root, with no confinement by user") }
+            for root in media.roots.roots where !FileIO.isDirectory(root) {
+                logger.warning("media root \(root) (MEDIA_ROOTS) does not exist: jobs with local files there will be refused")
+            }
+            do {
                 // The master key is the fleet's admin key: no workload (ffmpeg, gst, legacy child) inherits it.
                 unsetenv("FFRTMP_API_KEY")
                 unsetenv("FFRTMP_API_KEY_FILE")
-                let ctx = CLIContext(stateDir: cfg.stateDir, cgroupParent: cfg.cgroupParent)
                 let agent = try Agent(config: cfg, configFile: file, journal: ctx.journal(), driver: try ctx.driver(),
-                                      shimPath: try ShimLocator.locate(environment: ctx.environment),
-                                      logger: Self.logger())
+                                      shimPath: shim, media: media, logger: logger)
                 agent.startupEnvironment = env
                 throw ExitCode(agent.run(signalFD: sigFD))
             } catch let e as ExitCode {

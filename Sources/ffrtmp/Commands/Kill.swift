@@ -43,7 +43,9 @@ extension FFRTMP {
                     global.audit("kill", target: id.value, succeeded: false, detail: (error as? FFRTMPError)?.description ?? "\(error)")
                     throw error
                 }
-                global.audit("kill", target: id.value, succeeded: true, detail: "\(outcome.status.state.rawValue)" + (outcome.escalated ? ", SIGKILL" : ""))
+                for n in outcome.notes { Output.err("warning: job \(id): \(n)") }
+                global.audit("kill", target: id.value, succeeded: true, detail: "\(outcome.status.state.rawValue)" + (outcome.escalated ? ", SIGKILL" : "")
+                             + outcome.notes.map { "; " + $0 }.joined())
                 let r = outcome.status.result
                 let how = sig == SIGKILL ? " with SIGKILL" : outcome.escalated ? " (escalated to SIGKILL after \(grace)s)" : ""
                 Output.err("killed job \(id)" + how)

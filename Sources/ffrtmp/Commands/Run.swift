@@ -43,13 +43,21 @@ extension FFRTMP {
         @Flag(name: .customLong("require-governance"), help: "Fail instead of running the job without full cgroup limits.")
         var requireGovernance = false
 
+        @Option(help: "Run the command as this user (no supplementary groups, no new privileges), after it has joined its cgroups. Needs root. Default: the caller's own identity, as with cgexec.")
+        var user: String?
+
+        @Option(name: .customLong("max-output-mb"), help: "Stop the job (resource_error) once it has written this many MiB; no single file may grow past it either.")
+        var maxOutputMB: Int?
+
         @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.")
         var command: [String] = []
 
         var invocation: RunInvocation {
-            RunInvocation(context: global.context, wire: limits.wire, cpuPercent: limits.cpuPercent, jobID: jobID,
-                          timeout: timeout, grace: grace, detach: detach, json: json,
-                          requireGovernance: requireGovernance, command: command)
+            var wire = limits.wire
+            wire.maxOutputMB = maxOutputMB
+            return RunInvocation(context: global.context, wire: wire, cpuPercent: limits.cpuPercent, jobID: jobID,
+                                 timeout: timeout, grace: grace, detach: detach, json: json,
+                                 requireGovernance: requireGovernance, user: user, command: command)
         }
 
         func validate() throws {
@@ -75,6 +83,7 @@ struct RunInvocation {
     var detach = false
     var json = false
     var requireGovernance = false
+    var user: String?
     var command: [String] = []
 
     /// Usage problems ArgumentParser reports (with the usage line) before anything runs.
@@ -113,6 +122,8 @@ struct RunInvocation {
             case "--cpu-weight": guard let n = Int(v) else { return nil }; inv.wire.cpuWeight = n
             case "--memory-max-mb": guard let n = Int(v) else { return nil }; inv.wire.memoryMaxMB = n
             case "--pids-max": guard let n = Int(v) else { return nil }; inv.wire.pidsMax = n
+            case "--max-output-mb": guard let n = Int(v) else { return nil }; inv.wire.maxOutputMB = n
+            case "--user": inv.user = v
             case "--timeout": guard let n = Double(v) else { return nil }; inv.timeout = n
             case "--grace": guard let n = Double(v) else { return nil }; inv.grace = n
             default: return nil
@@ -131,12 +142,16 @@ struct RunInvocation {
         do {
             let id = try jobID.map(JobID.init) ?? JobID.generate()
             let constraints = try ConstraintParser().parse(wire, cpuPercent: cpuPercent)
+            let runAs = try user.map { try JobUser.lookup($0, key: "--user") }
+            if let u = runAs, geteuid() != 0, u.uid != geteuid() {
+                throw FFRTMPError.invalidField(field: "--user", value: u.name, expected: "your own user: only root can run a job as another user")
+            }
             inspector = try context.inspector()
             let shim = try ShimLocator.locate(environment: context.environment)
             let launcher = JobLauncher(journal: inspector.journal, driver: inspector.driver, shimPath: shim)
             launched = try launcher.launch(LaunchRequest(jobID: id, argv: command, constraints: constraints,
                                                          timeoutSeconds: timeout, graceSeconds: grace,
-                                                         requireGovernance: requireGovernance))
+                                                         requireGovernance: requireGovernance, user: runAs))
         } catch {
             return report(error)
         }

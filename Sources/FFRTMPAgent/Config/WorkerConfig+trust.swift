@@ -1,0 +1,25 @@
+import FFRTMPCore
+import Glibc
+
+extension WorkerConfig {
+    /// The job's user, looked up. Not found is an error naming the user and how to create it.
+    public func resolvedJobUser() throws -> JobUser { try JobUser.lookup(jobUser, key: "JOB_USER") }
+
+    /// The job side of this configuration: the user, the media roots, the host policy.
+    public func jobMedia() throws -> JobMedia {
+        JobMedia(roots: try MediaRoots(mediaRoots), network: network, user: try resolvedJobUser())
+    }
+
+    /// Everything the agent trusts must be changeable by root alone (TrustedPath), or a local
+    /// user could turn the agent's root against the box: rewrite worker.env (FFMPEG_PATH=their
+    /// script), swap the engines, or plant symlinks in the state dir. `shimPath`: the per-job
+    /// supervisor, which runs as root. Run at start and before a reload is applied.
+    public func checkTrusted(configFile: String?, stateDir: String, shimPath: String?) throws {
+        if let f = configFile { try TrustedPath.check(f, what: "worker.env") }
+        if let k = apiKeyFile { try TrustedPath.check(k, what: "FFRTMP_API_KEY_FILE") }
+        try TrustedPath.check(stateDir, what: "the state dir")
+        try TrustedPath.check(ffmpegPath, what: "FFMPEG_PATH")
+        try TrustedPath.check(gstLaunchPath, what: "GST_LAUNCH_PATH")
+        if let s = shimPath { try TrustedPath.check(s, what: "ffrtmp-shim") }
+    }
+}
