@@ -149,13 +149,14 @@ void detach_from_caller(struct shim_options *opts, struct job *job)
     set_disposition(SIGPIPE, SIG_IGN);
     set_disposition(SIGHUP, SIG_IGN);
 
-    job->dir_fd = open(opts->job_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* O_NOFOLLOW: a job dir that is a symlink is refused, never written through. */
+    job->dir_fd = open(opts->job_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (job->dir_fd < 0) {
         shim_log("--job-dir %s: open: %s", opts->job_dir, strerror(errno));
         job_fail(job, STAGE_OPEN, errno);
         return;
     }
-    log_fd = openat(job->dir_fd, "shim.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    log_fd = openat(job->dir_fd, "shim.log", O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (log_fd < 0) {
         shim_log("%s/shim.log: open: %s", opts->job_dir, strerror(errno));
         job_fail(job, STAGE_OPEN, errno);

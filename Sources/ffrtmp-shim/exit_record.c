@@ -64,7 +64,7 @@ void reserve_exit_record(const struct shim_options *opts, const struct job *job)
 
     if (job->dir_fd < 0)
         return;
-    fd = openat(job->dir_fd, RESERVE_NAME, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    fd = openat(job->dir_fd, RESERVE_NAME, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (fd < 0) {
         shim_log("%s/%s: open: %s (no space reserved for exit.json)", opts->job_dir, RESERVE_NAME, strerror(errno));
         return;

@@ -43,7 +43,7 @@ int atomic_write_at(int dir_fd, const char *dir_path, const char *name,
     if (snprintf(tmp, sizeof tmp, "%s.tmp", name) >= (int)sizeof tmp)
         return fail_step(dir_path, name, "temp name", ENAMETOOLONG);
 
-    fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
     if (fd < 0)
         return fail_step(dir_path, tmp, "open", errno);
     if (write_all(fd, data, len) != 0 || (durable && fsync(fd) != 0)) {

@@ -203,7 +203,7 @@ static int open_logged(int dir_fd, const char *shown_dir, const char *name, int 
 /* Opens every fd the child needs, so the child itself never calls open. */
 static int prepare_plan(const struct shim_options *opts, struct job *job, struct child_plan *plan)
 {
-    const int log_flags = O_WRONLY | O_CREAT | O_APPEND;
+    const int log_flags = O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW;
 
     for (int i = 0; i < opts->n_cgroups; i++) {
         char procs[PATH_MAX];

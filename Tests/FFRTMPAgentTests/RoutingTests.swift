@@ -36,8 +36,8 @@ final class EngineTests: XCTestCase {
 
     func testFFmpegArgvForATestTranscode() throws {
         let p = try params(#"{"input":"testsrc","resolution":"640x360","fps":25,"duration_seconds":5,"bitrate":"800k","preset":"ultrafast","realtime":true}"#)
-        XCTAssertEqual(engines.ffmpeg(p, progressFile: "/s/progress"), [
-            "/usr/bin/ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-progress", "file:/s/progress", "-nostats", "-re",
+        XCTAssertEqual(engines.ffmpeg(p, files: .asGiven(p)), [
+            "/usr/bin/ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-progress", "pipe:6", "-nostats", "-re",
             "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000",
             "-t", "5.0", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "800k", "-c:a", "aac", "-f", "null", "-",
         ])
@@ -45,7 +45,7 @@ final class EngineTests: XCTestCase {
 
     func testFFmpegArgvForAFileToRTMP() throws {
         let p = try params(#"{"input":"/media/in.mp4","output":"rtmp://live.example/app/key","codec":"h265","resolution":"1280x720"}"#)
-        let a = engines.ffmpeg(p, progressFile: "/p")
+        let a = engines.ffmpeg(p, files: .asGiven(p))
         XCTAssertEqual(Array(a[8...9]), ["-i", "/media/in.mp4"])
         XCTAssertTrue(a.contains("libx265"))
         XCTAssertEqual(Array(a.suffix(3)), ["-f", "flv", "rtmp://live.example/app/key"])
@@ -55,33 +55,40 @@ final class EngineTests: XCTestCase {
     func testGStreamerPipeline() throws {
         let gst = EngineCommand(ffmpegPath: "/nonexistent/ffmpeg", gstLaunchPath: "/usr/bin/gst-launch-1.0")
         let p = try params(#"{"input":"testsrc","fps":10,"duration_seconds":2,"bitrate":"1M"}"#)
-        XCTAssertEqual(try gst.gstreamer(p), [
+        XCTAssertEqual(try gst.gstreamer(p, files: .asGiven(p)), [
             "/usr/bin/gst-launch-1.0", "-e", "videotestsrc", "is-live=false", "num-buffers=20", "!", "videoconvert", "!", "videoscale", "!",
             "videorate", "!", "video/x-raw,width=1280,height=720,framerate=10/1", "!", "x264enc", "speed-preset=veryfast", "bitrate=1000",
             "!", "fakesink", "sync=false",
         ])
-        XCTAssertThrowsError(try gst.gstreamer(try params(#"{"input":"testsrc","codec":"h265"}"#)))
+        let h265 = try params(#"{"input":"testsrc","codec":"h265"}"#)
+        XCTAssertThrowsError(try gst.gstreamer(h265, files: .asGiven(h265)))
     }
 
-    /// The built argv runs as it is under the real ffmpeg, and its progress lands in the file.
+    /// The built argv runs under the real ffmpeg with its files as descriptors: the output
+    /// opened under a media root (muxer from the name), progress through pipe:6.
     func testTheFFmpegArgvRunsForReal() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg") else { throw XCTSkip("skipped: ffmpeg is not installed (scripts/test.sh installs it)") }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ffrtmp-engine-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let p = try params(#"{"input":"testsrc","resolution":"160x120","fps":10,"duration_seconds":1,"output":"\#(dir.path)/out.mp4"}"#)
-        let argv = engines.ffmpeg(p, progressFile: dir.path + "/progress")
-        let proc = Process()
-        proc.executableURL = URL(fileURLWithPath: argv[0])
-        proc.arguments = Array(argv.dropFirst())
-        proc.standardOutput = FileHandle.nullDevice
-        proc.standardError = FileHandle.nullDevice
-        try proc.run()
-        proc.waitUntilExit()
-        XCTAssertEqual(proc.terminationStatus, 0, argv.joined(separator: " "))
-        let progress = try String(contentsOfFile: dir.path + "/progress", encoding: .utf8)
-        XCTAssertTrue(progress.contains("frame=10"), progress)
-        XCTAssertTrue(progress.contains("progress=end"), progress)
+        let media = JobMedia(roots: try MediaRoots([dir.path]), network: NetworkPolicy(), user: nil)
+        let opened = try media.open(p)
+        defer { opened.close() }
+        XCTAssertEqual(opened.paths.output, "/proc/self/fd/5")
+        let argv = engines.ffmpeg(p, files: opened.paths)
+        XCTAssertEqual(Array(argv.suffix(4)), ["-f", "mp4", "-y", "/proc/self/fd/5"])
+        let progress = open(dir.path + "/progress", O_WRONLY | O_CREAT | O_CLOEXEC, 0o640)
+        let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer { close(progress); close(null) }
+        let pid = try Sys.spawnLogged(path: argv[0], argv: argv, stdout: null, stderr: null,
+                                      files: opened.files + [PassedFD(source: progress, target: WorkloadFD.progress)])
+        var st: Int32 = 0
+        waitpid(pid, &st, 0)
+        XCTAssertEqual(st, 0, argv.joined(separator: " "))
+        let text = try String(contentsOfFile: dir.path + "/progress", encoding: .utf8)
+        XCTAssertTrue(text.contains("frame=10"), text)
+        XCTAssertTrue(text.contains("progress=end"), text)
         XCTAssertGreaterThan((try FileManager.default.attributesOfItem(atPath: dir.path + "/out.mp4")[.size] as? Int) ?? 0, 1000)
     }
 

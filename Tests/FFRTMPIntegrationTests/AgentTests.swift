@@ -94,7 +94,7 @@ final class AgentTests: IntegrationTestCase {
         XCTAssertTrue(String(describing: hostile["result"] ?? "").contains("parameters.input"), "\(hostile)")
         let overwrite = try job("overwrite")
         XCTAssertEqual(overwrite["failure_reason"] as? String, "user_error")
-        XCTAssertTrue(String(describing: overwrite["result"] ?? "").contains("off limits"), "\(overwrite)")
+        XCTAssertTrue(String(describing: overwrite["result"] ?? "").contains("is outside MEDIA_ROOTS"), "\(overwrite)")
         kill(agent.pid, SIGTERM)
         XCTAssertEqual(try h.finish(agent).status, 0)
     }

@@ -31,17 +31,25 @@ final class Harness {
         }
         var template = Array("/tmp/ffrtmp-it-XXXXXX".utf8CString)
         stateDir = String(cString: mkdtemp(&template)!)
+        // The agent's jobs run as nobody (JOB_USER) with their files in a media root it owns.
+        mediaDir = stateDir + "/media"
+        mkdir(mediaDir, 0o750)
+        if let nobody = try? JobUser.lookup("nobody") { chown(mediaDir, nobody.uid, nobody.gid) }
         let safe = testName.filter { $0.isLetter || $0.isNumber }.suffix(40)
         parent = "/ffrtmp-test-\(getpid())-\(safe)"
     }
 
     var testload: String { binDir + "/ffrtmp-testload" }
+    /// MEDIA_ROOTS of every agent the tests start (owned by nobody, their JOB_USER).
+    let mediaDir: String
 
     var environment: [String: String] {
         var env = ProcessInfo.processInfo.environment
         env["FFRTMP_STATE_DIR"] = stateDir
         env["FFRTMP_CGROUP_PARENT"] = parent
         env.removeValue(forKey: "FFRTMP_CGROUP_DRIVER")
+        env["JOB_USER"] = "nobody"
+        env["MEDIA_ROOTS"] = mediaDir
         for (k, v) in extraEnv { env[k] = v }
         return env
     }

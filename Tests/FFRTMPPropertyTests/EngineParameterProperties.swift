@@ -23,14 +23,16 @@ import Testing
 
     static let forbidden = Array("!;|&$`\"'\\<>(){}*?~ \t\n\r\u{0}\u{1b}\u{7f}\u{85}\u{a0}\u{2028}\u{3000}")
 
-    static func safePath(_ r: inout RNG) -> String {
-        let dirs = ["/srv/media", "/var/lib/media", "/tmp", "/home/ops/in", "/data", "/mnt/nas/x.y"]
-        return dirs.pick(&r) + "/" + Fragments.alnumString(1...10, &r) + [".mp4", ".ts", ".flv", "", ".m3u8", "..mp4"].pick(&r)
+    /// A path inside one of the fixture's MEDIA_ROOTS (AgentFixture.mediaRoots); outputs carry
+    /// a container extension (the muxer is chosen by it: a descriptor has no name to guess from).
+    static func safePath(_ r: inout RNG, output: Bool = false) -> String {
+        let exts = output ? [".mp4", ".ts", ".flv", ".mkv", "..mp4", ".png"] : [".mp4", ".ts", ".flv", "", ".m3u8", "..mp4"]
+        return AgentFixture.mediaRoots.pick(&r) + "/" + Fragments.alnumString(1...10, &r) + exts.pick(&r)
     }
 
     static func safeURL(_ r: inout RNG, output: Bool) -> String {
         let schemes = output ? ["rtmp://", "rtmps://"] : ["rtmp://", "rtmps://", "srt://", "http://", "https://"]
-        return schemes.pick(&r) + ["live.example", "10.0.0.1:1935", "[::1]:8080", "cdn.example.com"].pick(&r) + "/" + Fragments.alnumString(1...8, &r)
+        return schemes.pick(&r) + ["live.example", "10.0.0.1:1935", "[2001:db8::1]:8080", "cdn.example.com"].pick(&r) + "/" + Fragments.alnumString(1...8, &r)
     }
 
     /// A source or sink that must be refused, of every kind AGENT.md lists.
@@ -59,7 +61,7 @@ import Testing
     }
 
     static let ourFlags: Set<String> = ["-nostdin", "-hide_banner", "-loglevel", "-progress", "-nostats", "-re", "-f", "-i", "-t",
-                                        "-c", "-c:v", "-preset", "-b:v", "-s", "-r", "-c:a", "-y", "-", "-e"]
+                                        "-c", "-c:v", "-preset", "-b:v", "-s", "-r", "-c:a", "-y", "-", "-e", "-update"]
 
     /// Mostly one hostile field among valid ones, so a refusal can only be for that field and a
     /// check that lets one kind of value through cannot hide behind another field's refusal;
@@ -84,7 +86,7 @@ import Testing
         put("input", { r in str(chance(0.3, &r) ? "testsrc" : (chance(0.5, &r) ? safePath(&r) : safeURL(&r, output: false))) },
             { r in str(hostileSource(&r, output: false, stateDir: stateDir)) }, present: 0.98)
         if !p.fields.contains(where: { $0.0 == "input" }) { p.hostile.insert("parameters.input") }  // missing: refused
-        put("output", { r in str(chance(0.5, &r) ? safePath(&r) : safeURL(&r, output: true)) },
+        put("output", { r in str(chance(0.5, &r) ? safePath(&r, output: true) : safeURL(&r, output: true)) },
             { r in str(hostileSource(&r, output: true, stateDir: stateDir)) })
         put("codec", { r in str(TranscodeParameters.codecs.sorted().pick(&r)) },
             { r in str(["libx264", "h264 -y", "H264", "copy;", "-c:v", "", "hevc\n", Fragments.hostileMix(&r)].pick(&r)) })
@@ -107,6 +109,35 @@ import Testing
                   .obj([("max_memory_mb", .str("1"))])].pick(&r) }, present: 0.2)
         p.fields.shuffle(using: &r)
         return p
+    }
+
+    /// Refused once opened: the path passed the checks as text, but the file was not there.
+    static func refusedAsMissing(_ failure: String?, _ error: String) -> Bool {
+        guard failure == "user_error", error.hasPrefix("parameters.input ") || error.hasPrefix("parameters.output ") else { return false }
+        return error.contains("refused: does not exist") || error.contains("refused: a component on the way")
+    }
+
+    /// The field the agent's checks (before any file is opened) refuse, if any.
+    static func refusedField(_ p: Params, engine: Engine, agent: Agent) -> String? {
+        do {
+            let t = try TranscodeParameters(p.json.decoded())
+            try agent.media.check(t)
+            _ = try agent.engines.argv(engine, t, files: .asGiven(t))
+            return nil
+        } catch {
+            if let named = refusal(error) { return named.0 }
+            Issue.record("\(p): \(error)")
+            return nil
+        }
+    }
+
+    /// The field and reason of a refusal: a wire error, or the media resolver's.
+    static func refusal(_ e: Error) -> (String, String)? {
+        switch e {
+        case WireError.invalidField(let field, let reason): return (field, reason)
+        case FFRTMPError.pathRefused(let field, _, let reason): return (field, reason)
+        default: return nil
+        }
     }
 
     /// The argv invariants for an accepted job.
@@ -142,22 +173,22 @@ import Testing
         await propertyCheck(count: Iterations.count(6000), input: gen { r in Self.params(&r, stateDir: stateDir) }) { p in
             do {
                 let t = try TranscodeParameters(p.json.decoded())
-                try fx.agent.checkPaths(t)
+                try fx.agent.media.check(t)
                 #expect(p.hostile.isEmpty, "\(p): accepted although \(p.hostile.sorted()) must be refused")
                 tally.add("accepted")
-                Self.checkArgv(engines.ffmpeg(t, progressFile: "/s/progress"), t, engine: .ffmpeg, binary: "/usr/bin/ffmpeg", p)
+                Self.checkArgv(engines.ffmpeg(t, files: .asGiven(t)), t, engine: .ffmpeg, binary: "/usr/bin/ffmpeg", p)
                 do {
-                    Self.checkArgv(try engines.gstreamer(t), t, engine: .gstreamer, binary: "/usr/bin/gst-launch-1.0", p)
+                    Self.checkArgv(try engines.gstreamer(t, files: .asGiven(t)), t, engine: .gstreamer, binary: "/usr/bin/gst-launch-1.0", p)
                 } catch WireError.invalidField(let field, _) {
                     #expect(field == "parameters.codec" && t.codec != nil && t.codec != "h264", "\(p): gstreamer refused: \(field)")
                 }
-            } catch WireError.invalidField(let field, let reason) {
+            } catch let e {
+                guard let why = Self.refusal(e) else { Issue.record("\(p): not a refusal naming a field: \(e)"); return }
+                let (field, reason) = why
                 tally.add(p.hostile.isEmpty ? "refused (random value)" : "refused")
                 let named = p.hostile.union(p.random).contains { field == $0 || field.hasPrefix($0 + ".") }
                 #expect(named, "\(p): refused for \(field) (\(reason)), which is not a field given a bad value")
                 #expect(!p.hostile.isEmpty || !p.random.isEmpty, "\(p): refused for \(field): \(reason)")
-            } catch {
-                Issue.record("\(p): not a WireError.invalidField: \(error)")
             }
         }
         tally.report(expecting: ["accepted", "refused"])
@@ -178,16 +209,7 @@ import Testing
             n += 1
             let id = "prop-\(n)"
             // What the agent's own checks say, computed the way start() does.
-            var refusal: String?
-            do {
-                let t = try TranscodeParameters(p.json.decoded())
-                try fx.agent.checkPaths(t)
-                _ = try fx.agent.engines.argv(engine, t, progressFile: "/p")
-            } catch WireError.invalidField(let field, _) {
-                refusal = field
-            } catch {
-                Issue.record("\(p): \(error)")
-            }
+            let refusal = Self.refusedField(p, engine: engine, agent: fx.agent)
             failing("\(p)") {
                 let job = MasterJob(id: id, engine: engine, parameters: try p.json.decoded(), wrapperEnabled: wrapper, wrapperConstraints: nil,
                                     status: .assigned, nodeID: "prop-node", attempt: 1, cancelRequested: false, createdAt: "", updatedAt: "",
@@ -203,7 +225,11 @@ import Testing
                 #expect(!p.hostile.isEmpty || !p.random.isEmpty || gstCodec, "\(p): refused (\(field)) without a bad value")
                 #expect(report.failureReason == "user_error" && report.platformSLA == true && report.platformSLAReason == "bad_input",
                         "\(p): \(report.failureReason ?? "nil") \(report.platformSLAReason ?? "nil")")
-                #expect(error.contains("invalid \(field):"), "\(p): the reported error does not name \(field): \(error)")
+                #expect(error.contains("invalid \(field):") || error.hasPrefix("\(field) "), "\(p): the reported error does not name \(field): \(error)")
+            } else if Self.refusedAsMissing(report.failureReason, error) {
+                // Passed the checks as text; then the file (or its directory) was not there.
+                tally.add("user_error (no such file)")
+                #expect(report.platformSLA == true, "\(p): \(report)")
             } else {
                 tally.add("platform_error")
                 #expect(p.hostile.isEmpty, "\(p): the agent's checks passed although \(p.hostile.sorted()) must be refused")

@@ -51,7 +51,26 @@ public struct JobMedia: Sendable {
         }
     }
 
+    /// What `open` checks before it touches the filesystem: every local path inside a root
+    /// (as text), an output's container known, every URL's host allowed.
+    public func check(_ p: TranscodeParameters) throws {
+        if p.input.contains("://") {
+            try network.check(p.input, field: "parameters.input", output: false)
+        } else if !p.inputIsTestSource {
+            _ = try roots.locate(p.input, field: "parameters.input")
+        }
+        if let output = p.output {
+            if output.contains("://") {
+                try network.check(output, field: "parameters.output", output: true)
+            } else {
+                _ = try roots.locate(output, field: "parameters.output")
+                _ = try Self.format(for: String(output.split(separator: "/").last ?? ""), field: "parameters.output")
+            }
+        }
+    }
+
     public func open(_ p: TranscodeParameters) throws -> Opened {
+        try check(p)
         var out = Opened(paths: WorkloadPaths(input: p.input, output: p.output))
         do {
             if p.input.contains("://") {

@@ -358,7 +358,9 @@ public final class Agent {
             let params = try TranscodeParameters(job.parameters)
             let wire = JobRouting.constraints(explicit: job.wrapperConstraints, legacy: params.resourceLimits, defaults: config.defaultConstraints)
             let constraints = try ConstraintParser().parse(wire)
-            // Everything that can be refused is checked before a file is created for the job.
+            // Everything that can be refused is checked before a file is created for the job:
+            // the paths and hosts first (as text), then what the engine makes of the rest.
+            try media.check(params)
             _ = try engines.argv(job.engine, params, files: .asGiven(params))
             let files = try media.open(params)
             opened = files

@@ -28,7 +28,7 @@ public struct AgentJob: Codable, Equatable, Sendable {
     }
 
     public static func read(_ journal: JobJournal, _ id: JobID) -> AgentJob? {
-        FileIO.readIfExists(journal.file(id, "agent.json")).flatMap { try? JSONDecoder().decode(AgentJob.self, from: Data($0.utf8)) }
+        FileIO.readIfExists(journal.file(id, "agent.json"), noFollow: true).flatMap { try? JSONDecoder().decode(AgentJob.self, from: Data($0.utf8)) }
     }
 
     public func write(_ journal: JobJournal, _ id: JobID) throws {

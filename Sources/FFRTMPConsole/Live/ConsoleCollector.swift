@@ -221,6 +221,7 @@ public final class ConsoleCollector {
         if let v = c.memoryMaxMB { parts.append("memory=\(v)MB") }
         if let io = c.ioMax, !io.isEmpty { parts.append("io=" + io) }
         if let v = c.pidsMax { parts.append("pids=\(v)") }
+        if let v = c.maxOutputMB { parts.append("output=\(v)MB") }
         return parts.isEmpty ? "none" : parts.joined(separator: " ")
     }
 

@@ -37,6 +37,10 @@ public struct JobJournal: Sendable {
     /// Takes the id: mkdir of jobs/<id>/ succeeds for exactly one caller.
     public func claim(_ id: JobID) throws {
         try FileIO.mkdirs(jobsDir, mode: 0o750)
+        // A jobs/ that is a symlink would put every job's files wherever it points.
+        guard FileIO.isRealDirectory(jobsDir) else {
+            throw FFRTMPError.corruptJournal(path: jobsDir, detail: "is not a directory (a symlink?); refusing to write jobs through it")
+        }
         if mkdir(dir(id), 0o750) != 0 {
             if errno == EEXIST { throw FFRTMPError.jobAlreadyExists(id: id.value) }
             throw FFRTMPError.io(path: dir(id), operation: "create directory", errno: errno)
@@ -65,13 +69,16 @@ public struct JobJournal: Sendable {
     public func spec(_ id: JobID) throws -> JobSpec {
         let path = file(id, "spec.json")
         guard FileIO.exists(dir(id)) else { throw FFRTMPError.jobNotFound(id: id.value) }
-        return try Self.decode(JobSpec.self, try FileIO.read(path), path: path)
+        guard FileIO.isRealDirectory(dir(id)), FileIO.isRealDirectory(jobsDir) else {
+            throw FFRTMPError.corruptJournal(path: dir(id), detail: "is a symlink, not a job directory; refused")
+        }
+        return try Self.decode(JobSpec.self, try FileIO.read(path, noFollow: true), path: path)
     }
 
     /// nil while the job has not ended (or its supervisor died without writing one).
     public func exitRecord(_ id: JobID) throws -> ExitRecord? {
         let path = file(id, "exit.json")
-        guard let text = FileIO.readIfExists(path) else { return nil }
+        guard let text = FileIO.readIfExists(path, noFollow: true) else { return nil }
         return try Self.decode(ExitRecord.self, text, path: path)
     }
 
@@ -85,12 +92,12 @@ public struct JobJournal: Sendable {
 
     /// The supervisor: ffrtmp-shim (run) or the attach watcher. "PID STARTTIME".
     public func supervisor(_ id: JobID) -> ProcessIdentity? {
-        guard let t = FileIO.readIfExists(file(id, "shim.pid")), let w = WorkloadPID.parse(t) else { return nil }
+        guard let t = FileIO.readIfExists(file(id, "shim.pid"), noFollow: true), let w = WorkloadPID.parse(t) else { return nil }
         return w.identity
     }
 
     public func workload(_ id: JobID) -> WorkloadPID? {
-        FileIO.readIfExists(file(id, "workload.pid")).flatMap(WorkloadPID.parse)
+        FileIO.readIfExists(file(id, "workload.pid"), noFollow: true).flatMap(WorkloadPID.parse)
     }
 
     public func writeSupervisor(_ id: JobID, _ p: ProcessIdentity) throws {
@@ -107,7 +114,7 @@ public struct JobJournal: Sendable {
     }
 
     public func killRequest(_ id: JobID) -> String? {
-        FileIO.readIfExists(file(id, "kill-request")).map { $0.trimmingCharacters(in: "\n") }
+        FileIO.readIfExists(file(id, "kill-request"), noFollow: true).map { $0.trimmingCharacters(in: "\n") }
     }
 
     /// Every job id in the journal, oldest first. Directories that are not valid ids are skipped.

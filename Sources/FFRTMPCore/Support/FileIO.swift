@@ -3,8 +3,10 @@ import Glibc
 /// Small, allocation-light file helpers. /proc and cgroupfs files report size 0,
 /// so everything reads until EOF instead of trusting stat().
 public enum FileIO {
-    public static func read(_ path: String, limit: Int = 1 << 20) throws -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// `noFollow`: refuse a symlink as the last component (ELOOP); the journal's files are
+    /// never symlinks, so one found there was planted.
+    public static func read(_ path: String, limit: Int = 1 << 20, noFollow: Bool = false) throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | (noFollow ? O_NOFOLLOW : 0))
         if fd < 0 { throw FFRTMPError.io(path: path, operation: "read", errno: errno) }
         defer { close(fd) }
         // Most files here (procfs, cgroupfs, journal records) fit in one 4 KiB read into a
@@ -29,8 +31,14 @@ public enum FileIO {
         }
     }
 
-    public static func readIfExists(_ path: String) -> String? {
-        try? read(path)
+    public static func readIfExists(_ path: String, noFollow: Bool = false) -> String? {
+        try? read(path, noFollow: noFollow)
+    }
+
+    /// True when `path` is a directory itself, not a symlink to one.
+    public static func isRealDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
     public static func exists(_ path: String) -> Bool {
@@ -57,7 +65,8 @@ public enum FileIO {
     /// file must never share, and tear, a temp file), fsynced when `sync`. Returns the temp path.
     static func writeTemp(for path: String, _ contents: String, sync: Bool, unique: Bool, mode: mode_t = 0o640) throws -> String {
         let tmp = unique ? "\(path).\(getpid()).\(Clock.monotonicNanoseconds()).tmp" : "\(path).\(getpid()).tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        // O_NOFOLLOW: a temp name planted as a symlink must not redirect the write.
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode)
         if fd < 0 { throw FFRTMPError.io(path: tmp, operation: "create", errno: errno) }
         var err: Int32 = 0
         contents.utf8CString.withUnsafeBufferPointer { buf in
@@ -142,7 +151,7 @@ public enum FileIO {
 
     /// Appends one line with O_APPEND, so concurrent writers never interleave within a line.
     public static func appendLine(_ path: String, _ line: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0o640)
         if fd < 0 { throw FFRTMPError.io(path: path, operation: "append to", errno: errno) }
         defer { close(fd) }
         let text = line.hasSuffix("\n") ? line : line + "\n"

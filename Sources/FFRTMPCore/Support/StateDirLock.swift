@@ -11,8 +11,12 @@ public final class StateDirLock: @unchecked Sendable {
     public init(stateDir: String, name: String = "agent.lock") throws {
         try FileIO.mkdirs(stateDir, mode: 0o750)
         path = stateDir + "/" + name
+        guard FileIO.isRealDirectory(stateDir) || FileIO.isDirectory(stateDir) else {
+            throw FFRTMPError.io(path: stateDir, operation: "use as the state dir (not a directory)", errno: ENOTDIR)
+        }
         // O_CLOEXEC: shims and legacy children must never inherit (and so keep) the lock.
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
+        // O_NOFOLLOW: a planted agent.lock -> /etc/x must not be truncated by us.
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o640)
         guard fd >= 0 else { throw FFRTMPError.io(path: path, operation: "open", errno: errno) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             let err = errno

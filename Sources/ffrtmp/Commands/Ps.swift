@@ -99,6 +99,7 @@ enum Format {
         if let v = c.memoryMaxMB { parts.append("mem=\(v)M") }
         if c.ioMax != nil { parts.append("io") }
         if let v = c.pidsMax { parts.append("pids=\(v)") }
+        if let v = c.maxOutputMB { parts.append("out=\(v)M") }
         return parts.isEmpty ? "none" : parts.joined(separator: ",")
     }
 }

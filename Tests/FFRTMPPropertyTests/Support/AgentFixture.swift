@@ -13,6 +13,7 @@ final class AgentFixture {
     let configFile: String
 
     static let missingShim = "/nonexistent/ffrtmp-shim"
+    static let mediaRoots = ["/srv/media", "/var/lib/media", "/home/ops/in", "/data", "/mnt/nas/x.y"]
 
     init(wrapperEnabled: Bool = false) throws {
         dir = try TempDir("ffrtmp-prop-agent")
@@ -24,9 +25,12 @@ final class AgentFixture {
         config.gstLaunchPath = "/nonexistent/gst-launch-1.0"
         config.autoAttachTargets = ["ffrtmp-no-such-comm"]
         config.stateDir = dir.path + "/state"
+        // The generators' own directories (EngineParameterProperties.safePath) are the media roots;
+        // the workload would run as the caller (no JOB_USER): nothing runs here anyway.
+        let media = JobMedia(roots: try MediaRoots(Self.mediaRoots), network: NetworkPolicy(), user: nil)
         agent = try Agent(config: config, configFile: configFile, journal: JobJournal(stateDir: dir.path + "/state"),
                           driver: UnavailableCgroupDriver(reason: "property tests run without cgroups", parent: "/ffrtmp-prop"),
-                          shimPath: Self.missingShim, logger: Logger(label: "ffrtmp-prop", factory: { _ in SwiftLogNoOpLogHandler() }))
+                          shimPath: Self.missingShim, media: media, logger: Logger(label: "ffrtmp-prop", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 
     var stateDir: String { agent.journal.stateDir }
