@@ -35,8 +35,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mkdir -p "$state"
-printf 'NODE_ID=edge-1\nWRAPPER_ENABLED=true\nFFMPEG_PATH=/usr/bin/ffmpeg\nWRAPPER_DEFAULT_MEMORY_MAX_MB=512\n' > "$work/worker.env"
+mkdir -p "$state" "$work/media"; chown nobody: "$work/media"
+printf 'NODE_ID=edge-1\nWRAPPER_ENABLED=true\nFFMPEG_PATH=/usr/bin/ffmpeg\nWRAPPER_DEFAULT_MEMORY_MAX_MB=512\nJOB_USER=nobody\nMEDIA_ROOTS=%s/media\n' "$work" > "$work/worker.env"
 "$bin/ffrtmp" agent --config "$work/worker.env" > "$work/agent.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do [ -S "$state/agent.sock" ] && break; sleep 0.1; done

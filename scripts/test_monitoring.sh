@@ -89,7 +89,7 @@ fi
 
 # ---- real masters, a real agent, real jobs -------------------------------------------------
 for b in "$bin/ffrtmp" "$master_bin"; do [ -x "$b" ] || { echo "$b is not built (FFRTMP_BIN_DIR / FFRTMP_MASTER_BIN)" >&2; exit 2; }; done
-mkdir -p "$tmp/state"
+mkdir -p "$tmp/state" "$tmp/media"; chown nobody: "$tmp/media"
 export FFRTMP_STATE_DIR=$tmp/state FFRTMP_CGROUP_PARENT=$parent
 unset FFRTMP_CGROUP_DRIVER MASTER_URL FFRTMP_API_KEY FFRTMP_API_KEY_FILE
 ff() { "$bin/ffrtmp" "$@"; }
@@ -110,6 +110,8 @@ METRICS_PORT=$port
 HEARTBEAT_INTERVAL=1
 POLL_INTERVAL=0.2
 FFMPEG_PATH=$(command -v ffmpeg)
+JOB_USER=nobody
+MEDIA_ROOTS=$tmp/media
 EOT
 "$bin/ffrtmp" agent --config "$tmp/worker.env" > "$tmp/agent.log" 2>&1 &
 pids+=($!)

@@ -76,6 +76,7 @@ MAX_JOBS=1024
 WRAPPER_ENABLED=true
 FFRTMP_STATE_DIR=$state
 FFRTMP_CGROUP_PARENT=$PARENT
+JOB_USER=nobody
 EOF
   : > "$work/agent-$n.log"
   "$BIN/ffrtmp" agent --config "$work/worker-$n.env" >>"$work/agent-$n.log" 2>&1 &

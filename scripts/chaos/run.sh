@@ -52,6 +52,7 @@ TINY=$work/tiny
 export FFRTMP_STATE_DIR=$STATE FFRTMP_CGROUP_PARENT=$PARENT
 unset FFRTMP_CGROUP_DRIVER FFRTMP_API_KEY
 mkdir -p "$STATE" "$work/media" "$TINY"
+chown nobody: "$work/media"  # the jobs' MEDIA_ROOTS, owned by their JOB_USER
 harness_key "$work"
 AGENT_PID="" MASTER_PID=""
 
@@ -109,8 +110,11 @@ submit() {  # ID KIND ARG
   case $kind in
     ok) p=$(params_testsrc "$arg" ""); WANT_EXIT[$id]=0 WANT_STATUS[$id]=completed DUR[$id]=$arg ;;
     timeout) p=$(params_testsrc 3600 ",\"resource_limits\":{\"timeout_sec\":$arg}"); WANT_EXIT[$id]=255 WANT_STATUS[$id]=timed_out DUR[$id]=$arg ;;
-    badin) p="{\"input\":\"$work/media/missing-$id.mp4\"}"; WANT_EXIT[$id]=1 WANT_STATUS[$id]=failed DUR[$id]=0 ;;
-    badout) p=$(params_testsrc 2 ",\"output\":\"$work/media/no-such-dir/$id.mp4\""); WANT_EXIT[$id]=1 WANT_STATUS[$id]=failed DUR[$id]=0 ;;
+    # A real workload failure: ffmpeg (as JOB_USER) reads a file that is not media and exits 1.
+    badin) head -c 4096 /dev/urandom > "$work/media/garbage-$id.mp4"
+           p="{\"input\":\"$work/media/garbage-$id.mp4\"}"; WANT_EXIT[$id]=1 WANT_STATUS[$id]=failed DUR[$id]=0 ;;
+    # Refused before anything starts (the output's directory is missing): no exit code at all.
+    badout) p=$(params_testsrc 2 ",\"output\":\"$work/media/no-such-dir/$id.mp4\""); WANT_EXIT[$id]=null WANT_STATUS[$id]=failed DUR[$id]=0 ;;
   esac
   IDS+=("$id")
   api POST /api/jobs "{\"id\":\"$id\",\"engine\":\"ffmpeg\",\"wrapper_enabled\":true,\"wrapper_constraints\":{\"cpu_max\":\"50000 100000\",\"memory_max_mb\":256},\"parameters\":$p}" >/dev/null
@@ -195,6 +199,8 @@ WRAPPER_ENABLED=true
 FFMPEG_PATH=$(command -v ffmpeg)
 FFRTMP_STATE_DIR=$STATE
 FFRTMP_CGROUP_PARENT=$PARENT
+JOB_USER=nobody
+MEDIA_ROOTS=$work/media
 EOF
 
 # ---- 1. agent kill -9 loop ----------------------------------------------------------------

@@ -1,0 +1,627 @@
+#!/usr/bin/env bash
+# Hostile job paths and a hostile box, end to end, against the real binaries: ffrtmp-master
+# (SQLite in a temp dir), `ffrtmp agent` running every workload as JOB_USER=nobody with
+# MEDIA_ROOTS set to a private media root, real ffmpeg, real cgroupfs. A local "attacker"
+# (the daemon user) owns a drop dir inside the root and plants symlinks, hard links, FIFOs
+# and devices there, swaps a directory for a symlink in a tight loop, and the agent's own
+# configuration and state dir are made untrustworthy. Every check reads what the master, the
+# kernel (/proc, stat) or the filesystem says: the canaries outside the root are compared
+# byte for byte (sha256) and the outside dir is listed (inode, size, mtime) before and after.
+#
+#   FFRTMP_BIN_DIR=/path/to/bin scripts/test_hostile_paths.sh
+#
+# Prints "ok N - name" / "not ok N - name: reason" per test, then "N passed, M failed";
+# exits non-zero on any failure. Needs root (users, chown, mknod, cgroupfs); without root it
+# skips and exits 0. Uses the first free port of 127.0.0.1:18130-18139 (FFRTMP_HOSTILE_PORT
+# moves the range), a private state dir and cgroup parent, and removes every process, cgroup
+# and file it created on exit (or on SIGINT/SIGTERM). About 40 s.
+#
+# The checks read "[ A ] && [ B ] || { f REASON; return; }": f always returns 1, so the
+# C branch runs exactly when the check fails, which is the intent.
+# shellcheck disable=SC2015  # file-wide: it precedes the first command
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+FFMPEG=${FFMPEG:-/usr/bin/ffmpeg}
+PY=/usr/bin/python3
+
+if [ "$(id -u)" != 0 ]; then
+  echo "# skipped: needs root (JOB_USER, chown, mknod, real cgroupfs)"
+  echo "0 passed, 0 failed (skipped: not root)"
+  exit 0
+fi
+
+# The agent's settings come from the worker.env files written below, not from the caller's
+# environment (the environment would override the file).
+unset MASTER_URL FFRTMP_API_KEY FFRTMP_API_KEY_FILE NODE_ID MAX_JOBS HEARTBEAT_INTERVAL POLL_INTERVAL METRICS_PORT \
+  WRAPPER_ENABLED WRAPPER_DEFAULT_CPU_MAX WRAPPER_DEFAULT_CPU_WEIGHT WRAPPER_DEFAULT_MEMORY_MAX_MB WRAPPER_DEFAULT_IO_MAX \
+  WRAPPER_DEFAULT_MAX_OUTPUT_MB FFMPEG_PATH GST_LAUNCH_PATH FFRTMP_STATE_DIR FFRTMP_CGROUP_PARENT FFRTMP_CGROUP_DRIVER \
+  FFRTMP_CGROUP_ROOT FFRTMP_SHIM AUTO_ATTACH AUTO_ATTACH_TARGETS AUTO_ATTACH_MIN_AGE JOB_USER MEDIA_ROOTS \
+  ALLOWED_INPUT_HOSTS ALLOWED_OUTPUT_HOSTS
+
+# shellcheck source=scripts/lib/harness.sh
+. "$repo/scripts/lib/harness.sh"
+
+pass=0 fail=0
+T=$(mktemp -d /tmp/ffrtmp-hostile-XXXXXX)
+# Searchable by the job user (nobody) and the attacker (daemon), like any path to a media dir.
+chmod 0755 "$T"
+PARENT=/ffrtmp-hostile-$$
+STATE=$T/state        # the agent's
+RUNSTATE=$T/runstate  # `ffrtmp run` jobs of tests 12 and 14
+MEDIA=$T/media        # MEDIA_ROOTS
+DROP=$MEDIA/drop      # writable by the attacker
+OUT=$T/outside        # outside every root: the canaries
+# shellcheck disable=SC2034  # read by harness.sh's api
+AUTH_HDR=$T/auth.hdr
+MASTER_PID="" AGENT_PID="" SWAP_PID="" UNREL_PID=""
+SYSTEM_OUTPUTS=("/root/ffrtmp-hostile-$$.mp4" "/run/ffrtmp-hostile-$$.mp4" "/lib64/ffrtmp-hostile-$$.mp4" "/run/shm/ffrtmp-hostile-$$.mp4")
+
+# ---------------------------------------------------------------- helpers
+
+# Field N of /proc/PID/stat (proc(5) numbering: 3 state, 5 pgid, 22 start time), read after
+# the "(comm)" field, which may hold spaces.
+stat_field() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; awk -v f="$2" '{ print $(f - 2) }' <<<"$s"; }
+alive() { local st; [ -n "$1" ] && st=$(stat_field "$1" 3) && [ -n "$st" ] && [ "$st" != Z ]; }
+gone() { ! alive "$1"; }
+
+# wait_for SECONDS COMMAND...: polls every 0.1 s.
+wait_for() {
+  local deadline=$(($(date +%s%N) + $1 * 1000000000))
+  shift
+  until "$@"; do [ "$(date +%s%N)" -lt "$deadline" ] || return 1; sleep 0.1; done
+}
+
+job() { api GET "/api/jobs/$1"; }
+job_field() { job "$1" | jq -r "$2"; }
+summary() { job "$1" | jq -c '{status,failure_reason,platform_sla,platform_sla_reason,error:.result.result.error}'; }
+SUBMITTED=()
+submit() { # JSON
+  local out id
+  id=$(jq -r .id <<<"$1")
+  out=$(api POST /api/jobs "$1") || { echo "submit of $id failed" >&2; return 1; }
+  [ "$(jq -r .status <<<"$out" 2>/dev/null)" = queued ] || { echo "submit of $id refused: $out" >&2; return 1; }
+  SUBMITTED+=("$id")
+}
+sub() { submit "$1" || bail "cannot submit job $(jq -r .id <<<"$1")"; }
+# A wrapped ffmpeg job: a 0.5 s 160x120 transcode from INPUT to OUTPUT ("" for none).
+# PARAMS is merged over the parameters (a null value removes one), TOP over the job.
+jobspec() { # ID INPUT OUTPUT [PARAMS_JSON] [TOP_JSON]
+  local p=${4:-} top=${5:-}
+  [ -n "$p" ] || p='{}'
+  [ -n "$top" ] || top='{}'
+  jq -nc --arg id "$1" --arg in "$2" --arg out "$3" --argjson p "$p" --argjson top "$top" \
+    '{id: $id, engine: "ffmpeg", wrapper_enabled: true,
+      parameters: (({input: $in, resolution: "160x120", fps: 10, duration_seconds: 0.5}
+                    + (if $out == "" then {} else {output: $out} end) + $p) | with_entries(select(.value != null)))} + $top'
+}
+# Every one of IDS has reached a final state at the master.
+all_final() { # IDS...
+  local ids
+  ids=$(printf '%s\n' "$@" | jq -R . | jq -sc .)
+  api GET "/api/jobs?limit=1000" | jq -e --argjson ids "$ids" \
+    '[.[] | select(.id as $i | any($ids[]; . == $i)) | select(.status | IN("completed", "failed", "timed_out", "canceled", "rejected"))]
+     | length == ($ids | length)' >/dev/null 2>&1
+}
+
+REASON=""
+f() { REASON="$*"; return 1; }
+t() { # NUMBER NAME FUNCTION
+  REASON=""
+  if "$3"; then pass=$((pass + 1)); echo "ok $1 - $2"
+  else fail=$((fail + 1)); echo "not ok $1 - $2: ${REASON:-failed}"; fi
+}
+
+# Refused by the agent: the master has the job failed as the job's own fault (user_error,
+# bad_input, SLA kept) and the error names the offending path (and, if given, the reason).
+refused() { # ID PATH [REASON_TEXT]
+  local j
+  j=$(job "$1") || { f "GET /api/jobs/$1 failed"; return 1; }
+  jq -e --arg p "$2" --arg r "${3:-}" '.status == "failed" and .failure_reason == "user_error" and .platform_sla == true
+      and .platform_sla_reason == "bad_input"
+      and (.result.result.error | type == "string" and contains($p) and contains($r))' <<<"$j" >/dev/null ||
+    { f "$1 (path $2${3:+, want \"$3\"}) at the master: $(jq -c '{status,failure_reason,platform_sla,platform_sla_reason,error:.result.result.error}' <<<"$j")"; return 1; }
+}
+completed() { # ID
+  [ "$(job_field "$1" '.status + " " + (.result.metrics.exit_code | tostring)')" = "completed 0" ] ||
+    { f "$1 did not complete: $(summary "$1")"; return 1; }
+}
+
+# The canaries, byte for byte, and every entry of the outside dir (inode, type, size, mtime,
+# mode, owner): a file created there and removed again still changes the dir's mtime.
+canary_sums() { sha256sum "$OUT/canary" "$OUT/secret"; }
+outside_listing() { find "$OUT" -printf '%i %y %s %T@ %m %U:%G %p\n' | sort; }
+outside_unchanged() {
+  local now
+  [ "$(canary_sums)" = "$CANARY0" ] || { f "a canary changed: $(canary_sums | tr '\n' ' ')"; return 1; }
+  now=$(outside_listing)
+  [ "$now" = "$LISTING0" ] || { f "$OUT changed: $(diff <(echo "$LISTING0") <(echo "$now") | grep '^[<>]' | tr '\n' ' ')"; return 1; }
+}
+
+# The attacker: an unprivileged local user (daemon) who can write the drop dir.
+as_attacker() { setpriv --reuid="$DAEMON_UID" --regid="$DAEMON_GID" --clear-groups -- "$@"; }
+
+write_worker_env() { # FILE WRAPPER_ENABLED
+  cat > "$1" <<EOF
+MASTER_URL=$MASTER_URL
+FFRTMP_API_KEY_FILE=$T/api.key
+NODE_ID=hostile-$$
+MAX_JOBS=8
+POLL_INTERVAL=0.1
+HEARTBEAT_INTERVAL=0.5
+WRAPPER_ENABLED=$2
+FFMPEG_PATH=$FFMPEG
+FFRTMP_STATE_DIR=$STATE
+FFRTMP_CGROUP_PARENT=$PARENT
+JOB_USER=nobody
+MEDIA_ROOTS=$MEDIA
+EOF
+  chmod 0644 "$1"
+}
+# A standalone agent's worker.env (no master): STATE_DIR, then KEY=VALUE lines (later ones win).
+standalone_env() { # FILE STATE_DIR [KEY=VALUE...]
+  local file=$1 st=$2
+  shift 2
+  { printf '%s\n' "NODE_ID=hostile-cfg-$$" "POLL_INTERVAL=0.1" "FFRTMP_STATE_DIR=$st" "FFRTMP_CGROUP_PARENT=$PARENT" \
+      "JOB_USER=nobody" "MEDIA_ROOTS=$MEDIA" "FFMPEG_PATH=$FFMPEG"
+    [ $# = 0 ] || printf '%s\n' "$@"; } > "$file"
+  chmod 0644 "$file"
+}
+agent_status() { "$BIN/ffrtmp" ctl --state-dir "$STATE" '{"op":"status"}' 2>/dev/null; }
+agent_registered() { agent_status | jq -e '.registered == true' >/dev/null 2>&1; }
+
+cleanup() {
+  local rc=$? d p file l
+  set +e
+  if [ "$fail" != 0 ] && [ -d "$T" ]; then
+    for l in "$T/agent.log" "$T/master.log"; do [ -f "$l" ] && { echo "# --- tail of $(basename "$l")"; tail -n 20 "$l" | sed 's/^/# /'; } >&2; done
+  fi
+  stop_pid "$SWAP_PID" 2
+  [ -n "$UNREL_PID" ] && { kill -KILL "$UNREL_PID" 2>/dev/null; wait "$UNREL_PID" 2>/dev/null; }
+  stop_pid "$AGENT_PID" 5
+  stop_pid "$MASTER_PID" 5
+  # Workloads the journals know (a legacy one is in no cgroup), only while the pid is still theirs.
+  for d in "$STATE"/jobs/*/ "$RUNSTATE"/jobs/*/; do
+    [ -d "$d" ] && [ ! -L "${d%/}" ] || continue
+    for file in workload.pid shim.pid; do
+      [ -s "$d/$file" ] && [ ! -L "$d/$file" ] || continue
+      p=$(cut -d' ' -f1 "$d/$file")
+      [ -n "$p" ] && [ "$(stat_field "$p" 22 2>/dev/null)" = "$(cut -d' ' -f2 "$d/$file")" ] && kill -KILL "$p" 2>/dev/null
+    done
+  done
+  cgroup_cleanup "$PARENT"
+  # Named with our pid: only ever ours (test 8 fails if the agent created one).
+  rm -f "${SYSTEM_OUTPUTS[@]}"
+  rm -rf "$T"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "Bail out! interrupted"; fail=$((fail + 1)); echo "$pass passed, $fail failed"; exit 130' INT TERM
+
+bail() { echo "Bail out! $*"; fail=$((fail + 1)); echo "$pass passed, $fail failed"; exit 1; }
+
+# ---------------------------------------------------------------- set-up
+
+for b in ffrtmp ffrtmp-master ffrtmp-shim; do [ -x "$BIN/$b" ] || bail "$BIN/$b not found (build first, or set FFRTMP_BIN_DIR)"; done
+[ -x "$FFMPEG" ] || bail "$FFMPEG not found (scripts/install-deps.sh test installs it)"
+[ -x "$PY" ] || bail "$PY not found (the race test's swapper needs it)"
+for c in curl jq setpriv sha256sum mkfifo mknod timeout setsid; do command -v $c >/dev/null || bail "$c not found"; done
+id nobody >/dev/null 2>&1 && id daemon >/dev/null 2>&1 || bail "needs the users nobody and daemon"
+NOBODY_UID=$(id -u nobody) NOBODY_GID=$(id -g nobody) DAEMON_UID=$(id -u daemon) DAEMON_GID=$(id -g daemon)
+for p in "${SYSTEM_OUTPUTS[@]}"; do [ ! -e "$p" ] || bail "$p exists before the test"; done
+
+# The media root: the job user's (nobody), searchable by the uploaders' group (daemon's), and
+# in it the attacker's drop dir, writable by everyone.
+mkdir -m 0750 "$MEDIA"
+chown "nobody:$DAEMON_GID" "$MEDIA"
+mkdir "$DROP"
+chown daemon:daemon "$DROP"
+chmod 0777 "$DROP"
+# Outside every root: a public canary, a root-only secret, a subdir.
+mkdir -m 0755 "$OUT" "$OUT/b"
+head -c 65536 /dev/urandom > "$OUT/canary"
+chmod 0644 "$OUT/canary"
+(umask 077; printf 'TOP-SECRET-%s\n' "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" > "$OUT/secret")
+SECRET_TEXT=$(cat "$OUT/secret")
+# The attacker's plants (test numbers in brackets).
+as_attacker ln -s "$OUT/canary" "$DROP/clobber.mp4"         # [1]
+as_attacker ln -s "$OUT/secret" "$DROP/leak.ans"            # [2]
+as_attacker ln -s ../../outside/secret "$DROP/rel.mp4"      # [3]
+as_attacker ln -s ../../outside/canary "$DROP/relout.mp4"   # [3]
+as_attacker ln -s "$OUT" "$DROP/dirlink"                    # [4]
+as_attacker ln -s "$OUT" "$DROP/p"                          # [5]
+ln "$OUT/secret" "$DROP/hard.mp4"                           # [9] protected_hardlinks stops daemon; root plants it
+as_attacker mkfifo "$DROP/fifo.mp4"                         # [10]
+mknod "$DROP/dev.mp4" c 1 3 && chown -h daemon:daemon "$DROP/dev.mp4"  # [10] /dev/null's numbers
+printf 'root data\n' > "$MEDIA/rootowned.mp4" && chmod 0644 "$MEDIA/rootowned.mp4"  # [12]
+ROOTOWNED_SUM=$(sha256sum < "$MEDIA/rootowned.mp4")
+CANARY0=$(canary_sums)
+LISTING0=$(outside_listing)
+
+harness_key "$T"
+PORT=$(free_port "${FFRTMP_HOSTILE_PORT:-18130}" $((${FFRTMP_HOSTILE_PORT:-18130} + 9))) || bail "no free port for the master"
+master_start "$T" "$PORT" "sqlite:$T/master.db" "$T/master.log" || bail "ffrtmp-master did not start (see its log: $(tail -n 1 "$T/master.log"))"
+write_worker_env "$T/worker.env" false
+"$BIN/ffrtmp" agent --config "$T/worker.env" >> "$T/agent.log" 2>&1 &
+AGENT_PID=$!
+wait_for 15 agent_registered || bail "the agent did not register with the master: $(tail -n 3 "$T/agent.log" | tr '\n' ' ')"
+
+# ---------------------------------------------------------------- the jobs of tests 1-10, 12, 13, 18
+
+# The long ones first (the master hands out the oldest first, the agent takes one per poll).
+sub "$(jobspec h12-ident testsrc "$MEDIA/ident.mp4" '{"realtime":true,"duration_seconds":3}')"
+sub "$(jobspec h13-png testsrc "$MEDIA/img%05d.png" '{"resolution":"640x360","preset":"ultrafast","bitrate":"20M","duration_seconds":null}' \
+  '{"wrapper_constraints":{"max_output_mb":5}}')"
+sub "$(jobspec h13-legacy testsrc "$MEDIA/legacy.mp4" \
+  '{"resolution":"640x360","preset":"ultrafast","bitrate":"20M","duration_seconds":null,"resource_limits":{"max_disk_mb":2}}' '{"wrapper_enabled":false}')"
+sub "$(jobspec h01-clobber testsrc "$DROP/clobber.mp4")"
+sub "$(jobspec h02-leak "$DROP/leak.ans" "$DROP/leak-out.mp4")"
+sub "$(jobspec h03-rel-in "$DROP/rel.mp4" "$DROP/rel-out.mp4")"
+sub "$(jobspec h03-rel-out testsrc "$DROP/relout.mp4")"
+sub "$(jobspec h04-dirlink testsrc "$DROP/dirlink/new.mp4")"
+sub "$(jobspec h05-parent testsrc "$DROP/p/b/c.mp4")"
+sub "$(jobspec h06-dotdot testsrc "$MEDIA/drop/../../outside/x.mp4")"
+sub "$(jobspec h06-dotdot-in "$MEDIA/../outside/secret" "")"
+sub "$(jobspec h07-slashes testsrc "/$OUT/x.mp4")"
+sub "$(jobspec h07-ok testsrc "$MEDIA//drop/./ok.mp4")"
+H08=("${SYSTEM_OUTPUTS[@]}" "/proc/self/root$OUT/x.mp4")
+for i in "${!H08[@]}"; do sub "$(jobspec "h08-$i" testsrc "${H08[$i]}")"; done
+sub "$(jobspec h09-hard-in "$DROP/hard.mp4" "")"
+sub "$(jobspec h09-hard-out testsrc "$DROP/hard.mp4")"
+sub "$(jobspec h10-fifo-in "$DROP/fifo.mp4" "")"
+sub "$(jobspec h10-fifo-out testsrc "$DROP/fifo.mp4")"
+sub "$(jobspec h10-dev-in "$DROP/dev.mp4" "")"
+sub "$(jobspec h10-dev-out testsrc "$DROP/dev.mp4")"
+sub "$(jobspec h10-after testsrc "$MEDIA/after.mp4")"
+sub "$(jobspec h12-rootowned testsrc "$MEDIA/rootowned.mp4")"
+H18=("http://127.0.0.1:1/x" "http://[::1]/x" "http://169.254.169.254/latest")
+for i in "${!H18[@]}"; do sub "$(jobspec "h18-$i" "${H18[$i]}" "")"; done
+
+# Test 12's look at the workload while it runs.
+IDENT_PID="" IDENT_STATUS=""
+ident_running() {
+  local f=$STATE/jobs/h12-ident.a1/workload.pid
+  [ -s "$f" ] && IDENT_PID=$(cut -d' ' -f1 "$f") && alive "$IDENT_PID" && [ "$(cat "/proc/$IDENT_PID/comm" 2>/dev/null)" = ffmpeg ]
+}
+if wait_for 20 ident_running; then IDENT_STATUS=$(cat "/proc/$IDENT_PID/status" 2>/dev/null || true); fi
+
+PHASE_A=("${SUBMITTED[@]}")
+wait_for 60 all_final "${PHASE_A[@]}" || echo "# not every job ended within 60 s: $(for j in "${PHASE_A[@]}"; do printf '%s=%s ' "$j" "$(job_field "$j" .status)"; done)"
+
+# ---------------------------------------------------------------- 1-10
+
+test1() {
+  refused h01-clobber "$DROP/clobber.mp4" symlink || return
+  [ -L "$DROP/clobber.mp4" ] || { f "drop/clobber.mp4 is no longer the planted symlink"; return; }
+  outside_unchanged
+}
+t 1 "a symlinked output (drop/clobber.mp4 -> outside/canary) is refused; the canary is unchanged" test1
+
+test2() {
+  refused h02-leak "$DROP/leak.ans" "leads out of the media root" || return
+  [ ! -e "$DROP/leak-out.mp4" ] || { f "an output was created for the refused job"; return; }
+  local hits
+  hits=$(grep -rlsF -D skip --exclude=hard.mp4 -e "$SECRET_TEXT" "$MEDIA" "$STATE" "$T"/master.db* "$T/agent.log" || true)
+  [ -z "$hits" ] || { f "the secret's text is in: $hits"; return; }
+  outside_unchanged
+}
+t 2 "a symlinked input (drop/leak.ans -> the 0600 secret) is refused; the secret is in no output" test2
+
+test3() {
+  refused h03-rel-in "$DROP/rel.mp4" "leads out of the media root" || return
+  refused h03-rel-out "$DROP/relout.mp4" symlink || return
+  outside_unchanged
+}
+t 3 "a relative symlink leading out (../../outside/...) is refused as input and as output" test3
+
+test4() {
+  refused h04-dirlink "$DROP/dirlink/new.mp4" || return
+  [ ! -e "$OUT/new.mp4" ] || { f "$OUT/new.mp4 was created"; return; }
+  outside_unchanged
+}
+t 4 "an output under a symlinked directory (drop/dirlink -> outside) is refused; outside/new.mp4 absent" test4
+
+test5() {
+  refused h05-parent "$DROP/p/b/c.mp4" || return
+  [ ! -e "$OUT/b/c.mp4" ] || { f "$OUT/b/c.mp4 was created"; return; }
+  outside_unchanged
+}
+t 5 "a symlink in a parent directory (drop/p -> outside, drop/p/b/c.mp4) is refused" test5
+
+test6() {
+  refused h06-dotdot "$MEDIA/drop/../../outside/x.mp4" "'..'" || return
+  refused h06-dotdot-in "$MEDIA/../outside/secret" "'..'" || return
+  outside_unchanged
+}
+t 6 "'..' in a path is refused (output and input)" test6
+
+test7() {
+  refused h07-slashes "/$OUT/x.mp4" "outside MEDIA_ROOTS" || return
+  completed h07-ok || return
+  local o=$DROP/ok.mp4
+  [ -f "$o" ] && [ ! -L "$o" ] && [ -s "$o" ] || { f "$o is not a non-empty regular file"; return; }
+  [ "$(stat -c %u "$o")" = "$NOBODY_UID" ] || { f "$o is owned by uid $(stat -c %u "$o"), not nobody ($NOBODY_UID)"; return; }
+  outside_unchanged
+}
+t 7 "'//' outside the root is refused; media//drop/./ok.mp4 completes inside the root, owned by nobody" test7
+
+test8() {
+  local i
+  for i in "${!H08[@]}"; do refused "h08-$i" "${H08[$i]}" "is outside MEDIA_ROOTS" || return; done
+  for i in "${SYSTEM_OUTPUTS[@]}" "$OUT/x.mp4"; do [ ! -e "$i" ] || { f "$i exists"; return; }; done
+  outside_unchanged
+}
+t 8 "outputs in /root, /run, /lib64, /run/shm and /proc/self/root/... are refused; none exists" test8
+
+test9() {
+  refused h09-hard-in "$DROP/hard.mp4" "hard link" || return
+  refused h09-hard-out "$DROP/hard.mp4" "hard link" || return
+  [ "$(stat -c %h "$OUT/secret")" = 2 ] || { f "the secret has $(stat -c %h "$OUT/secret") links, not 2"; return; }
+  outside_unchanged
+}
+t 9 "a hard link to a root-owned file outside (the secret) is refused as input and as output" test9
+
+test10() {
+  refused h10-fifo-in "$DROP/fifo.mp4" FIFO || return
+  refused h10-fifo-out "$DROP/fifo.mp4" FIFO || return
+  refused h10-dev-in "$DROP/dev.mp4" "device node" || return
+  refused h10-dev-out "$DROP/dev.mp4" "device node" || return
+  [ -p "$DROP/fifo.mp4" ] && [ -c "$DROP/dev.mp4" ] || { f "the FIFO or the device node was replaced"; return; }
+  completed h10-after || return
+  [ -s "$MEDIA/after.mp4" ] || { f "$MEDIA/after.mp4 is empty or missing"; return; }
+}
+t 10 "a FIFO and a device node are refused as input and output, and the agent goes on (next job completes)" test10
+
+# ---------------------------------------------------------------- 11: the swap race
+
+# Exchanges two names atomically (renameat2 RENAME_EXCHANGE), as fast as it can; prints the
+# count on SIGTERM.
+SWAPPER='
+import ctypes, os, signal, sys
+libc = ctypes.CDLL(None, use_errno=True)
+rn = libc.renameat2
+rn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+a, b = os.fsencode(sys.argv[1]), os.fsencode(sys.argv[2])
+n = 0
+def stop(*_):
+    print(n, flush=True)
+    os._exit(0)
+signal.signal(signal.SIGTERM, stop)
+while True:
+    if rn(-100, a, -100, b, 2) != 0:
+        print("renameat2:", os.strerror(ctypes.get_errno()), flush=True)
+        sys.exit(1)
+    n += 1
+'
+test11() {
+  as_attacker mkdir "$DROP/race"
+  as_attacker ln -s "$OUT" "$DROP/race-swap"
+  setpriv --reuid="$DAEMON_UID" --regid="$DAEMON_GID" --clear-groups -- "$PY" -c "$SWAPPER" "$DROP/race" "$DROP/race-swap" > "$T/swapper.out" 2>&1 &
+  SWAP_PID=$!
+  local kinds _
+  kinds=$(for _ in $(seq 100); do stat -c %F "$DROP/race" 2>/dev/null; done | sort -u | tr '\n' ,)
+  [ "$kinds" = "directory,symbolic link," ] || { f "the swapper does not swap (drop/race seen as: $kinds; $(cat "$T/swapper.out"))"; return; }
+  local ids=() i
+  SUBMITTED=()
+  for i in $(seq 1 24); do submit "$(jobspec "race-$i" testsrc "$DROP/race/out$i.mp4")" || { f "cannot submit race-$i"; return; }; done
+  ids=("${SUBMITTED[@]}")
+  wait_for 60 all_final "${ids[@]}" || { f "not every race job ended within 60 s"; return; }
+  alive "$SWAP_PID" || { f "the swapper died during the race: $(cat "$T/swapper.out")"; return; }
+  stop_pid "$SWAP_PID" 5
+  SWAP_PID=""
+  local swaps ok=0 no=0 j s
+  swaps=$(head -n 1 "$T/swapper.out")
+  for i in $(seq 1 24); do
+    j=$(job "race-$i")
+    s=$(jq -r '.status + " " + (.failure_reason // "-") + " " + (.platform_sla_reason // "-")' <<<"$j")
+    case $s in
+      "completed - success")
+        ok=$((ok + 1))
+        [ -n "$(find "$DROP" -name "out$i.mp4" -type f -size +0)" ] || { f "race-$i completed, but out$i.mp4 is in no real dir under drop"; return; } ;;
+      "failed user_error bad_input")
+        no=$((no + 1))
+        jq -e --arg p "$DROP/race/out$i.mp4" '.result.result.error | contains($p)' <<<"$j" >/dev/null ||
+          { f "race-$i: the error does not name its path: $(jq -c .result.result.error <<<"$j")"; return; } ;;
+      *) f "race-$i ended neither completed nor refused: $(summary "race-$i")"; return ;;
+    esac
+  done
+  echo "# race: $swaps swaps; $ok jobs completed inside the root, $no refused"
+  [ -z "$(find "$OUT" -name 'out*.mp4')" ] || { f "outputs landed outside: $(find "$OUT" -name 'out*.mp4' | tr '\n' ' ')"; return; }
+  outside_unchanged
+}
+t 11 "24 jobs race a dir <-> symlink swap (renameat2 RENAME_EXCHANGE): each completes inside or is refused" test11
+
+# ---------------------------------------------------------------- 12: the workload's identity
+
+test12() {
+  [ -n "$IDENT_STATUS" ] || { f "no running ffmpeg for h12-ident was seen: $(summary h12-ident)"; return; }
+  local u=$NOBODY_UID g=$NOBODY_GID line
+  line=$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' <<<"$IDENT_STATUS")
+  [ "$line" = "$u $u $u $u" ] || { f "pid $IDENT_PID Uid: $line, not $u x4"; return; }
+  line=$(awk '$1 == "Gid:" { print $2, $3, $4, $5 }' <<<"$IDENT_STATUS")
+  [ "$line" = "$g $g $g $g" ] || { f "pid $IDENT_PID Gid: $line, not $g x4"; return; }
+  line=$(awk '$1 == "Groups:" { $1 = ""; print }' <<<"$IDENT_STATUS" | tr -d ' \t')
+  [ -z "$line" ] || { f "pid $IDENT_PID has supplementary groups: $line"; return; }
+  line=$(awk '$1 == "NoNewPrivs:" { print $2 }' <<<"$IDENT_STATUS")
+  [ "$line" = 1 ] || { f "pid $IDENT_PID NoNewPrivs: ${line:-missing}"; return; }
+  completed h12-ident || return
+  [ "$(stat -c %u "$MEDIA/ident.mp4")" = "$u" ] || { f "ident.mp4 is owned by uid $(stat -c %u "$MEDIA/ident.mp4")"; return; }
+  refused h12-rootowned "$MEDIA/rootowned.mp4" "may not write" || return
+  local out rc=0
+  out=$("$BIN/ffrtmp" run --state-dir "$RUNSTATE" --cgroup-parent "$PARENT" --user nobody -- /bin/sh -c "echo x > $MEDIA/rootowned.mp4" 2>&1) || rc=$?
+  [ "$rc" != 0 ] && [ "$rc" != 125 ] || { f "ffrtmp run --user nobody writing a root-owned file: exit $rc: $out"; return; }
+  grep -q "Permission denied" <<<"$out" || { f "the shell was not refused by the kernel (exit $rc): $out"; return; }
+  [ "$(sha256sum < "$MEDIA/rootowned.mp4")" = "$ROOTOWNED_SUM" ] || { f "rootowned.mp4 changed"; return; }
+}
+t 12 "workloads run as nobody:nogroup, no groups, NoNewPrivs; a root-owned output is refused, and unwritable" test12
+
+# ---------------------------------------------------------------- 13: output limits
+
+test13() {
+  # shellcheck disable=SC2016  # $lim is jq's
+  local j want='.status == "failed" and .failure_reason == "resource_error" and .platform_sla == true
+    and .platform_sla_reason == "output_limit" and (.result.result.error | type == "string" and contains($lim))'
+  j=$(job h13-png)
+  jq -e --arg lim "max_output_mb=5" "$want" <<<"$j" >/dev/null || { f "h13-png at the master: $(summary h13-png)"; return; }
+  local total n
+  total=$(find "$MEDIA" -maxdepth 1 -name 'img*.png' -printf '%s\n' | awk '{ s += $1 } END { print s + 0 }')
+  n=$(find "$MEDIA" -maxdepth 1 -name 'img*.png' | wc -l)
+  echo "# max_output_mb=5: $n png files, $total bytes ($(awk -v b="$total" 'BEGIN { printf "%.2f", b / 1048576 }') MiB)"
+  [ "$total" -ge $((4 << 20)) ] && [ "$total" -le $((10 << 20)) ] || { f "the png files total $total bytes, not 4-10 MiB"; return; }
+  j=$(job h13-legacy)
+  jq -e --arg lim "max_output_mb=2" "$want" <<<"$j" >/dev/null || { f "h13-legacy at the master: $(summary h13-legacy)"; return; }
+  local size
+  size=$(stat -c %s "$MEDIA/legacy.mp4" 2>/dev/null || echo missing)
+  echo "# legacy max_disk_mb=2: legacy.mp4 is $size bytes"
+  [ "$size" != missing ] && [ "$size" -gt 0 ] && [ "$size" -le $((2 << 20)) ] || { f "legacy.mp4 is $size bytes, not 1..2 MiB"; return; }
+}
+t 13 "max_output_mb (image sequence) and legacy max_disk_mb stop the job: resource_error, output_limit" test13
+
+# ---------------------------------------------------------------- 14: verified group kill
+
+comm_is() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
+# The workload of a journal job (its workload.pid) runs, and is COMM.
+runs_as() { # COMM WORKLOAD_PID_FILE
+  local p
+  [ -s "$2" ] && p=$(cut -d' ' -f1 "$2") && alive "$p" && comm_is "$p" "$1"
+}
+test14() {
+  local out
+  out=$(FFRTMP_STATE_DIR=$RUNSTATE FFRTMP_CGROUP_PARENT=$PARENT "$BIN/ffrtmp" run --detach --job-id vk -- /bin/sleep 60 2>&1) ||
+    { f "ffrtmp run --detach failed: $out"; return; }
+  local wf=$RUNSTATE/jobs/vk/workload.pid wp ws wg
+  wait_for 10 runs_as sleep "$wf" || { f "no running sleep for job vk"; return; }
+  read -r wp ws wg < "$wf"
+  setsid /bin/sleep 300 &
+  UNREL_PID=$!
+  wait_for 5 comm_is "$UNREL_PID" sleep || { f "the unrelated sleep did not start"; return; }
+  local upgid ustart
+  upgid=$(stat_field "$UNREL_PID" 5) ustart=$(stat_field "$UNREL_PID" 22)
+  [ "$upgid" = "$UNREL_PID" ] && [ "$upgid" != "$wg" ] || { f "the unrelated sleep $UNREL_PID is in group $upgid (the job's: $wg)"; return; }
+  printf '%s %s %s\n' "$wp" "$ws" "$upgid" > "$wf.new" && mv -f "$wf.new" "$wf"
+  local rc=0
+  out=$(FFRTMP_STATE_DIR=$RUNSTATE FFRTMP_CGROUP_PARENT=$PARENT "$BIN/ffrtmp" kill vk --grace 1 2>&1) || rc=$?
+  [ "$rc" = 0 ] || { f "ffrtmp kill vk: exit $rc: $out"; return; }
+  grep -qF "warning: job vk: workload.pid names process group $upgid" <<<"$out" || { f "kill printed no warning: $out"; return; }
+  alive "$UNREL_PID" && [ "$(stat_field "$UNREL_PID" 22)" = "$ustart" ] || { f "the unrelated sleep $UNREL_PID (group $upgid) was killed"; return; }
+  wait_for 5 gone "$wp" || { f "the job's sleep $wp still runs"; return; }
+  wait_for 5 test -s "$RUNSTATE/jobs/vk/exit.json" || { f "job vk has no exit record"; return; }
+  kill -KILL "$UNREL_PID"
+  wait "$UNREL_PID" 2>/dev/null || true
+  UNREL_PID=""
+}
+t 14 "ffrtmp kill with a forged workload.pid pgid spares the other group, warns, and ends the job" test14
+
+# ---------------------------------------------------------------- 15: refused configurations
+
+# Expects `ffrtmp agent --config FILE` to exit 78 with stderr holding every TEXT.
+refused_config() { # FILE TEXT...
+  local file=$1 rc=0 err
+  shift
+  err=$(timeout 20 "$BIN/ffrtmp" agent --config "$file" 2>&1 >/dev/null) || rc=$?
+  [ "$rc" = 78 ] || { f "$file: exit $rc, not 78: $(tail -n 2 <<<"$err" | tr '\n' ' ')"; return 1; }
+  local s
+  for s in "$@"; do grep -qF -- "$s" <<<"$err" || { f "$file: stderr lacks \"$s\": $err"; return 1; }; done
+}
+test15() {
+  local c=$T/cfg15
+  mkdir -m 0755 "$c" "$c/st"
+  # worker.env writable by everyone
+  standalone_env "$c/open.env" "$c/st"
+  chmod 0666 "$c/open.env"
+  refused_config "$c/open.env" "worker.env $c/open.env" "owner uid 0" "mode 666" || return
+  # the state dir owned by nobody
+  mkdir -m 0755 "$c/st-nobody"
+  chown nobody "$c/st-nobody"
+  standalone_env "$c/state.env" "$c/st-nobody"
+  refused_config "$c/state.env" "$c/st-nobody" "owner uid $NOBODY_UID" "mode 755" || return
+  # FFMPEG_PATH: a root-owned script in a dir nobody owns, and a script nobody owns
+  mkdir -m 0755 "$c/evil" "$c/evil2"
+  chown nobody "$c/evil"
+  printf '#!/bin/sh\nexec %s "$@"\n' "$FFMPEG" > "$c/evil/ffmpeg"
+  chmod 0755 "$c/evil/ffmpeg"
+  cp "$c/evil/ffmpeg" "$c/evil2/ffmpeg"
+  chown nobody "$c/evil2/ffmpeg"
+  standalone_env "$c/ffmpeg1.env" "$c/st" "FFMPEG_PATH=$c/evil/ffmpeg"
+  refused_config "$c/ffmpeg1.env" "FFMPEG_PATH $c/evil/ffmpeg" "$c/evil" "owner uid $NOBODY_UID" || return
+  standalone_env "$c/ffmpeg2.env" "$c/st" "FFMPEG_PATH=$c/evil2/ffmpeg"
+  refused_config "$c/ffmpeg2.env" "FFMPEG_PATH $c/evil2/ffmpeg" "owner uid $NOBODY_UID" "mode 755" || return
+  # the API key file owned by nobody (nobody could swap the key the agent sends)
+  (umask 077; cp "$T/api.key" "$c/nobody.key")
+  chown nobody "$c/nobody.key"
+  standalone_env "$c/key.env" "$c/st" "FFRTMP_API_KEY_FILE=$c/nobody.key"
+  refused_config "$c/key.env" "$c/nobody.key" "owner uid $NOBODY_UID" || return
+  # a JOB_USER that does not exist
+  standalone_env "$c/user.env" "$c/st" "JOB_USER=ffrtmp-no-such-user"
+  refused_config "$c/user.env" "ffrtmp-no-such-user" "useradd" || return
+}
+t 15 "untrusted worker.env, state dir, FFMPEG_PATH, key file, and a missing JOB_USER: the agent exits 78" test15
+
+# ---------------------------------------------------------------- 16: reload with a bad file
+
+wrapper_is() { [ "$(agent_status | jq -r .wrapper_enabled 2>/dev/null)" = "$1" ]; }
+refusals() { grep -c "refused, keeping the old settings" "$T/agent.log" || true; }
+more_refusals() { [ "$(refusals)" -gt "$1" ]; }
+log_has() { grep -qF -- "$1" "$T/agent.log"; }
+test16() {
+  alive "$AGENT_PID" || { f "the agent is not running"; return; }
+  wrapper_is false || { f "the agent does not start with wrapper_enabled false: $(agent_status)"; return; }
+  local before
+  before=$(refusals)
+  write_worker_env "$T/worker.env" true
+  chmod 0666 "$T/worker.env"
+  kill -HUP "$AGENT_PID"
+  wait_for 5 more_refusals "$before" || { f "no \"reload ... refused\" in the agent log after SIGHUP with a 0666 worker.env"; return; }
+  log_has "reload of $T/worker.env refused" || { f "the refusal does not name $T/worker.env: $(grep refused "$T/agent.log" | tail -n 1)"; return; }
+  wrapper_is false || { f "after the refused reload: $(agent_status)"; return; }
+  chmod 0644 "$T/worker.env"
+  kill -HUP "$AGENT_PID"
+  wait_for 5 wrapper_is true || { f "after a reload of the 0644 worker.env: $(agent_status)"; return; }
+  alive "$AGENT_PID" || { f "the agent died"; return; }
+}
+t 16 "SIGHUP with a 0666 worker.env keeps the old config (logged \"refused\"); with 0644 it applies" test16
+
+# ---------------------------------------------------------------- 17: planted state-dir symlinks
+
+test17() {
+  local c=$T/cfg17 rc=0 out
+  mkdir -m 0755 "$c"
+  mkdir -m 0750 "$c/st"
+  ln -s "$OUT/canary" "$c/st/agent.lock"
+  standalone_env "$c/lock.env" "$c/st"
+  out=$(timeout 20 "$BIN/ffrtmp" agent --config "$c/lock.env" 2>&1) || rc=$?
+  [ "$rc" != 0 ] && [ "$rc" != 124 ] || { f "the agent with agent.lock -> canary: exit $rc: $(tail -n 2 <<<"$out" | tr '\n' ' ')"; return; }
+  grep -qF "$c/st/agent.lock" <<<"$out" || { f "the error does not name agent.lock: $out"; return; }
+  [ -L "$c/st/agent.lock" ] || { f "agent.lock is no longer the planted symlink"; return; }
+  outside_unchanged || return
+  mkdir -m 0750 "$c/st2"
+  ln -s "$OUT" "$c/st2/jobs"
+  rc=0
+  out=$("$BIN/ffrtmp" run --state-dir "$c/st2" --cgroup-parent "$PARENT" -- /bin/true 2>&1) || rc=$?
+  [ "$rc" != 0 ] || { f "ffrtmp run with jobs -> outside succeeded: $out"; return; }
+  echo "# run with jobs -> outside: exit $rc: $(head -n 1 <<<"$out")"
+  outside_unchanged
+}
+t 17 "a state dir with agent.lock -> canary stops the agent, jobs -> outside stops run; outside unchanged" test17
+
+# ---------------------------------------------------------------- 18: network inputs to this box
+
+test18() {
+  local hosts=("127.0.0.1" "::1" "169.254.169.254") i
+  for i in "${!H18[@]}"; do refused "h18-$i" "host ${hosts[$i]}" "is this box" || return; done
+}
+t 18 "network inputs from 127.0.0.1, [::1] and 169.254.169.254 are refused by the default host policy" test18
+
+# ---------------------------------------------------------------- 19: the whole run
+
+test19() {
+  local p
+  for p in "${SYSTEM_OUTPUTS[@]}"; do [ ! -e "$p" ] || { f "$p exists"; return; }; done
+  outside_unchanged
+}
+t 19 "after every case: the canaries are byte-for-byte unchanged and nothing was created outside" test19
+
+stop_pid "$AGENT_PID" 5
+AGENT_PID=""
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
