@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs ffrtmp on an edge box: binaries, the ffrtmp group, /etc/ffrtmp/worker.env (never
-# overwritten), the systemd units. Idempotent: a second run changes nothing and says so.
+# Installs ffrtmp on an edge box: binaries, the ffrtmp group, the ffrtmp-job user (JOB_USER) and
+# its media root /var/lib/ffrtmp/media, /etc/ffrtmp/worker.env (never overwritten), the systemd units. Idempotent: a second run changes nothing and says so.
 #
 #   deployment/install-edge.sh [--prefix DIR] [--dry-run] [--from BINDIR] [--install-deps]
 #
@@ -80,18 +80,27 @@ else
   changed=1
 fi
 
+# The media root: jobs' local files live here (MEDIA_ROOTS), owned by the user they run as.
+media="$root/var/lib/ffrtmp/media"
+if [ -d "$media" ]; then say "kept: $media"; else run install -d -m 0750 "$media"; say "created: $media (0750)"; changed=1; fi
+
 # The ffrtmp group may use the agent's control socket (the console over SSH).
 if [ -z "$root" ]; then
   if getent group ffrtmp >/dev/null; then say "group ffrtmp: exists"; else run groupadd --system ffrtmp; say "group ffrtmp: created"; changed=1; fi
+  # JOB_USER: every workload of the agent runs as this unprivileged user, never as root.
+  if getent passwd ffrtmp-job >/dev/null; then say "user ffrtmp-job: exists"
+  else run useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group ffrtmp-job; say "user ffrtmp-job: created"; changed=1; fi
+  if [ "$(stat -c %U:%a "$media" 2>/dev/null)" != "ffrtmp-job:750" ]; then run chown ffrtmp-job: "$media"; run chmod 0750 "$media"; say "media root owned by ffrtmp-job"; changed=1; fi
   if [ $systemd = 1 ] && [ $changed = 1 ]; then run systemctl daemon-reload; fi
 else
   say "group ffrtmp: not created under --prefix (create it on the target: groupadd --system ffrtmp)"
+  say "user ffrtmp-job: not created under --prefix (on the target: useradd --system --no-create-home --shell /usr/sbin/nologin --user-group ffrtmp-job; chown ffrtmp-job: /var/lib/ffrtmp/media)"
 fi
 
 if [ $changed = 0 ]; then say "nothing to do: already installed"; fi
 cat <<NEXT
 next steps:
-  1. edit $root/etc/ffrtmp/worker.env (MASTER_URL, the key in /etc/ffrtmp/api.key, WRAPPER_ENABLED)
+  1. edit $root/etc/ffrtmp/worker.env (MASTER_URL, the key in /etc/ffrtmp/api.key, WRAPPER_ENABLED, MEDIA_ROOTS)
   2. systemctl enable --now ffrtmp-worker.service
   3. ffrtmp ps; curl -s localhost:9464/metrics | grep platform_sla
 NEXT

@@ -12,6 +12,7 @@ deployment/install-edge.sh --prefix "$tmp/root" --from "$bin" > "$tmp/first.log"
 rc=$?
 check "first install succeeds" '[ $rc = 0 ]'
 check "binaries, shim and units installed" '[ -x "$tmp/root/usr/local/bin/ffrtmp" ] && [ -x "$tmp/root/usr/local/libexec/ffrtmp/ffrtmp-shim" ] && [ -x "$tmp/root/usr/local/libexec/ffrtmp/ffrtmp-console" ] && [ -f "$tmp/root/etc/systemd/system/ffrtmp-worker.service" ]'
+check "the media root is created private (0750)" '[ "$(stat -c %a "$tmp/root/var/lib/ffrtmp/media")" = 750 ]'
 check "worker.env from the example, wrapper off" 'grep -qx "WRAPPER_ENABLED=false" "$tmp/root/etc/ffrtmp/worker.env"'
 echo "MY_SETTING=1" >> "$tmp/root/etc/ffrtmp/worker.env"
 find "$tmp/root" -type f -exec md5sum {} + | sort > "$tmp/before"

@@ -64,6 +64,12 @@ SYSTEM_OUTPUTS=("/root/ffrtmp-hostile-$$.mp4" "/run/ffrtmp-hostile-$$.mp4" "/lib
 stat_field() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; awk -v f="$2" '{ print $(f - 2) }' <<<"$s"; }
 alive() { local st; [ -n "$1" ] && st=$(stat_field "$1" 3) && [ -n "$st" ] && [ "$st" != Z ]; }
 gone() { ! alive "$1"; }
+comm_is() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
+# The workload a journal's workload.pid ("PID STARTTIME PGID") names runs, and is COMM.
+runs_as() { # COMM WORKLOAD_PID_FILE
+  local p
+  [ -s "$2" ] && p=$(cut -d' ' -f1 "$2") && alive "$p" && comm_is "$p" "$1"
+}
 
 # wait_for SECONDS COMMAND...: polls every 0.1 s.
 wait_for() {
@@ -250,6 +256,12 @@ wait_for 15 agent_registered || bail "the agent did not register with the master
 
 # The long ones first (the master hands out the oldest first, the agent takes one per poll).
 sub "$(jobspec h12-ident testsrc "$MEDIA/ident.mp4" '{"realtime":true,"duration_seconds":3}')"
+# Test 12's look at the workload while it runs (before the other submissions take its 3 s).
+IDENT_PID="" IDENT_STATUS=""
+if wait_for 20 runs_as ffmpeg "$STATE/jobs/h12-ident.a1/workload.pid"; then
+  IDENT_PID=$(cut -d' ' -f1 "$STATE/jobs/h12-ident.a1/workload.pid")
+  IDENT_STATUS=$(cat "/proc/$IDENT_PID/status" 2>/dev/null || true)
+fi
 sub "$(jobspec h13-png testsrc "$MEDIA/img%05d.png" '{"resolution":"640x360","preset":"ultrafast","bitrate":"20M","duration_seconds":null}' \
   '{"wrapper_constraints":{"max_output_mb":5}}')"
 sub "$(jobspec h13-legacy testsrc "$MEDIA/legacy.mp4" \
@@ -276,14 +288,6 @@ sub "$(jobspec h10-after testsrc "$MEDIA/after.mp4")"
 sub "$(jobspec h12-rootowned testsrc "$MEDIA/rootowned.mp4")"
 H18=("http://127.0.0.1:1/x" "http://[::1]/x" "http://169.254.169.254/latest")
 for i in "${!H18[@]}"; do sub "$(jobspec "h18-$i" "${H18[$i]}" "")"; done
-
-# Test 12's look at the workload while it runs.
-IDENT_PID="" IDENT_STATUS=""
-ident_running() {
-  local f=$STATE/jobs/h12-ident.a1/workload.pid
-  [ -s "$f" ] && IDENT_PID=$(cut -d' ' -f1 "$f") && alive "$IDENT_PID" && [ "$(cat "/proc/$IDENT_PID/comm" 2>/dev/null)" = ffmpeg ]
-}
-if wait_for 20 ident_running; then IDENT_STATUS=$(cat "/proc/$IDENT_PID/status" 2>/dev/null || true); fi
 
 PHASE_A=("${SUBMITTED[@]}")
 wait_for 60 all_final "${PHASE_A[@]}" || echo "# not every job ended within 60 s: $(for j in "${PHASE_A[@]}"; do printf '%s=%s ' "$j" "$(job_field "$j" .status)"; done)"
@@ -479,12 +483,6 @@ t 13 "max_output_mb (image sequence) and legacy max_disk_mb stop the job: resour
 
 # ---------------------------------------------------------------- 14: verified group kill
 
-comm_is() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
-# The workload of a journal job (its workload.pid) runs, and is COMM.
-runs_as() { # COMM WORKLOAD_PID_FILE
-  local p
-  [ -s "$2" ] && p=$(cut -d' ' -f1 "$2") && alive "$p" && comm_is "$p" "$1"
-}
 test14() {
   local out
   out=$(FFRTMP_STATE_DIR=$RUNSTATE FFRTMP_CGROUP_PARENT=$PARENT "$BIN/ffrtmp" run --detach --job-id vk -- /bin/sleep 60 2>&1) ||
