@@ -397,14 +397,15 @@ while True:
         sys.exit(1)
     n += 1
 '
+# What drop/race is, sampled 20 times: "directory,symbolic link," once the swapper runs.
+race_kinds() { local _; for _ in $(seq 20); do stat -c %F "$DROP/race" 2>/dev/null; done | sort -u | tr '\n' ,; }
+swapping() { [ "$(race_kinds)" = "directory,symbolic link," ]; }
 test11() {
   as_attacker mkdir "$DROP/race"
   as_attacker ln -s "$OUT" "$DROP/race-swap"
   setpriv --reuid="$DAEMON_UID" --regid="$DAEMON_GID" --clear-groups -- "$PY" -c "$SWAPPER" "$DROP/race" "$DROP/race-swap" > "$T/swapper.out" 2>&1 &
   SWAP_PID=$!
-  local kinds _
-  kinds=$(for _ in $(seq 100); do stat -c %F "$DROP/race" 2>/dev/null; done | sort -u | tr '\n' ,)
-  [ "$kinds" = "directory,symbolic link," ] || { f "the swapper does not swap (drop/race seen as: $kinds; $(cat "$T/swapper.out"))"; return; }
+  wait_for 10 swapping || { f "the swapper does not swap (drop/race seen as: $(race_kinds); $(cat "$T/swapper.out"))"; return; }
   local ids=() i
   SUBMITTED=()
   for i in $(seq 1 24); do submit "$(jobspec "race-$i" testsrc "$DROP/race/out$i.mp4")" || { f "cannot submit race-$i"; return; }; done
@@ -514,10 +515,13 @@ t 14 "ffrtmp kill with a forged workload.pid pgid spares the other group, warns,
 
 # Expects `ffrtmp agent --config FILE` to exit 78 with stderr holding every TEXT.
 refused_config() { # FILE TEXT...
-  local file=$1 rc=0 err
+  local file=$1 rc=0 err t0 ms
   shift
+  t0=$(date +%s%N)
   err=$(timeout 20 "$BIN/ffrtmp" agent --config "$file" 2>&1 >/dev/null) || rc=$?
-  [ "$rc" = 78 ] || { f "$file: exit $rc, not 78: $(tail -n 2 <<<"$err" | tr '\n' ' ')"; return 1; }
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  [ "$rc" = 78 ] || { f "$file: exit $rc after $ms ms, not 78: $(tail -n 2 <<<"$err" | tr '\n' ' ')"; return 1; }
+  [ "$ms" -lt 5000 ] || { f "$file: exit 78 only after $ms ms"; return 1; }
   local s
   for s in "$@"; do grep -qF -- "$s" <<<"$err" || { f "$file: stderr lacks \"$s\": $err"; return 1; }; done
 }

@@ -37,4 +37,34 @@ final class ConsoleOperationsTests: IntegrationTestCase {
         XCTAssertEqual(audit.map(\.outcome), ["failed", "failed"])
         XCTAssertEqual(audit.first?.user, "tester")
     }
+
+    /// With the agent down, the console's test transcode follows the agent's rules: it runs as
+    /// JOB_USER from worker.env, and a worker.env others can write is refused, naming it.
+    func testAgentDownLaunchRunsAsTheJobUserAndRefusesAnUnsafeConfig() throws {
+        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg"), "skipped: ffmpeg is not installed")
+        let env = h.stateDir + "/worker.env"
+        try "NODE_ID=console-down\nFFMPEG_PATH=/usr/bin/ffmpeg\nJOB_USER=nobody\n".write(toFile: env, atomically: true, encoding: .utf8)
+        chmod(env, 0o644)
+        let ops = ConsoleOperations(inspector: try JobInspector(journal: JobJournal(stateDir: h.stateDir),
+                                                                 driver: CgroupDriverFactory.make(environment: h.environment, parentFlag: nil)),
+                                    environment: h.environment.merging(["USER": "tester"]) { $1 }, configFile: env)
+        let down = AgentMonitor.State(link: .down(reason: "no agent socket"), wrapperEnabled: nil, configFile: nil, confirmedDown: true)
+        let r = ops.perform(.launch(TestLaunch(durationSeconds: 3, cpuPercent: 50, memoryMaxMB: nil)), agent: down)
+        XCTAssertTrue(r.ok, r.message)
+        let id = try XCTUnwrap(r.message.components(separatedBy: "launched test transcode ").last?.split(separator: " ").first.map(String.init))
+        var pid: Int32?
+        XCTAssertTrue(h.waitUntil(10, "the test transcode runs") { pid = self.h.workloadPID(id); return pid != nil })
+        let status = try String(contentsOfFile: "/proc/\(try XCTUnwrap(pid))/status", encoding: .utf8)
+        let nobody = try JobUser.lookup("nobody")
+        XCTAssertTrue(status.contains("\nUid:\t\(nobody.uid)\t\(nobody.uid)\t\(nobody.uid)\t\(nobody.uid)\n"), status)
+        let groups = status.split(separator: "\n").first { $0.hasPrefix("Groups:") }.map { $0.dropFirst(7).trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(groups, "", "no supplementary groups: \(status)")
+        XCTAssertTrue(status.contains("\nNoNewPrivs:\t1\n"), status)
+        _ = ops.perform(.kill(jobID: id), agent: down)
+
+        chmod(env, 0o666)
+        let refused = ops.perform(.launch(TestLaunch(durationSeconds: 3, cpuPercent: nil, memoryMaxMB: nil)), agent: down)
+        XCTAssertFalse(refused.ok)
+        XCTAssertTrue(refused.message.contains("worker.env \(env) is not safe") && refused.message.contains("mode 666"), refused.message)
+    }
 }
