@@ -97,7 +97,7 @@ public final class Agent {
         }
         readopt()
         notifier.notify("READY=1\nSTATUS=running")
-        logger.info("agent started node=\(config.nodeID) master=\(config.masterURL ?? "none (standalone)") wrapper_enabled=\(config.wrapperEnabled) max_jobs=\(config.maxJobs)")
+        logger.info("agent started node=\(config.nodeID) master=\(config.masterURL ?? "none (standalone)") wrapper_enabled=\(config.wrapperEnabled) max_jobs=\(config.maxJobs) job_user=\(media.user?.description ?? "-") media_roots=\(media.roots.listed)")
         while true {
             if Sys.pollReadable([signalFD], timeoutMs: 100)[0] {
                 switch Sys.readSignal(signalFD) {
@@ -357,7 +357,11 @@ public final class Agent {
             let id = try AgentJob.journalID(job.id, attempt: job.attempt)
             let params = try TranscodeParameters(job.parameters)
             let wire = JobRouting.constraints(explicit: job.wrapperConstraints, legacy: params.resourceLimits, defaults: config.defaultConstraints)
-            let constraints = try ConstraintParser().parse(wire)
+            var constraints = try ConstraintParser().parse(wire)
+            // max_output_mb / max_disk_mb bound what a job writes to local disk: a push to an
+            // RTMP server writes to a socket, which /proc/PID/io counts too, and must not be cut
+            // off after N MB by a disk limit.
+            if params.output.map({ $0.contains("://") }) ?? true { constraints.maxOutputMB = nil }
             // Everything that can be refused is checked before a file is created for the job:
             // the paths and hosts first (as text), then what the engine makes of the rest.
             try media.check(params)
