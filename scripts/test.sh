@@ -21,5 +21,8 @@ if [ "$(id -u)" = 0 ]; then scripts/chaos/run.sh --quick; fi
 if [ "$(id -u)" = 0 ]; then scripts/test_deployment.sh; fi
 # Behavioural checks of the wrapper against the real master, agent, ffmpeg and cgroupfs.
 scripts/test_wrapper_integration.sh
+# The job-file boundary, as an attacker tries it: symlinks, hard links, FIFOs, devices, a racing
+# symlink swap, /root and /run, workload identity, output limits, refused configurations.
+scripts/test_hostile_paths.sh
 # Monitoring: promtool checks and unit tests, then a real agent, two masters and Prometheus on 127.0.0.1.
 scripts/test_monitoring.sh

@@ -14,7 +14,7 @@
 # exits non-zero on any failure. Needs root (users, chown, mknod, cgroupfs); without root it
 # skips and exits 0. Uses the first free port of 127.0.0.1:18130-18139 (FFRTMP_HOSTILE_PORT
 # moves the range), a private state dir and cgroup parent, and removes every process, cgroup
-# and file it created on exit (or on SIGINT/SIGTERM). About 40 s.
+# and file it created on exit (or on SIGINT/SIGTERM). About 25 s.
 #
 # The checks read "[ A ] && [ B ] || { f REASON; return; }": f always returns 1, so the
 # C branch runs exactly when the check fails, which is the intent.
@@ -134,15 +134,19 @@ completed() { # ID
 }
 
 # The canaries, byte for byte, and every entry of the outside dir (inode, type, size, mtime,
-# mode, owner): a file created there and removed again still changes the dir's mtime.
+# mode, owner): a file created there and removed again still changes the dir's mtime. Tests
+# 1-10 run side by side, so each checks the canaries and its own targets; the race and the
+# state-dir test compare the listing with one taken just before them, test 19 with the first.
 canary_sums() { sha256sum "$OUT/canary" "$OUT/secret"; }
 outside_listing() { find "$OUT" -printf '%i %y %s %T@ %m %U:%G %p\n' | sort; }
-outside_unchanged() {
-  local now
-  [ "$(canary_sums)" = "$CANARY0" ] || { f "a canary changed: $(canary_sums | tr '\n' ' ')"; return 1; }
+canaries_unchanged() { [ "$(canary_sums)" = "$CANARY0" ] || { f "a canary changed: $(canary_sums | tr '\n' ' ')"; return 1; }; }
+outside_unchanged() { # [BASELINE_LISTING]
+  local now base=${1:-$LISTING0}
+  canaries_unchanged || return 1
   now=$(outside_listing)
-  [ "$now" = "$LISTING0" ] || { f "$OUT changed: $(diff <(echo "$LISTING0") <(echo "$now") | grep '^[<>]' | tr '\n' ' ')"; return 1; }
+  [ "$now" = "$base" ] || { f "$OUT changed: $(diff <(echo "$base") <(echo "$now") | grep '^[<>]' | tr '\n' ' ')"; return 1; }
 }
+absent() { local p; for p in "$@"; do [ ! -e "$p" ] && [ ! -L "$p" ] || { f "$p exists"; return 1; }; done; }
 
 # The attacker: an unprivileged local user (daemon) who can write the drop dir.
 as_attacker() { setpriv --reuid="$DAEMON_UID" --regid="$DAEMON_GID" --clear-groups -- "$@"; }
@@ -256,12 +260,15 @@ wait_for 15 agent_registered || bail "the agent did not register with the master
 
 # The long ones first (the master hands out the oldest first, the agent takes one per poll).
 sub "$(jobspec h12-ident testsrc "$MEDIA/ident.mp4" '{"realtime":true,"duration_seconds":3}')"
-# Test 12's look at the workload while it runs (before the other submissions take its 3 s).
-IDENT_PID="" IDENT_STATUS=""
-if wait_for 20 runs_as ffmpeg "$STATE/jobs/h12-ident.a1/workload.pid"; then
-  IDENT_PID=$(cut -d' ' -f1 "$STATE/jobs/h12-ident.a1/workload.pid")
-  IDENT_STATUS=$(cat "/proc/$IDENT_PID/status" 2>/dev/null || true)
-fi
+sub "$(jobspec h12-ident-legacy testsrc "$MEDIA/ident-legacy.mp4" '{"realtime":true,"duration_seconds":3}' '{"wrapper_enabled":false}')"
+# Test 12's look at the workloads while they run (before the other submissions take their 3 s).
+declare -A IDENT_PID=() IDENT_STATUS=()
+for j in h12-ident h12-ident-legacy; do
+  if wait_for 20 runs_as ffmpeg "$STATE/jobs/$j.a1/workload.pid"; then
+    IDENT_PID[$j]=$(cut -d' ' -f1 "$STATE/jobs/$j.a1/workload.pid")
+    IDENT_STATUS[$j]=$(cat "/proc/${IDENT_PID[$j]}/status" 2>/dev/null || true)
+  fi
+done
 sub "$(jobspec h13-png testsrc "$MEDIA/img%05d.png" '{"resolution":"640x360","preset":"ultrafast","bitrate":"20M","duration_seconds":null}' \
   '{"wrapper_constraints":{"max_output_mb":5}}')"
 sub "$(jobspec h13-legacy testsrc "$MEDIA/legacy.mp4" \
@@ -272,11 +279,11 @@ sub "$(jobspec h03-rel-in "$DROP/rel.mp4" "$DROP/rel-out.mp4")"
 sub "$(jobspec h03-rel-out testsrc "$DROP/relout.mp4")"
 sub "$(jobspec h04-dirlink testsrc "$DROP/dirlink/new.mp4")"
 sub "$(jobspec h05-parent testsrc "$DROP/p/b/c.mp4")"
-sub "$(jobspec h06-dotdot testsrc "$MEDIA/drop/../../outside/x.mp4")"
+sub "$(jobspec h06-dotdot testsrc "$MEDIA/drop/../../outside/x6.mp4")"
 sub "$(jobspec h06-dotdot-in "$MEDIA/../outside/secret" "")"
-sub "$(jobspec h07-slashes testsrc "/$OUT/x.mp4")"
+sub "$(jobspec h07-slashes testsrc "/$OUT/x7.mp4")"
 sub "$(jobspec h07-ok testsrc "$MEDIA//drop/./ok.mp4")"
-H08=("${SYSTEM_OUTPUTS[@]}" "/proc/self/root$OUT/x.mp4")
+H08=("${SYSTEM_OUTPUTS[@]}" "/proc/self/root$OUT/x8.mp4")
 for i in "${!H08[@]}"; do sub "$(jobspec "h08-$i" testsrc "${H08[$i]}")"; done
 sub "$(jobspec h09-hard-in "$DROP/hard.mp4" "")"
 sub "$(jobspec h09-hard-out testsrc "$DROP/hard.mp4")"
@@ -286,6 +293,8 @@ sub "$(jobspec h10-dev-in "$DROP/dev.mp4" "")"
 sub "$(jobspec h10-dev-out testsrc "$DROP/dev.mp4")"
 sub "$(jobspec h10-after testsrc "$MEDIA/after.mp4")"
 sub "$(jobspec h12-rootowned testsrc "$MEDIA/rootowned.mp4")"
+# An image sequence is written by name: in the attacker's dir it is refused.
+sub "$(jobspec h13-png-drop testsrc "$DROP/img%05d.png")"
 H18=("http://127.0.0.1:1/x" "http://[::1]/x" "http://169.254.169.254/latest")
 for i in "${!H18[@]}"; do sub "$(jobspec "h18-$i" "${H18[$i]}" "")"; done
 
@@ -297,63 +306,70 @@ wait_for 60 all_final "${PHASE_A[@]}" || echo "# not every job ended within 60 s
 test1() {
   refused h01-clobber "$DROP/clobber.mp4" symlink || return
   [ -L "$DROP/clobber.mp4" ] || { f "drop/clobber.mp4 is no longer the planted symlink"; return; }
-  outside_unchanged
+  canaries_unchanged
 }
 t 1 "a symlinked output (drop/clobber.mp4 -> outside/canary) is refused; the canary is unchanged" test1
 
 test2() {
   refused h02-leak "$DROP/leak.ans" "leads out of the media root" || return
-  [ ! -e "$DROP/leak-out.mp4" ] || { f "an output was created for the refused job"; return; }
+  absent "$DROP/leak-out.mp4" || return
   local hits
   hits=$(grep -rlsF -D skip --exclude=hard.mp4 -e "$SECRET_TEXT" "$MEDIA" "$STATE" "$T"/master.db* "$T/agent.log" || true)
   [ -z "$hits" ] || { f "the secret's text is in: $hits"; return; }
-  outside_unchanged
+  canaries_unchanged
 }
 t 2 "a symlinked input (drop/leak.ans -> the 0600 secret) is refused; the secret is in no output" test2
 
 test3() {
   refused h03-rel-in "$DROP/rel.mp4" "leads out of the media root" || return
   refused h03-rel-out "$DROP/relout.mp4" symlink || return
-  outside_unchanged
+  absent "$DROP/rel-out.mp4" || return
+  [ -L "$DROP/relout.mp4" ] || { f "drop/relout.mp4 is no longer the planted symlink"; return; }
+  canaries_unchanged
 }
 t 3 "a relative symlink leading out (../../outside/...) is refused as input and as output" test3
 
 test4() {
   refused h04-dirlink "$DROP/dirlink/new.mp4" || return
-  [ ! -e "$OUT/new.mp4" ] || { f "$OUT/new.mp4 was created"; return; }
-  outside_unchanged
+  absent "$OUT/new.mp4" || return
+  canaries_unchanged
 }
 t 4 "an output under a symlinked directory (drop/dirlink -> outside) is refused; outside/new.mp4 absent" test4
 
 test5() {
   refused h05-parent "$DROP/p/b/c.mp4" || return
-  [ ! -e "$OUT/b/c.mp4" ] || { f "$OUT/b/c.mp4 was created"; return; }
-  outside_unchanged
+  absent "$OUT/b/c.mp4" || return
+  local inb
+  inb=$(find "$OUT/b" -mindepth 1 | tr '\n' ' ')
+  [ -z "$inb" ] || { f "$OUT/b is not empty: $inb"; return; }
+  canaries_unchanged
 }
 t 5 "a symlink in a parent directory (drop/p -> outside, drop/p/b/c.mp4) is refused" test5
 
 test6() {
-  refused h06-dotdot "$MEDIA/drop/../../outside/x.mp4" "'..'" || return
+  refused h06-dotdot "$MEDIA/drop/../../outside/x6.mp4" "'..'" || return
   refused h06-dotdot-in "$MEDIA/../outside/secret" "'..'" || return
-  outside_unchanged
+  absent "$OUT/x6.mp4" || return
+  canaries_unchanged
 }
 t 6 "'..' in a path is refused (output and input)" test6
 
 test7() {
-  refused h07-slashes "/$OUT/x.mp4" "outside MEDIA_ROOTS" || return
+  refused h07-slashes "/$OUT/x7.mp4" "outside MEDIA_ROOTS" || return
+  absent "$OUT/x7.mp4" || return
   completed h07-ok || return
   local o=$DROP/ok.mp4
   [ -f "$o" ] && [ ! -L "$o" ] && [ -s "$o" ] || { f "$o is not a non-empty regular file"; return; }
   [ "$(stat -c %u "$o")" = "$NOBODY_UID" ] || { f "$o is owned by uid $(stat -c %u "$o"), not nobody ($NOBODY_UID)"; return; }
-  outside_unchanged
+  canaries_unchanged
 }
 t 7 "'//' outside the root is refused; media//drop/./ok.mp4 completes inside the root, owned by nobody" test7
 
 test8() {
   local i
   for i in "${!H08[@]}"; do refused "h08-$i" "${H08[$i]}" "is outside MEDIA_ROOTS" || return; done
-  for i in "${SYSTEM_OUTPUTS[@]}" "$OUT/x.mp4"; do [ ! -e "$i" ] || { f "$i exists"; return; }; done
-  outside_unchanged
+  absent "${SYSTEM_OUTPUTS[@]}" "$OUT/x8.mp4" || return
+  canaries_unchanged
 }
 t 8 "outputs in /root, /run, /lib64, /run/shm and /proc/self/root/... are refused; none exists" test8
 
@@ -361,7 +377,7 @@ test9() {
   refused h09-hard-in "$DROP/hard.mp4" "hard link" || return
   refused h09-hard-out "$DROP/hard.mp4" "hard link" || return
   [ "$(stat -c %h "$OUT/secret")" = 2 ] || { f "the secret has $(stat -c %h "$OUT/secret") links, not 2"; return; }
-  outside_unchanged
+  canaries_unchanged
 }
 t 9 "a hard link to a root-owned file outside (the secret) is refused as input and as output" test9
 
@@ -401,6 +417,8 @@ while True:
 race_kinds() { local _; for _ in $(seq 20); do stat -c %F "$DROP/race" 2>/dev/null; done | sort -u | tr '\n' ,; }
 swapping() { [ "$(race_kinds)" = "directory,symbolic link," ]; }
 test11() {
+  local before
+  before=$(outside_listing)
   as_attacker mkdir "$DROP/race"
   as_attacker ln -s "$OUT" "$DROP/race-swap"
   setpriv --reuid="$DAEMON_UID" --regid="$DAEMON_GID" --clear-groups -- "$PY" -c "$SWAPPER" "$DROP/race" "$DROP/race-swap" > "$T/swapper.out" 2>&1 &
@@ -432,24 +450,27 @@ test11() {
   done
   echo "# race: $swaps swaps; $ok jobs completed inside the root, $no refused"
   [ -z "$(find "$OUT" -name 'out*.mp4')" ] || { f "outputs landed outside: $(find "$OUT" -name 'out*.mp4' | tr '\n' ' ')"; return; }
-  outside_unchanged
+  outside_unchanged "$before"
 }
 t 11 "24 jobs race a dir <-> symlink swap (renameat2 RENAME_EXCHANGE): each completes inside or is refused" test11
 
 # ---------------------------------------------------------------- 12: the workload's identity
 
 test12() {
-  [ -n "$IDENT_STATUS" ] || { f "no running ffmpeg for h12-ident was seen: $(summary h12-ident)"; return; }
-  local u=$NOBODY_UID g=$NOBODY_GID line
-  line=$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' <<<"$IDENT_STATUS")
-  [ "$line" = "$u $u $u $u" ] || { f "pid $IDENT_PID Uid: $line, not $u x4"; return; }
-  line=$(awk '$1 == "Gid:" { print $2, $3, $4, $5 }' <<<"$IDENT_STATUS")
-  [ "$line" = "$g $g $g $g" ] || { f "pid $IDENT_PID Gid: $line, not $g x4"; return; }
-  line=$(awk '$1 == "Groups:" { $1 = ""; print }' <<<"$IDENT_STATUS" | tr -d ' \t')
-  [ -z "$line" ] || { f "pid $IDENT_PID has supplementary groups: $line"; return; }
-  line=$(awk '$1 == "NoNewPrivs:" { print $2 }' <<<"$IDENT_STATUS")
-  [ "$line" = 1 ] || { f "pid $IDENT_PID NoNewPrivs: ${line:-missing}"; return; }
-  completed h12-ident || return
+  local j u=$NOBODY_UID g=$NOBODY_GID line st pid
+  for j in h12-ident h12-ident-legacy; do
+    st=${IDENT_STATUS[$j]:-} pid=${IDENT_PID[$j]:-}
+    [ -n "$st" ] || { f "no running ffmpeg for $j was seen: $(summary "$j")"; return; }
+    line=$(awk '$1 == "Uid:" { print $2, $3, $4, $5 }' <<<"$st")
+    [ "$line" = "$u $u $u $u" ] || { f "$j: pid $pid Uid: $line, not $u x4"; return; }
+    line=$(awk '$1 == "Gid:" { print $2, $3, $4, $5 }' <<<"$st")
+    [ "$line" = "$g $g $g $g" ] || { f "$j: pid $pid Gid: $line, not $g x4"; return; }
+    line=$(awk '$1 == "Groups:" { $1 = ""; print }' <<<"$st" | tr -d ' \t')
+    [ -z "$line" ] || { f "$j: pid $pid has supplementary groups: $line"; return; }
+    line=$(awk '$1 == "NoNewPrivs:" { print $2 }' <<<"$st")
+    [ "$line" = 1 ] || { f "$j: pid $pid NoNewPrivs: ${line:-missing}"; return; }
+    completed "$j" || return
+  done
   [ "$(stat -c %u "$MEDIA/ident.mp4")" = "$u" ] || { f "ident.mp4 is owned by uid $(stat -c %u "$MEDIA/ident.mp4")"; return; }
   refused h12-rootowned "$MEDIA/rootowned.mp4" "may not write" || return
   local out rc=0
@@ -458,7 +479,7 @@ test12() {
   grep -q "Permission denied" <<<"$out" || { f "the shell was not refused by the kernel (exit $rc): $out"; return; }
   [ "$(sha256sum < "$MEDIA/rootowned.mp4")" = "$ROOTOWNED_SUM" ] || { f "rootowned.mp4 changed"; return; }
 }
-t 12 "workloads run as nobody:nogroup, no groups, NoNewPrivs; a root-owned output is refused, and unwritable" test12
+t 12 "workloads (wrapped and legacy) run as nobody:nogroup, no groups, NoNewPrivs; a root-owned output is refused and unwritable" test12
 
 # ---------------------------------------------------------------- 13: output limits
 
@@ -473,6 +494,8 @@ test13() {
   n=$(find "$MEDIA" -maxdepth 1 -name 'img*.png' | wc -l)
   echo "# max_output_mb=5: $n png files, $total bytes ($(awk -v b="$total" 'BEGIN { printf "%.2f", b / 1048576 }') MiB)"
   [ "$total" -ge $((4 << 20)) ] && [ "$total" -le $((10 << 20)) ] || { f "the png files total $total bytes, not 4-10 MiB"; return; }
+  refused h13-png-drop "$DROP/img%05d.png" "image-sequence output needs a directory only root and nobody can write" || return
+  [ -z "$(find "$DROP" -name 'img*.png')" ] || { f "png files were written in the drop dir"; return; }
   j=$(job h13-legacy)
   jq -e --arg lim "max_output_mb=2" "$want" <<<"$j" >/dev/null || { f "h13-legacy at the master: $(summary h13-legacy)"; return; }
   local size
@@ -480,7 +503,7 @@ test13() {
   echo "# legacy max_disk_mb=2: legacy.mp4 is $size bytes"
   [ "$size" != missing ] && [ "$size" -gt 0 ] && [ "$size" -le $((2 << 20)) ] || { f "legacy.mp4 is $size bytes, not 1..2 MiB"; return; }
 }
-t 13 "max_output_mb (image sequence) and legacy max_disk_mb stop the job: resource_error, output_limit" test13
+t 13 "max_output_mb (image sequence) and legacy max_disk_mb stop the job (output_limit); no sequence in the drop dir" test13
 
 # ---------------------------------------------------------------- 14: verified group kill
 
@@ -586,7 +609,8 @@ t 16 "SIGHUP with a 0666 worker.env keeps the old config (logged \"refused\"); w
 # ---------------------------------------------------------------- 17: planted state-dir symlinks
 
 test17() {
-  local c=$T/cfg17 rc=0 out
+  local c=$T/cfg17 rc=0 out before
+  before=$(outside_listing)
   mkdir -m 0755 "$c"
   mkdir -m 0750 "$c/st"
   ln -s "$OUT/canary" "$c/st/agent.lock"
@@ -595,14 +619,14 @@ test17() {
   [ "$rc" != 0 ] && [ "$rc" != 124 ] || { f "the agent with agent.lock -> canary: exit $rc: $(tail -n 2 <<<"$out" | tr '\n' ' ')"; return; }
   grep -qF "$c/st/agent.lock" <<<"$out" || { f "the error does not name agent.lock: $out"; return; }
   [ -L "$c/st/agent.lock" ] || { f "agent.lock is no longer the planted symlink"; return; }
-  outside_unchanged || return
+  outside_unchanged "$before" || return
   mkdir -m 0750 "$c/st2"
   ln -s "$OUT" "$c/st2/jobs"
   rc=0
   out=$("$BIN/ffrtmp" run --state-dir "$c/st2" --cgroup-parent "$PARENT" -- /bin/true 2>&1) || rc=$?
   [ "$rc" != 0 ] || { f "ffrtmp run with jobs -> outside succeeded: $out"; return; }
   echo "# run with jobs -> outside: exit $rc: $(head -n 1 <<<"$out")"
-  outside_unchanged
+  outside_unchanged "$before"
 }
 t 17 "a state dir with agent.lock -> canary stops the agent, jobs -> outside stops run; outside unchanged" test17
 
@@ -617,8 +641,7 @@ t 18 "network inputs from 127.0.0.1, [::1] and 169.254.169.254 are refused by th
 # ---------------------------------------------------------------- 19: the whole run
 
 test19() {
-  local p
-  for p in "${SYSTEM_OUTPUTS[@]}"; do [ ! -e "$p" ] || { f "$p exists"; return; }; done
+  absent "${SYSTEM_OUTPUTS[@]}" || return
   outside_unchanged
 }
 t 19 "after every case: the canaries are byte-for-byte unchanged and nothing was created outside" test19
