@@ -33,16 +33,13 @@ fi
 
 # The agent's settings come from the worker.env files written below, not from the caller's
 # environment (the environment would override the file).
-unset MASTER_URL FFRTMP_API_KEY FFRTMP_API_KEY_FILE NODE_ID MAX_JOBS HEARTBEAT_INTERVAL POLL_INTERVAL METRICS_PORT \
-  WRAPPER_ENABLED WRAPPER_DEFAULT_CPU_MAX WRAPPER_DEFAULT_CPU_WEIGHT WRAPPER_DEFAULT_MEMORY_MAX_MB WRAPPER_DEFAULT_IO_MAX \
-  WRAPPER_DEFAULT_MAX_OUTPUT_MB FFMPEG_PATH GST_LAUNCH_PATH FFRTMP_STATE_DIR FFRTMP_CGROUP_PARENT FFRTMP_CGROUP_DRIVER \
-  FFRTMP_CGROUP_ROOT FFRTMP_SHIM AUTO_ATTACH AUTO_ATTACH_TARGETS AUTO_ATTACH_MIN_AGE JOB_USER MEDIA_ROOTS \
-  ALLOWED_INPUT_HOSTS ALLOWED_OUTPUT_HOSTS
+# shellcheck source=scripts/lib/checks.sh
+. "$repo/scripts/lib/checks.sh"
+clear_agent_env
 
 # shellcheck source=scripts/lib/harness.sh
 . "$repo/scripts/lib/harness.sh"
 
-pass=0 fail=0
 T=$(mktemp -d /tmp/ffrtmp-hostile-XXXXXX)
 # Searchable by the job user (nobody) and the attacker (daemon), like any path to a media dir.
 chmod 0755 "$T"
@@ -59,11 +56,6 @@ SYSTEM_OUTPUTS=("/root/ffrtmp-hostile-$$.mp4" "/run/ffrtmp-hostile-$$.mp4" "/lib
 
 # ---------------------------------------------------------------- helpers
 
-# Field N of /proc/PID/stat (proc(5) numbering: 3 state, 5 pgid, 22 start time), read after
-# the "(comm)" field, which may hold spaces.
-stat_field() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; awk -v f="$2" '{ print $(f - 2) }' <<<"$s"; }
-alive() { local st; [ -n "$1" ] && st=$(stat_field "$1" 3) && [ -n "$st" ] && [ "$st" != Z ]; }
-gone() { ! alive "$1"; }
 comm_is() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
 # The workload a journal's workload.pid ("PID STARTTIME PGID") names runs, and is COMM.
 runs_as() { # COMM WORKLOAD_PID_FILE
@@ -110,13 +102,6 @@ all_final() { # IDS...
      | length == ($ids | length)' >/dev/null 2>&1
 }
 
-REASON=""
-f() { REASON="$*"; return 1; }
-t() { # NUMBER NAME FUNCTION
-  REASON=""
-  if "$3"; then pass=$((pass + 1)); echo "ok $1 - $2"
-  else fail=$((fail + 1)); echo "not ok $1 - $2: ${REASON:-failed}"; fi
-}
 
 # Refused by the agent: the master has the job failed as the job's own fault (user_error,
 # bad_input, SLA kept) and the error names the offending path (and, if given, the reason).

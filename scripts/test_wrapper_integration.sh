@@ -28,12 +28,10 @@ fi
 
 # The agent's settings come from the worker.env written below, not from the caller's environment
 # (the environment would override the file).
-unset MASTER_URL FFRTMP_API_KEY FFRTMP_API_KEY_FILE NODE_ID MAX_JOBS HEARTBEAT_INTERVAL POLL_INTERVAL METRICS_PORT \
-  WRAPPER_ENABLED WRAPPER_DEFAULT_CPU_MAX WRAPPER_DEFAULT_CPU_WEIGHT WRAPPER_DEFAULT_MEMORY_MAX_MB WRAPPER_DEFAULT_IO_MAX \
-  FFMPEG_PATH GST_LAUNCH_PATH FFRTMP_STATE_DIR FFRTMP_CGROUP_PARENT FFRTMP_CGROUP_DRIVER FFRTMP_CGROUP_ROOT \
-  AUTO_ATTACH AUTO_ATTACH_TARGETS AUTO_ATTACH_MIN_AGE JOB_USER MEDIA_ROOTS ALLOWED_INPUT_HOSTS ALLOWED_OUTPUT_HOSTS
+# shellcheck source=scripts/lib/checks.sh
+. "$repo/scripts/lib/checks.sh"
+clear_agent_env
 
-pass=0 fail=0
 T=$(mktemp -d /tmp/ffrtmp-integ-XXXXXX)
 mkdir -p "$T/media"; chown nobody: "$T/media"  # MEDIA_ROOTS of the agent, owned by its JOB_USER
 PARENT=/ffrtmp-integ-$$
@@ -55,12 +53,6 @@ parent_dirs() {
   return 0
 }
 
-# Field N of /proc/PID/stat (proc(5) numbering: 3 state, 4 ppid, 5 pgid, 22 start time), read
-# after the "(comm)" field, which may hold spaces.
-stat_field() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; awk -v f="$2" '{ print $(f - 2) }' <<<"$s"; }
-# Running (a zombie is not).
-alive() { local st; [ -n "$1" ] && st=$(stat_field "$1" 3) && [ -n "$st" ] && [ "$st" != Z ]; }
-gone() { ! alive "$1"; }
 
 # The cgroup path of PID in the hierarchy that holds controller $2 (from /proc/PID/cgroup).
 proc_cgroup() { awk -F: -v c="$2" '{ n = split($2, o, ","); for (k = 1; k <= n; k++) if (o[k] == c) print $3 }' "/proc/$1/cgroup" 2>/dev/null; }
@@ -133,13 +125,6 @@ stop_agent() { # SIGNAL
   AGENT_PID=""
 }
 
-REASON=""
-f() { REASON="$*"; return 1; }
-t() { # NUMBER NAME FUNCTION
-  REASON=""
-  if "$3"; then pass=$((pass + 1)); echo "ok $1 - $2"
-  else fail=$((fail + 1)); echo "not ok $1 - $2: ${REASON:-failed}"; fi
-}
 
 cleanup() {
   local rc=$? d j p
