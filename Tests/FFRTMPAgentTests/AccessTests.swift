@@ -8,7 +8,8 @@ final class NetworkPolicyTests: XCTestCase {
         let p = NetworkPolicy()
         for url in ["http://127.0.0.1:8080/x", "http://127.1/x", "http://2130706433/x", "http://localhost/x", "http://[::1]/x",
                     "http://[::ffff:127.0.0.1]/x", "http://169.254.169.254/latest", "http://[fe80::1]/x", "http://0.0.0.0/x",
-                    "rtmp://user@127.0.0.1/app/key", "http://a.localhost/x"] {
+                    "rtmp://user@127.0.0.1/app/key", "http://a.localhost/x", "http://[fe80::1%25eth0]/x", "http://[fe80::1%eth0]/x",
+                    "http://[::127.0.0.1]/x"] {
             XCTAssertThrowsError(try p.check(url, field: "parameters.input", output: false), url)
         }
         for url in ["http://10.0.0.1/x", "rtmp://live.example/app", "https://[2001:db8::1]:8443/x"] {
@@ -56,6 +57,13 @@ final class JobMediaTests: XCTestCase {
                 XCTAssertEqual((e as? WorkerConfig.Invalid)?.key, key, "\(text): \(e)")
             }
         }
+        // A media root may not hold the agent's own files (nor sit in the journal's jobs/).
+        var cfg = try WorkerConfig.load(file: "MEDIA_ROOTS=/\n", environment: [:])
+        XCTAssertThrowsError(try cfg.checkTrusted(configFile: nil, stateDir: "/var/lib/ffrtmp", shimPath: nil)) { e in
+            XCTAssertTrue("\(e)".contains("MEDIA_ROOTS"), "\(e)")
+        }
+        cfg.mediaRoots = ["/var/lib/ffrtmp/jobs/x"]
+        XCTAssertThrowsError(try cfg.checkTrusted(configFile: nil, stateDir: "/var/lib/ffrtmp", shimPath: nil))
         XCTAssertThrowsError(try JobUser.lookup("ffrtmp-no-such-user")) { e in
             XCTAssertTrue("\(e)".contains("JOB_USER=ffrtmp-no-such-user: no such user") && "\(e)".contains("useradd"), "\(e)")
         }

@@ -33,6 +33,21 @@ final class ResultTests: XCTestCase {
         }
     }
 
+    /// The shim stopped the job at its max_output_mb: the job's own limit, not our fault.
+    func testOutputLimitIsTheJobsOwnResourceError() throws {
+        var r = record(signal: 9)
+        r.outputLimitExceeded = true
+        XCTAssertEqual(PlatformSLA.classify(r, mode: .run), PlatformSLA.Verdict(compliant: true, reason: "output_limit"))
+        var s = try spec()
+        s.constraintsApplied = WireConstraints(maxOutputMB: 5)
+        let result = JobResult(spec: s, exit: r, state: .exited, workload: nil)
+        XCTAssertTrue(result.outputLimitExceeded)
+        XCTAssertEqual(result.error?.hasPrefix("max_output_mb=5 reached"), true, result.error ?? "nil")
+        // Older records have no such key: decoded as nil, not as a reached limit.
+        let old = try JSONDecoder().decode(ExitRecord.self, from: Data(try JSONEncoder().encode(record(exit: 0))))
+        XCTAssertNil(old.outputLimitExceeded)
+    }
+
     func spec() throws -> JobSpec {
         JobSpec(jobID: try JobID("r1"), mode: .run, argv: ["x"], constraints: WireConstraints(cpuMax: "20000 100000"),
                 cgroup: nil, governance: Governance(level: .degraded, reason: "no cgroups"), createdAtUnixNs: 1_000_000_000)

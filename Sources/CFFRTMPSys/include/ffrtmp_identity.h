@@ -22,6 +22,7 @@
 static inline int ffrtmp_become_user(uid_t uid, gid_t gid)
 {
     uid_t r, e, s;
+    gid_t gr, ge, gs;
 
     if (syscall(SYS_setgroups, 0, (gid_t *)0) != 0)
         return -1;
@@ -30,7 +31,9 @@ static inline int ffrtmp_become_user(uid_t uid, gid_t gid)
     if (syscall(SYS_setresuid, uid, uid, uid) != 0)
         return -1;
     /* Belt and braces: a kernel or LSM that ignored the change must not run the job as root. */
-    if (syscall(SYS_getresuid, &r, &e, &s) != 0 || r != uid || e != uid || s != uid) {
+    if (syscall(SYS_getresuid, &r, &e, &s) != 0 || r != uid || e != uid || s != uid ||
+        syscall(SYS_getresgid, &gr, &ge, &gs) != 0 || gr != gid || ge != gid || gs != gid ||
+        getgroups(0, (gid_t *)0) != 0) {
         errno = EPERM;
         return -1;
     }

@@ -95,14 +95,16 @@ public struct NetworkPolicy: Equatable, Sendable {
         var v4 = in_addr()
         if inet_pton(AF_INET, host, &v4) == 1 { return isThisBoxV4(UInt32(bigEndian: v4.s_addr)) }
         var v6 = in6_addr()
-        if inet_pton(AF_INET6, host, &v6) == 1 {
+        // A zone index (fe80::1%eth0) names an interface, not another address.
+        let bare = host.split(separator: "%", maxSplits: 1).first.map(String.init) ?? host
+        if inet_pton(AF_INET6, bare, &v6) == 1 {
             let b = withUnsafeBytes(of: v6) { Array($0) }
             if b.allSatisfy({ $0 == 0 }) { return true }                                   // ::
             if b[0..<15].allSatisfy({ $0 == 0 }) && b[15] == 1 { return true }             // ::1
             if b[0] == 0xfe && (b[1] & 0xc0) == 0x80 { return true }                      // fe80::/10
-            if b[0..<10].allSatisfy({ $0 == 0 }) && b[10] == 0xff && b[11] == 0xff {       // ::ffff:a.b.c.d
-                return isThisBoxV4(UInt32(b[12]) << 24 | UInt32(b[13]) << 16 | UInt32(b[14]) << 8 | UInt32(b[15]))
-            }
+            let v4 = UInt32(b[12]) << 24 | UInt32(b[13]) << 16 | UInt32(b[14]) << 8 | UInt32(b[15])
+            if b[0..<10].allSatisfy({ $0 == 0 }) && b[10] == 0xff && b[11] == 0xff { return isThisBoxV4(v4) }  // ::ffff:a.b.c.d
+            if b[0..<12].allSatisfy({ $0 == 0 }) { return isThisBoxV4(v4) }                                  // ::a.b.c.d
             return false
         }
         // inet_pton takes only dotted quads; "127.1" and "2130706433" also reach 127.0.0.1 in ffmpeg.

@@ -21,5 +21,13 @@ extension WorkerConfig {
         try TrustedPath.check(ffmpegPath, what: "FFMPEG_PATH")
         try TrustedPath.check(gstLaunchPath, what: "GST_LAUNCH_PATH")
         if let s = shimPath { try TrustedPath.check(s, what: "ffrtmp-shim") }
+        // A media root that holds the journal or the configuration would let a job write there;
+        // one inside the journal's jobs/ or outbox/ likewise (stateDir/media, the default, is fine).
+        let protected = [stateDir] + [configFile, apiKeyFile, ffmpegPath, gstLaunchPath].compactMap { $0 }
+        let roots = try MediaRoots(mediaRoots)
+        if let (root, path) = roots.overlap(containing: protected, inside: [stateDir + "/jobs", stateDir + "/outbox"]) {
+            throw FFRTMPError.invalidField(field: "MEDIA_ROOTS", value: root,
+                                           expected: "directories apart from the agent's own files (\(path) and \(root) overlap)")
+        }
     }
 }

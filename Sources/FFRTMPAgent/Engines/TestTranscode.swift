@@ -19,8 +19,10 @@ public enum TestTranscode {
         p.realtime = true
         p.width = 640
         p.height = 360
-        let constraints = try ConstraintParser().parse(JobRouting.constraints(
+        var constraints = try ConstraintParser().parse(JobRouting.constraints(
             explicit: WireConstraints(cpuMax: cpuMax, memoryMaxMB: memoryMaxMB), legacy: nil, defaults: defaults))
+        // A null sink writes nothing to disk: a disk limit (WRAPPER_DEFAULT_MAX_OUTPUT_MB) has nothing to bound.
+        constraints.maxOutputMB = nil
         return LaunchRequest(jobID: jobID, argv: engines.ffmpeg(p, files: WorkloadPaths(input: p.input, output: nil)), constraints: constraints,
                              user: user, progressFile: true)
     }

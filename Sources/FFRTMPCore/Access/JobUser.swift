@@ -22,8 +22,8 @@ public struct JobUser: Codable, Equatable, Sendable, CustomStringConvertible {
     /// Looks `name` up in the user database (NSS). `key` names the setting it came from, for
     /// the error: a missing user is never silently replaced by root.
     public static func lookup(_ name: String, key: String = "JOB_USER") throws -> JobUser {
-        guard !name.isEmpty, name.utf8.count <= 64, !name.contains("\0") else {
-            throw FFRTMPError.invalidField(field: key, value: name, expected: "a user name (1-64 bytes)")
+        guard !name.isEmpty, name.utf8.count <= 32, !name.contains("\0") else {
+            throw FFRTMPError.invalidField(field: key, value: name, expected: "a user name (1-32 bytes)")
         }
         var pw = passwd()
         var result: UnsafeMutablePointer<passwd>?

@@ -43,6 +43,23 @@ public struct MediaRoots: Sendable, Equatable {
 
     public var listed: String { roots.joined(separator: ":") }
 
+    /// The first root that contains one of `containing` or lies inside one of `inside` (both
+    /// as written and as resolved): "/" as a root, or one that holds the state dir, is caught.
+    public func overlap(containing: [String], inside: [String]) -> (root: String, path: String)? {
+        func forms(_ p: String) -> [String] {
+            let parts = p.split(separator: "/").filter { $0 != "." }
+            var out = ["/" + parts.joined(separator: "/")]
+            if let r = realpath(p, nil) { out.append(String(cString: r)); free(r) }
+            return out
+        }
+        func within(_ a: String, _ b: String) -> Bool { a == b || b == "/" || a.hasPrefix(b + "/") }
+        for root in roots {
+            for p in containing { for r in forms(root) { for q in forms(p) where within(q, r) { return (root, p) } } }
+            for p in inside { for r in forms(root) { for q in forms(p) where within(r, q) { return (root, p) } } }
+        }
+        return nil
+    }
+
     /// A resolved file, open. `fd` is O_PATH for inputs and existing outputs (the workload
     /// reopens it), O_WRONLY for an output created here, and an O_PATH directory for an image
     /// pattern's directory (the workload creates the numbered files in it).

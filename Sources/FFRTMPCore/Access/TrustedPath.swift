@@ -47,7 +47,7 @@ public enum TrustedPath {
             let isLast = i == prefixes.count - 1
             guard allowedOwners.contains(st.st_uid) else {
                 throw FFRTMPError.untrustedPath(what: what, path: original, culprit: p, owner: st.st_uid, mode: st.st_mode,
-                                                why: "owned by uid \(st.st_uid), not root")
+                                                why: "owned by uid \(st.st_uid), not root (or the agent's own user)")
             }
             let othersWrite = st.st_mode & 0o002 != 0 || (st.st_mode & 0o020 != 0 && st.st_gid != 0)
             guard othersWrite else { continue }

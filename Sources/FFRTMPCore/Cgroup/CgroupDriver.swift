@@ -57,6 +57,9 @@ public struct CgroupCreation: Sendable {
         if !memory.isEmpty { a.memoryMaxMB = nil }
         if !io.isEmpty { a.ioMax = [] }
         if !pids.isEmpty { a.pidsMax = nil }
+        // Not a cgroup limit: only the shim enforces it (JobLauncher adds it back for its jobs),
+        // so an adopted process never shows it as applied.
+        a.maxOutputMB = nil
         applied = a
         degraded = cpu + memory + io + pids
     }

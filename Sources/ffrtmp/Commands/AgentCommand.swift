@@ -54,7 +54,7 @@ extension FFRTMP {
             }
             if media.user?.isRoot == true { logger.warning("JOB_USER=root: workloads run as root, with no confinement by user") }
             for root in media.roots.roots where !FileIO.isDirectory(root) {
-                logger.warning("media root \(root) (MEDIA_ROOTS) does not exist: jobs with local files there will be refused")
+                logger.warning("media root \(root) (MEDIA_ROOTS) does not exist: jobs with local files there fail (a platform fault) until it exists")
             }
             do {
                 // The master key is the fleet's admin key: no workload (ffmpeg, gst, legacy child) inherits it.
