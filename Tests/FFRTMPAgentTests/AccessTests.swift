@@ -69,3 +69,18 @@ final class JobMediaTests: XCTestCase {
         }
     }
 }
+
+final class ReloadSourceTests: XCTestCase {
+    /// Only what the environment really changed overrides the file on a reload: entries the
+    /// unit's EnvironmentFile copied from worker.env do not pin their start-up values.
+    func testOnlyRealOverridesAreKept() throws {
+        let file = "WRAPPER_ENABLED=false\nMAX_JOBS=4\n"
+        let env = ["WRAPPER_ENABLED": "false", "MAX_JOBS": "2", "POLL_INTERVAL": "0.5", "EMPTY": ""]
+        let o = try WorkerConfig.environmentOverrides(file: file, environment: env)
+        XCTAssertEqual(o, ["MAX_JOBS": "2", "POLL_INTERVAL": "0.5"])
+        let reloaded = try WorkerConfig.load(file: "WRAPPER_ENABLED=true\nMAX_JOBS=4\n", environment: o)
+        XCTAssertTrue(reloaded.wrapperEnabled, "the edited file wins")
+        XCTAssertEqual(reloaded.maxJobs, 2, "a real override still wins, as at start")
+        XCTAssertEqual(reloaded.pollInterval, 0.5)
+    }
+}

@@ -7,6 +7,33 @@ import XCTest
 final class AgentControlTests: IntegrationTestCase {
     func ctl(_ json: String) throws -> Harness.Output { try h.ffrtmp(["ctl", json]) }
 
+    /// The installed unit loads worker.env as its EnvironmentFile too: the agent starts with
+    /// the file's values also in its environment. A SIGHUP must still apply an edited file,
+    /// and a console (control socket) toggle must survive it.
+    func testReloadAppliesTheFileEvenWhenItIsAlsoTheEnvironment() throws {
+        let env = h.stateDir + "/worker.env"
+        let first = "NODE_ID=reload-node\nWRAPPER_ENABLED=false\nMAX_JOBS=3\nFFMPEG_PATH=/usr/bin/ffmpeg\n"
+        try first.write(toFile: env, atomically: true, encoding: .utf8)
+        let agent = try h.start(["agent", "--config", env],
+                                env: ["NODE_ID": "reload-node", "WRAPPER_ENABLED": "false", "MAX_JOBS": "3", "FFMPEG_PATH": "/usr/bin/ffmpeg",
+                                      "HEARTBEAT_INTERVAL": "7"])
+        defer { kill(agent.pid, SIGTERM); _ = try? h.finish(agent) }
+        func wrapper() -> String? {
+            let out = (try? ctl(#"{"op":"status"}"#))?.stdout ?? ""
+            return out.contains(#""wrapper_enabled":true"#) ? "true" : out.contains(#""wrapper_enabled":false"#) ? "false" : nil
+        }
+        XCTAssertTrue(h.waitUntil(10, "control socket answers") { wrapper() == "false" })
+        // The operator edits the file and reloads.
+        try first.replacingOccurrences(of: "WRAPPER_ENABLED=false", with: "WRAPPER_ENABLED=true").write(toFile: env, atomically: true, encoding: .utf8)
+        kill(agent.pid, SIGHUP)
+        XCTAssertTrue(h.waitUntil(10, "the edited file is in force after SIGHUP") { wrapper() == "true" }, "wrapper_enabled: \(wrapper() ?? "?")")
+        // The console switches it off (persisted to the file), then a reload happens.
+        XCTAssertTrue(try ctl(#"{"op":"set_wrapper","enabled":false}"#).stdout.contains(#""persisted":true"#))
+        kill(agent.pid, SIGHUP)
+        usleep(500_000)
+        XCTAssertTrue(h.waitUntil(5, "the toggle survives the reload") { wrapper() == "false" }, "wrapper_enabled: \(wrapper() ?? "?")")
+    }
+
     func testControlSocketAndNotify() throws {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg"), "skipped: ffmpeg is not installed")
         let env = h.stateDir + "/worker.env"

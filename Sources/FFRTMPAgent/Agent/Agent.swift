@@ -46,7 +46,8 @@ public final class Agent {
     /// as a zombie (only these pids: a legacy child's status belongs to reapLegacy).
     var shims: Set<Int32> = []
     public let metrics = AgentMetrics()
-    /// The environment at start, which a SIGHUP reload applies over worker.env again.
+    /// What the environment overrode at start (WorkerConfig.environmentOverrides): a SIGHUP
+    /// reload applies only this over worker.env, so the file's values are the ones in force.
     public var startupEnvironment: [String: String] = [:]
     var control: ControlSocket?
     let notifier = SystemdNotifier(environment: ProcessEnvironment.current())

@@ -124,6 +124,17 @@ public struct WorkerConfig: Equatable, Sendable {
         return c
     }
 
+    /// The part of the environment that really overrides worker.env: entries whose value
+    /// differs from the file's, or that the file does not set. The installed unit loads
+    /// worker.env as its EnvironmentFile too, so at start most of the environment is the file
+    /// itself; keeping those entries would pin the start-up values over every later edit of
+    /// the file (and over a console toggle). A reload applies only these over the new file, so
+    /// the file wins for every key it set at start (docs/CONFIGURATION.md, "Reload").
+    public static func environmentOverrides(file: String?, environment: [String: String]) throws -> [String: String] {
+        let fromFile = try file.map(EnvFile.parse) ?? [:]
+        return environment.filter { k, v in !v.isEmpty && fromFile[k] != v }
+    }
+
     /// Sets KEY=VALUE in a worker.env, keeping every other line: written to a temp file and
     /// renamed into place, so a crash leaves the old file or the new one.
     public static func persist(key: String, value: String, in file: String) throws {

@@ -37,12 +37,14 @@ extension FFRTMP {
             signal(SIGPIPE, SIG_IGN)
             let logger = Self.logger()
             let file = config ?? (FileIO.exists("/etc/ffrtmp/worker.env") ? "/etc/ffrtmp/worker.env" : nil)
-            let cfg: WorkerConfig, media: JobMedia, ctx: CLIContext, shim: String, env = ProcessEnvironment.current()
+            let cfg: WorkerConfig, media: JobMedia, ctx: CLIContext, shim: String, overrides: [String: String]
+            let env = ProcessEnvironment.current()
             do {
                 // Checked before it is read: a worker.env others can write is not our configuration.
                 if let file { try TrustedPath.check(file, what: "worker.env") }
                 let text = try file.map { try FileIO.read($0) }
                 cfg = try WorkerConfig.load(file: text, environment: env)
+                overrides = try WorkerConfig.environmentOverrides(file: text, environment: env)
                 ctx = CLIContext(stateDir: cfg.stateDir, cgroupParent: cfg.cgroupParent)
                 shim = try ShimLocator.locate(environment: ctx.environment)
                 try cfg.checkTrusted(configFile: file, stateDir: ctx.journal().stateDir, shimPath: shim)
@@ -62,7 +64,7 @@ extension FFRTMP {
                 unsetenv("FFRTMP_API_KEY_FILE")
                 let agent = try Agent(config: cfg, configFile: file, journal: ctx.journal(), driver: try ctx.driver(),
                                       shimPath: shim, media: media, logger: logger)
-                agent.startupEnvironment = env
+                agent.startupEnvironment = overrides
                 throw ExitCode(agent.run(signalFD: sigFD))
             } catch let e as ExitCode {
                 throw e
