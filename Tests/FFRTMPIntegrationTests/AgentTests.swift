@@ -140,6 +140,34 @@ final class AgentTests: IntegrationTestCase {
         XCTAssertEqual(try h.finish(second).status, 0)
     }
 
+    /// A control-socket kill of a job that ignores SIGTERM waits out its 10 s grace period off
+    /// the agent's loop: heartbeats go on meanwhile, so the node's last_seen at the master keeps
+    /// moving (with the kill on the loop it froze for the whole grace period).
+    func testAControlSocketKillDoesNotStallHeartbeats() throws {
+        try startMaster()
+        let agent = try h.start(["agent"], env: agentEnv)
+        defer { kill(agent.pid, SIGTERM); _ = try? h.finish(agent) }
+        func lastSeen() -> String? {
+            let nodes = (try? JSONSerialization.jsonObject(with: Data(try api("GET", "/api/nodes").utf8))) as? [[String: Any]]
+            return nodes?.first { $0["id"] as? String == "edge-test" }?["last_seen"] as? String
+        }
+        XCTAssertTrue(h.waitUntil(10, "node registered") { lastSeen() != nil })
+        let started = try h.ffrtmp(["run", "--detach", "--job-id", "stubborn", "--", h.testload, "stubborn", "60"])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        let killing = try h.start(["ctl", #"{"op":"kill","job":"stubborn"}"#])
+        var seen: Set<String> = []
+        let until = Date().addingTimeInterval(6)
+        while Date() < until {
+            if let t = lastSeen() { seen.insert(t) }
+            usleep(300_000)
+        }
+        let answer = try h.finish(killing)
+        XCTAssertGreaterThanOrEqual(seen.count, 5, "last_seen during the kill's grace period: \(seen.sorted())")
+        XCTAssertTrue(answer.stdout.contains(#""ok":true"#) && answer.stdout.contains(#""job":"stubborn""#), answer.stdout + answer.stderr)
+        let r = try XCTUnwrap(try h.psJob("stubborn"))
+        XCTAssertEqual(r["signal"] as? String, "SIGKILL", "escalated after the grace period: \(r)")
+    }
+
     /// /metrics parses as Prometheus text, and the SLA counters move on a platform fault
     /// (a job whose shim is killed with -9 has no exit record: outcome lost, SLA false).
     func testMetricsAndAPlatformFault() throws {

@@ -132,7 +132,7 @@ import Testing
         func start() {
             Thread.detachNewThread { [self] in
                 while !lock.withLock({ stopped }) {
-                    socket.drain(agent.handle)
+                    socket.drain(agent.serve)
                     usleep(1000)
                 }
                 done.signal()

@@ -134,7 +134,7 @@ public final class Agent {
             nextSample = now + 1_000_000_000
         }
         if let w = notifier.watchdogIntervalNs, now >= nextWatchdog { notifier.notify("WATCHDOG=1"); nextWatchdog = now + w }
-        control?.drain(handle)
+        control?.drain(serve)
         finishAttached()
         guard let client else { return }
         if !registered && now >= nextRegister { register(client) }
@@ -173,6 +173,25 @@ public final class Agent {
 
     // MARK: control socket
 
+    /// A control-socket request: answered on the loop, except a kill, which waits out a grace
+    /// period (10 s) on its own thread so heartbeats, polls and the watchdog keep time.
+    func serve(_ req: ControlRequest, reply: @escaping @Sendable (String) -> Void) {
+        guard req.op == "kill" else { return reply(handle(req)) }
+        let (inspector, log) = (inspector, logger)
+        Detached.run { reply(Self.killReply(req, inspector: inspector, logger: log)) }
+    }
+
+    static func killReply(_ req: ControlRequest, inspector: JobInspector, logger: Logger) -> String {
+        do {
+            let id = try JobID(req.job ?? "")
+            let out = try JobKiller(inspector: inspector).kill(id, graceSeconds: 10, requestedBy: "operator via control socket")
+            for n in out.notes { logger.warning("kill of \(id): \(n)") }
+            return ControlJSON.json(.object(["ok": .bool(true), "job": .string(id.value), "state": .string(out.status.state.rawValue)]))
+        } catch {
+            return ControlJSON.json(.object(["ok": .bool(false), "error": .string("\(error)")]))
+        }
+    }
+
     func handle(_ req: ControlRequest) -> String {
         func reply(_ fields: [String: JSONValue]) -> String {
             var f = fields
@@ -203,10 +222,7 @@ public final class Agent {
                 let results = inspector.all(withUsage: false).compactMap { try? $0.get().result }
                 return reply(["jobs": try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(results))])
             case "kill":
-                let id = try JobID(req.job ?? "")
-                let out = try JobKiller(inspector: inspector).kill(id, graceSeconds: 10, requestedBy: "operator via control socket")
-                for n in out.notes { logger.warning("kill of \(id): \(n)") }
-                return reply(["job": .string(id.value), "state": .string(out.status.state.rawValue)])
+                return Self.killReply(req, inspector: inspector, logger: logger)
             case "launch_test":
                 let id = JobID.generate()
                 let l = try launcher.launch(TestTranscode.request(jobID: id, engines: engines, durationSeconds: req.durationSeconds ?? 10,

@@ -1,6 +1,7 @@
 import FFRTMPCore
 import FFRTMPWire
 import FoundationEssentials
+import Dispatch
 import Glibc
 import Synchronization
 
@@ -32,16 +33,27 @@ public struct ControlRequest: Codable, Sendable {
 
 /// `state_dir/agent.sock`, mode 0660 (group `ffrtmp` when it exists). Peers are checked with
 /// SO_PEERCRED: root, the agent's own user, or a member of the `ffrtmp` group; anyone else is
-/// refused before their request is read. Requests run on the agent's main loop (one at a time,
-/// between ticks), so they never race the loop's own state.
+/// refused before their request is read. Requests are handed to the agent's main loop (one at a
+/// time, between ticks), so they never race the loop's own state; an answer may come later,
+/// from another thread (a kill waits out its grace period off the loop).
 public final class ControlSocket: @unchecked Sendable {
     public let path: String
     let fd: Int32
     let allowedGroup: gid_t?
     let pending = Mutex<[(request: ControlRequest, reply: Reply)]>([])
 
+    /// One answer, delivered once: the connection's thread waits on the semaphore, not in a sleep loop.
     final class Reply: @unchecked Sendable {
         let value = Mutex<String?>(nil)
+        let ready = DispatchSemaphore(value: 0)
+        func send(_ s: String) {
+            let first = value.withLock { v -> Bool in
+                guard v == nil else { return false }
+                v = s
+                return true
+            }
+            if first { ready.signal() }
+        }
     }
 
     public init(stateDir: String) throws {
@@ -111,23 +123,18 @@ public final class ControlSocket: @unchecked Sendable {
         }
         let reply = Reply()
         pending.withLock { $0.append((req, reply)) }
-        for _ in 0..<3000 {
-            if let r = reply.value.withLock({ $0 }) { return answer(r) }
-            Clock.sleep(seconds: 0.01)
-        }
+        if reply.ready.wait(timeout: .now() + 30) == .success, let r = reply.value.withLock({ $0 }) { return answer(r) }
         answer(#"{"ok":false,"error":"the agent did not answer within 30 s"}"#)
     }
 
-    /// Called by the agent's loop: runs each waiting request through `handler`.
-    public func drain(_ handler: (ControlRequest) -> String) {
+    /// Called by the agent's loop: hands each waiting request to `handler`, with the function
+    /// that answers it (now, or later from another thread).
+    public func drain(_ handler: (ControlRequest, @escaping @Sendable (String) -> Void) -> Void) {
         let batch = pending.withLock { q -> [(request: ControlRequest, reply: Reply)] in
             let b = q
             q.removeAll()
             return b
         }
-        for (req, reply) in batch {
-            let r = handler(req)
-            reply.value.withLock { $0 = r }
-        }
+        for (req, reply) in batch { handler(req) { reply.send($0) } }
     }
 }
