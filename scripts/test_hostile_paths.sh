@@ -121,7 +121,7 @@ completed() { # ID
 # The canaries, byte for byte, and every entry of the outside dir (inode, type, size, mtime,
 # mode, owner): a file created there and removed again still changes the dir's mtime. Tests
 # 1-10 run side by side, so each checks the canaries and its own targets; the race and the
-# state-dir test compare the listing with one taken just before them, test 19 with the first.
+# state-dir test compare the listing with one taken just before them, test 24 with the first.
 canary_sums() { sha256sum "$OUT/canary" "$OUT/secret"; }
 outside_listing() { find "$OUT" -printf '%i %y %s %T@ %m %U:%G %p\n' | sort; }
 canaries_unchanged() { [ "$(canary_sums)" = "$CANARY0" ] || { f "a canary changed: $(canary_sums | tr '\n' ' ')"; return 1; }; }
@@ -230,6 +230,14 @@ as_attacker mkfifo "$DROP/fifo.mp4"                         # [10]
 mknod "$DROP/dev.mp4" c 1 3 && chown -h daemon:daemon "$DROP/dev.mp4"  # [10] /dev/null's numbers
 printf 'root data\n' > "$MEDIA/rootowned.mp4" && chmod 0644 "$MEDIA/rootowned.mp4"  # [12]
 ROOTOWNED_SUM=$(sha256sum < "$MEDIA/rootowned.mp4")
+# [20] A real video outside the roots, world-readable, and an "mp4" upload that is an HLS
+# playlist naming it: ffmpeg probes content, not names.
+"$FFMPEG" -nostdin -loglevel error -f lavfi -i testsrc=size=160x120:rate=10 -t 1 -c:v libx264 -f mpegts "$OUT/video.ts"
+chmod 0644 "$OUT/video.ts"
+printf '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1.0,\n%s\n#EXT-X-ENDLIST\n' "$OUT/video.ts" | as_attacker tee "$DROP/upload.mp4" >/dev/null
+# [21] Another uploader's private dir inside the root (daemon's, 0700) with a video in it.
+as_attacker mkdir -m 0700 "$DROP/private"
+as_attacker cp "$OUT/video.ts" "$DROP/private/theirs.ts"
 CANARY0=$(canary_sums)
 LISTING0=$(outside_listing)
 
@@ -276,6 +284,11 @@ sub "$(jobspec h10-fifo-in "$DROP/fifo.mp4" "")"
 sub "$(jobspec h10-fifo-out testsrc "$DROP/fifo.mp4")"
 sub "$(jobspec h10-dev-in "$DROP/dev.mp4" "")"
 sub "$(jobspec h10-dev-out testsrc "$DROP/dev.mp4")"
+sub "$(jobspec h20-hls "$DROP/upload.mp4" "$MEDIA/hls-out.mp4" '{"codec":"copy"}')"
+sub "$(jobspec h21-private-in "$DROP/private/theirs.ts" "$MEDIA/private-out.mp4")"
+sub "$(jobspec h21-private-out testsrc "$DROP/private/planted.mp4")"
+sub "$(jobspec h22-dots testsrc "$MEDIA/...")"
+sub "$(jobspec h23-colons "http://127.0.0.1:1:1/x" "")"
 sub "$(jobspec h10-after testsrc "$MEDIA/after.mp4")"
 sub "$(jobspec h12-rootowned testsrc "$MEDIA/rootowned.mp4")"
 # An image sequence is written by name: in the attacker's dir it is refused.
@@ -623,13 +636,42 @@ test18() {
 }
 t 18 "network inputs from 127.0.0.1, [::1] and 169.254.169.254 are refused by the default host policy" test18
 
-# ---------------------------------------------------------------- 19: the whole run
+# ---------------------------------------------------------------- 20-23: what a file says, whose dir, odd names
 
-test19() {
+test20() {
+  local j
+  j=$(job h20-hls)
+  jq -e '.status == "failed" and .failure_reason == "workload_error" and .platform_sla == true' <<<"$j" >/dev/null ||
+    { f "h20-hls at the master: $(summary h20-hls)"; return; }
+  grep -qs 'not on the format whitelist\|whitelist' "$STATE/jobs/h20-hls.a1/stderr.log" ||
+    { f "ffmpeg did not refuse the playlist by its whitelist: $(tail -c 300 "$STATE/jobs/h20-hls.a1/stderr.log" 2>/dev/null)"; return; }
+  [ ! -s "$MEDIA/hls-out.mp4" ] || [ "$(stat -c %s "$MEDIA/hls-out.mp4")" -lt 1024 ] || { f "hls-out.mp4 holds media: $(stat -c %s "$MEDIA/hls-out.mp4") bytes"; return; }
+}
+t 20 "an upload that is an HLS playlist naming a file outside the roots is refused by ffmpeg's format whitelist" test20
+
+test21() {
+  refused h21-private-in "$DROP/private/theirs.ts" "permission denied" || return
+  refused h21-private-out "$DROP/private/planted.mp4" "permission denied" || return
+  absent "$DROP/private/planted.mp4" "$MEDIA/private-out.mp4"
+}
+t 21 "another user's 0700 dir inside the root is closed to jobs: no read from it, no file created in it" test21
+
+test22() {
+  refused h22-dots "$MEDIA/..." "names no file" || return
+  alive "$AGENT_PID" || f "the agent died"
+}
+t 22 "an output named only with dots is refused and the agent lives on" test22
+
+test23() { refused h23-colons "http://127.0.0.1:1:1/x" "no host"; }
+t 23 "a URL whose host ffmpeg would read as 127.0.0.1 (127.0.0.1:1:1) is refused" test23
+
+# ---------------------------------------------------------------- 24: the whole run
+
+test24() {
   absent "${SYSTEM_OUTPUTS[@]}" || return
   outside_unchanged
 }
-t 19 "after every case: the canaries are byte-for-byte unchanged and nothing was created outside" test19
+t 24 "after every case: the canaries are byte-for-byte unchanged and nothing was created outside" test24
 
 stop_pid "$AGENT_PID" 5
 AGENT_PID=""

@@ -7,6 +7,7 @@
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
@@ -137,9 +138,17 @@ pid_t ffrtmp_spawn_logged(const char *path, char *const argv[], char *const envp
         for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, NULL);
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        if (setpgid(0, 0) != 0) legacy_child_fail(report[1], 2);
+        // A session of its own (so also a process group): no controlling terminal it could
+        // reach through /dev/tty (TIOCSTI into the operator's root shell), as with the shim.
+        if (setsid() < 0) legacy_child_fail(report[1], 2);
         if (dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) legacy_child_fail(report[1], 2);
-        // dup2 leaves the target without FD_CLOEXEC: these are the files the workload opens.
+        // Nothing the agent holds open (an accepted control connection, a key file another
+        // thread just read) may reach the workload: every fd above stdio becomes CLOEXEC
+        // (close_range with CLOSE_RANGE_CLOEXEC, Linux 5.11; a loop of fcntl before that),
+        // then dup2 puts the job's files at their numbers without it.
+        if (syscall(SYS_close_range, 3U, ~0U, 4U /* CLOSE_RANGE_CLOEXEC */) != 0) {
+            for (int fd = 3; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
         for (int i = 0; i < plan->n_fds; i++)
             if (dup2(plan->src_fds[i], plan->dst_fds[i]) < 0) legacy_child_fail(report[1], 2);
         if (plan->max_file_bytes > 0 && ffrtmp_limit_file_size(plan->max_file_bytes) != 0) legacy_child_fail(report[1], 1);
@@ -168,6 +177,10 @@ pid_t ffrtmp_spawn_logged(const char *path, char *const argv[], char *const envp
     }
     return pid;
 }
+
+int ffrtmp_accept_cloexec(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
+
+long ffrtmp_acl_size(const char *path) { return (long)lgetxattr(path, "system.posix_acl_access", NULL, 0); }
 
 int ffrtmp_openat2_beneath(int dirfd, const char *path, int flags, unsigned int mode) {
     struct open_how how;

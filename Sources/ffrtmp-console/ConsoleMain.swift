@@ -76,6 +76,10 @@ enum ConsoleMain {
     }
 
     static func main() {
+        // Test transcodes started while the agent is down inherit this environment, as the
+        // agent's do: a fleet key exported in the operator's shell must not reach them.
+        unsetenv("FFRTMP_API_KEY")
+        unsetenv("FFRTMP_API_KEY_FILE")
         let opts: Options
         do { opts = try parse(Array(CommandLine.arguments.dropFirst())) } catch let e as UsageError {
             if e.text.isEmpty { print(usage); exit(0) }

@@ -39,6 +39,19 @@ struct loop {
     int watch_fd; /* periodic timerfd for the output watch, -1 without --max-output-bytes */
 };
 
+/*
+ * The group, and the leader by its pid: a workload may have moved itself to another process
+ * group (setpgid), which a group signal would miss. It is our unreaped child, so its pid
+ * cannot have been reused. (Its children are the cgroup kill's.)
+ */
+static void signal_group(const struct job *job, int sig)
+{
+    if (kill(-job->pgid, sig) != 0 && errno != ESRCH)
+        shim_log("kill(-%d, %d/SIG%s): %s", (int)job->pgid, sig, sig_name(sig), strerror(errno));
+    if (!job->reaped && kill(job->pid, sig) != 0 && errno != ESRCH)
+        shim_log("kill(%d, %d/SIG%s): %s", (int)job->pid, sig, sig_name(sig), strerror(errno));
+}
+
 /* wchar of /proc/PID/io: every byte the workload passed to write(), whatever the file system. */
 static int read_bytes_written(pid_t pid, uint64_t *out)
 {
@@ -65,8 +78,7 @@ static void output_limit_hit(struct loop *lp, const char *how)
     shim_log("output limit of %llu bytes reached (%s; %llu bytes written): SIGKILL to the job",
              (unsigned long long)lp->opts->max_output_bytes, how, (unsigned long long)job->bytes_written);
     if (!job->reaped) {
-        if (kill(-job->pgid, SIGKILL) != 0 && errno != ESRCH)
-            shim_log("kill(-%d, SIGKILL): %s", (int)job->pgid, strerror(errno));
+        signal_group(job, SIGKILL);
         cgroup_kill_all(lp->opts);
     }
 }
@@ -77,18 +89,18 @@ static void check_output(struct loop *lp)
 
     if (lp->opts->max_output_bytes == 0 || lp->job->reaped)
         return;
-    if (read_bytes_written(lp->job->pid, &written) != 0)
+    if (read_bytes_written(lp->job->pid, &written) != 0) {
+        static bool said;
+        if (!said && !lp->job->reaped)
+            shim_log("/proc/%d/io: %s: the output total is not being watched", (int)lp->job->pid, strerror(errno));
+        said = true;
         return;
+    }
     lp->job->bytes_written = written;
     if (written >= lp->opts->max_output_bytes)
         output_limit_hit(lp, "bytes written");
 }
 
-static void signal_group(const struct job *job, int sig)
-{
-    if (kill(-job->pgid, sig) != 0 && errno != ESRCH)
-        shim_log("kill(-%d, %d/SIG%s): %s", (int)job->pgid, sig, sig_name(sig), strerror(errno));
-}
 
 static void on_forwardable(struct loop *lp, int received)
 {

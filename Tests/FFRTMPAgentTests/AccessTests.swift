@@ -4,12 +4,18 @@ import FFRTMPWire
 import XCTest
 
 final class NetworkPolicyTests: XCTestCase {
+    static var hostname: String {
+        var buf = [CChar](repeating: 0, count: 256)
+        gethostname(&buf, 255)
+        return String(cString: buf)
+    }
+
     func testThisBoxIsRefusedAsAnInputByDefault() {
         let p = NetworkPolicy()
         for url in ["http://127.0.0.1:8080/x", "http://127.1/x", "http://2130706433/x", "http://localhost/x", "http://[::1]/x",
                     "http://[::ffff:127.0.0.1]/x", "http://169.254.169.254/latest", "http://[fe80::1]/x", "http://0.0.0.0/x",
                     "rtmp://user@127.0.0.1/app/key", "http://a.localhost/x", "http://[fe80::1%25eth0]/x", "http://[fe80::1%eth0]/x",
-                    "http://[::127.0.0.1]/x"] {
+                    "http://[::127.0.0.1]/x", "http://127.0.0.1:18183:1/x", "http://\(Self.hostname)/x"] {
             XCTAssertThrowsError(try p.check(url, field: "parameters.input", output: false), url)
         }
         for url in ["http://10.0.0.1/x", "rtmp://live.example/app", "https://[2001:db8::1]:8443/x"] {

@@ -46,7 +46,10 @@ final class EngineTests: XCTestCase {
     func testFFmpegArgvForAFileToRTMP() throws {
         let p = try params(#"{"input":"/media/in.mp4","output":"rtmp://live.example/app/key","codec":"h265","resolution":"1280x720"}"#)
         let a = engines.ffmpeg(p, files: .asGiven(p))
-        XCTAssertEqual(Array(a[8...9]), ["-i", "/media/in.mp4"])
+        let i = try XCTUnwrap(a.firstIndex(of: "-i"))
+        XCTAssertEqual(a[i + 1], "/media/in.mp4")
+        XCTAssertEqual(Array(a[(i - 4)..<i]), ["-format_whitelist", EngineCommand.localDemuxers, "-protocol_whitelist", "file"],
+                       "a local input is read as a container through the file protocol only")
         XCTAssertTrue(a.contains("libx265"))
         XCTAssertEqual(Array(a.suffix(3)), ["-f", "flv", "rtmp://live.example/app/key"])
         XCTAssertEqual(try engines.resolve(.auto, p), .ffmpeg)

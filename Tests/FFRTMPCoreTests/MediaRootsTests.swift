@@ -65,10 +65,33 @@ final class MediaRootsTests: XCTestCase {
         XCTAssertEqual(refusal { try walk.openInput(self.root.path + "/alias.mp4", field: "parameters.input", user: nil) }.map { $0.contains("symlink") }, true)
     }
 
+    /// The resolver walks with the job user's rights: another user's private directory inside a
+    /// root stays closed, and nothing is created where the job user may not write.
+    func testDirectoriesAreSearchedAndWrittenWithTheJobUsersRights() throws {
+        try XCTSkipUnless(geteuid() == 0, "skipped: needs root to switch the filesystem identity")
+        let nobody = try JobUser.lookup("nobody")
+        chmod(root.path, 0o755)
+        try FileManager.default.createDirectory(atPath: root.path + "/private", withIntermediateDirectories: true)
+        root.write("private/theirs.mp4", "someone else's")
+        chmod(root.path + "/private", 0o700)  // root's, 0700: nobody may not enter
+        try both { r in
+            XCTAssertEqual(refusal { try r.openInput(self.root.path + "/private/theirs.mp4", field: "i", user: nobody) }.map { $0.contains("permission denied") }, true)
+            XCTAssertEqual(refusal { try r.openOutput(self.root.path + "/private/new.mp4", field: "o", user: nobody, pattern: false) }.map { $0.contains("permission denied") }, true)
+            // A directory nobody may enter but not write (root's 0755): no file appears in it.
+            chmod(self.root.path + "/private", 0o755)
+            XCTAssertEqual(refusal { try r.openOutput(self.root.path + "/private/new.mp4", field: "o", user: nobody, pattern: false) }.map { $0.contains("permission denied") }, true)
+            chmod(self.root.path + "/private", 0o700)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: root.path + "/private/new.mp4"))
+        // The thread's own identity is back: root still reads its private file.
+        XCTAssertEqual(root.read("private/theirs.mp4"), "someone else's")
+    }
+
     func testSpecialFilesAndHardLinksAreRefused() throws {
         XCTAssertEqual(mkfifo(root.path + "/fifo.mp4", 0o644), 0)
         XCTAssertEqual(mknod(root.path + "/dev.mp4", S_IFCHR | 0o644, dev_t((1 << 8) | 3)), 0)
         XCTAssertEqual(link(outside.path + "/secret", root.path + "/hard.mp4"), 0)
+        chmod(root.path, 0o755)  // nobody (the job user below) searches the root
         try both { r in
             XCTAssertEqual(refusal { try r.openInput(self.root.path + "/fifo.mp4", field: "i", user: nil) }.map { $0.contains("FIFO") }, true)
             XCTAssertEqual(refusal { try r.openOutput(self.root.path + "/fifo.mp4", field: "o", user: nil, pattern: false) }.map { $0.contains("FIFO") }, true)
@@ -83,7 +106,9 @@ final class MediaRootsTests: XCTestCase {
         try XCTSkipUnless(geteuid() == 0, "skipped: needs root to hand a file to another user")
         let nobody = try JobUser.lookup("nobody")
         let path = root.path + "/out/new.mp4"
+        chmod(root.path, 0o755)
         try FileManager.default.createDirectory(atPath: root.path + "/out", withIntermediateDirectories: true)
+        chown(root.path + "/out", nobody.uid, nobody.gid)
         let o = try roots.openOutput(path, field: "parameters.output", user: nobody, pattern: false)
         var st = stat()
         XCTAssertEqual(stat(path, &st), 0)
@@ -132,5 +157,23 @@ final class TrustedPathTests: XCTestCase {
         d.write("state/ffmpeg", "#!/bin/sh\n")
         XCTAssertThrowsError(try TrustedPath.check(d.path + "/ffmpeg", what: "FFMPEG_PATH"))
         XCTAssertNoThrow(try TrustedPath.check("/usr/bin/env", what: "FFMPEG_PATH"))
+    }
+
+    /// An ACL can let another user write a file whose mode bits say 0644.
+    func testAnACLIsRefused() throws {
+        try XCTSkipUnless(geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setfacl"),
+                          "skipped: needs root and setfacl (scripts/install-deps.sh test installs acl)")
+        let d = try TempDir()
+        d.write("worker.env", "NODE_ID=x\n")
+        XCTAssertNoThrow(try TrustedPath.check(d.path + "/worker.env", what: "worker.env"))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/setfacl")
+        p.arguments = ["-m", "u:daemon:rw", d.path + "/worker.env"]
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertThrowsError(try TrustedPath.check(d.path + "/worker.env", what: "worker.env")) { e in
+            XCTAssertTrue("\(e)".contains("POSIX ACL"), "\(e)")
+        }
     }
 }

@@ -61,7 +61,8 @@ import Testing
     }
 
     static let ourFlags: Set<String> = ["-nostdin", "-hide_banner", "-loglevel", "-progress", "-nostats", "-re", "-f", "-i", "-t",
-                                        "-c", "-c:v", "-preset", "-b:v", "-s", "-r", "-c:a", "-y", "-", "-e", "-update"]
+                                        "-c", "-c:v", "-preset", "-b:v", "-s", "-r", "-c:a", "-y", "-", "-e", "-update",
+                                        "-format_whitelist", "-protocol_whitelist"]
 
     /// Mostly one hostile field among valid ones, so a refusal can only be for that field and a
     /// check that lets one kind of value through cannot hide behind another field's refusal;
@@ -109,6 +110,12 @@ import Testing
                   .obj([("max_memory_mb", .str("1"))])].pick(&r) }, present: 0.2)
         p.fields.shuffle(using: &r)
         return p
+    }
+
+    static func gstRefusesURL(_ p: Params, _ field: String) -> Bool {
+        guard field == "parameters.input" || field == "parameters.output" else { return false }
+        let name = String(field.dropFirst("parameters.".count))
+        return p.fields.contains { $0.0 == name && $0.1.text.contains("://") }
     }
 
     /// Refused once opened: the path passed the checks as text, but the file was not there.
@@ -180,7 +187,8 @@ import Testing
                 do {
                     Self.checkArgv(try engines.gstreamer(t, files: .asGiven(t)), t, engine: .gstreamer, binary: "/usr/bin/gst-launch-1.0", p)
                 } catch WireError.invalidField(let field, _) {
-                    #expect(field == "parameters.codec" && t.codec != nil && t.codec != "h264", "\(p): gstreamer refused: \(field)")
+                    let url = (field == "parameters.input" && t.input.contains("://")) || (field == "parameters.output" && (t.output ?? "").contains("://"))
+                    #expect((field == "parameters.codec" && t.codec != nil && t.codec != "h264") || url, "\(p): gstreamer refused: \(field)")
                 }
             } catch let e {
                 guard let why = Self.refusal(e) else { Issue.record("\(p): not a refusal naming a field: \(e)"); return }
@@ -221,7 +229,8 @@ import Testing
             let error = string(report.result?["error"]) ?? ""
             if let field = refusal {
                 tally.add("user_error")
-                let gstCodec = engine == .gstreamer && field == "parameters.codec"  // gst-launch encodes h264 only
+                // gst-launch encodes h264 only, and reads and writes local files only.
+                let gstCodec = engine == .gstreamer && (field == "parameters.codec" || Self.gstRefusesURL(p, field))
                 #expect(!p.hostile.isEmpty || !p.random.isEmpty || gstCodec, "\(p): refused (\(field)) without a bad value")
                 #expect(report.failureReason == "user_error" && report.platformSLA == true && report.platformSLAReason == "bad_input",
                         "\(p): \(report.failureReason ?? "nil") \(report.platformSLAReason ?? "nil")")

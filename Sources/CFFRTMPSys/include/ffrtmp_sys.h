@@ -53,6 +53,13 @@ struct ffrtmp_workload_plan {
 pid_t ffrtmp_spawn_logged(const char *path, char *const argv[], char *const envp[], int out_fd, int err_fd,
                           const struct ffrtmp_workload_plan *plan, const char **failed_stage);
 
+// accept4(fd, NULL, NULL, SOCK_CLOEXEC) (accept4 needs _GNU_SOURCE, which Swift's Glibc lacks).
+int ffrtmp_accept_cloexec(int fd);
+
+// Size of the POSIX access ACL on path itself (lgetxattr "system.posix_acl_access"): > 0 when
+// the file has one, 0 or -1 (ENODATA, ENOTSUP) when it has none.
+long ffrtmp_acl_size(const char *path);
+
 // openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS: path (relative) resolved under
 // dirfd, no component (symlinks included) may leave it. Returns the fd or -errno
 // (-ENOSYS before Linux 5.6, where the caller walks with O_NOFOLLOW instead).

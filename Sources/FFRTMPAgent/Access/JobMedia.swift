@@ -113,7 +113,8 @@ public struct JobMedia: Sendable {
 
     /// The muxer for a file name, and whether it is one still image (no %d pattern).
     static func format(for name: String, field: String) throws -> (String, Bool) {
-        let ext = name.split(separator: ".", omittingEmptySubsequences: false).count > 1 ? String(name.split(separator: ".").last!).lowercased() : ""
+        let pieces = name.split(separator: ".", omittingEmptySubsequences: false)  // never empty
+        let ext = pieces.count > 1 ? String(pieces[pieces.count - 1]).lowercased() : ""
         guard let m = muxers[ext] else {
             throw WireError.invalidField(field: field, reason: "the file extension \(ext.isEmpty ? "(none)" : "." + ext) names no known container; use one of " + muxers.keys.sorted().map { "." + $0 }.joined(separator: " "))
         }

@@ -50,7 +50,7 @@ public struct NetworkPolicy: Equatable, Sendable {
         var authority = String(rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" })
         if let at = authority.lastIndex(of: "@") { authority = String(authority[authority.index(after: at)...]) }
         guard let (hostRaw, explicitPort) = Self.splitHostPort(authority), !hostRaw.isEmpty else {
-            throw WireError.invalidField(field: field, reason: "the URL has no host")
+            throw WireError.invalidField(field: field, reason: "the URL has no host, or a host[:port] ffmpeg would read differently")
         }
         let host = hostRaw.lowercased()
         let port = explicitPort ?? Self.defaultPorts[scheme]
@@ -83,7 +83,12 @@ public struct NetworkPolicy: Equatable, Sendable {
         }
         let colons = s.filter { $0 == ":" }.count
         if colons == 0 { return (s, nil) }
-        if colons > 1 { return (s, nil) }  // a bare IPv6 literal
+        // More than one colon without brackets: ffmpeg would read "127.0.0.1:80:1" as host
+        // 127.0.0.1, port 80. Only a bare IPv6 literal (inet_pton says so) is taken as a host.
+        if colons > 1 {
+            var v6 = in6_addr()
+            return inet_pton(AF_INET6, s, &v6) == 1 ? (s, nil) : nil
+        }
         let i = s.firstIndex(of: ":")!
         guard let p = port(s[s.index(after: i)...]) else { return nil }
         return (String(s[..<i]), p)
@@ -92,6 +97,12 @@ public struct NetworkPolicy: Equatable, Sendable {
     /// Loopback, link-local and unspecified addresses, and the names that always mean this box.
     static func isThisBox(_ host: String) -> Bool {
         if host == "localhost" || host.hasSuffix(".localhost") || host == "localhost.localdomain" || host == "ip6-localhost" { return true }
+        // This box's own name (Debian maps it to 127.0.1.1 in /etc/hosts).
+        var buf = [CChar](repeating: 0, count: 256)
+        if gethostname(&buf, 255) == 0 {
+            let me = String(cString: buf).lowercased()
+            if !me.isEmpty, host == me || host == me.split(separator: ".").first.map(String.init) { return true }
+        }
         var v4 = in_addr()
         if inet_pton(AF_INET, host, &v4) == 1 { return isThisBoxV4(UInt32(bigEndian: v4.s_addr)) }
         var v6 = in6_addr()

@@ -449,17 +449,29 @@ public final class Agent {
             journal.abandon(id)
             throw error
         }
-        if let me = ProcessIdentity.current(getpid()) { try journal.writeSupervisor(id, me) }
-        if let child = ProcessIdentity.current(pid) { try journal.writeWorkload(id, WorkloadPID(identity: child, pgid: pid)) }
+        // The child runs now: a failure to record it (a full disk) must not abandon it untracked.
+        do {
+            if let me = ProcessIdentity.current(getpid()) { try journal.writeSupervisor(id, me) }
+            if let child = ProcessIdentity.current(pid) { try journal.writeWorkload(id, WorkloadPID(identity: child, pgid: pid)) }
+        } catch {
+            logger.error("job \(id): started as pid \(pid), but its pid files could not be written (it is still watched): \(error)")
+        }
         return Tracked(job: job, legacyPID: pid, legacyDeadline: timeout.map { Clock.monotonicNanoseconds() + Int64($0 * 1e9) },
                        legacyMaxOutput: maxOutputBytes)
+    }
+
+    /// The legacy child's group and the child itself: it may have left its group (setpgid),
+    /// and it is our unreaped child, so its pid is still its own.
+    static func signalLegacy(_ pid: Int32, _ sig: Int32) {
+        _ = Glibc.kill(-pid, sig)
+        _ = Glibc.kill(pid, sig)
     }
 
     func reapLegacy() {
         for (id, t) in tracked {
             guard let pid = t.legacyPID else { continue }
             if let d = t.legacyDeadline, Clock.monotonicNanoseconds() > d {
-                kill(-pid, SIGKILL)
+                Self.signalLegacy(pid, SIGKILL)
                 tracked[id]?.legacyDeadline = nil
                 do {
                     try FileIO.writeAtomically(journal.file(id, "timed-out"), "resource_limits.timeout_sec\n", sync: false)
@@ -470,7 +482,7 @@ public final class Agent {
             // What the child has written, checked before it may be reaped (a zombie's io still reads).
             if let limit = t.legacyMaxOutput, let written = ProcFS.bytesWritten(pid), written >= limit,
                !FileIO.exists(journal.file(id, "output-limit")) {
-                kill(-pid, SIGKILL)
+                Self.signalLegacy(pid, SIGKILL)
                 do {
                     try FileIO.writeAtomically(journal.file(id, "output-limit"), "\(written)\n", sync: false)
                 } catch {
@@ -567,7 +579,7 @@ public final class Agent {
         let who = "master cancel node=\(config.nodeID)"
         if let pid = t.legacyPID {
             try? journal.writeKillRequest(id, by: who)
-            kill(-pid, SIGTERM)
+            Self.signalLegacy(pid, SIGTERM)
         } else {
             // The grace period must not stall the loop (and with it the systemd watchdog).
             let (killer, log) = (JobKiller(inspector: inspector), logger)

@@ -1,3 +1,4 @@
+import FFRTMPCore
 import Glibc
 
 /// One detached thread that accepts on a listening socket and hands each connection to
@@ -19,7 +20,8 @@ final class SocketServer: @unchecked Sendable {
 
     func serve() {
         while true {
-            let c = accept(fd, nil, nil)
+            // CLOEXEC: a connection must never be inherited by a job spawned meanwhile.
+            let c = Sys.acceptCloexec(fd)
             if c < 0 { if errno == EINTR || errno == ECONNABORTED { continue }; return }
             handle(c)
             close(c)

@@ -3,7 +3,15 @@ import Glibc
 
 extension WorkerConfig {
     /// The job's user, looked up. Not found is an error naming the user and how to create it.
-    public func resolvedJobUser() throws -> JobUser { try JobUser.lookup(jobUser, key: "JOB_USER") }
+    public func resolvedJobUser() throws -> JobUser {
+        let u = try JobUser.lookup(jobUser, key: "JOB_USER")
+        // Group root can write what TrustedPath lets group root write... and far more: a job
+        // user in it is no unprivileged user (only JOB_USER=root itself may have gid 0).
+        if u.gid == 0 && !u.isRoot {
+            throw FFRTMPError.invalidField(field: "JOB_USER", value: u.name, expected: "a user whose primary group is not root (gid 0)")
+        }
+        return u
+    }
 
     /// The job side of this configuration: the user, the media roots, the host policy.
     public func jobMedia() throws -> JobMedia {

@@ -77,7 +77,10 @@ public struct WorkerConfig: Equatable, Sendable {
             c.apiKey = k
         } else if let f = try path("FFRTMP_API_KEY_FILE") {
             c.apiKeyFile = f
-            guard let text = FileIO.readIfExists(f) else { throw Invalid(key: "FFRTMP_API_KEY_FILE", value: f, expected: "a readable file holding the key") }
+            // Checked before it is read, and read without blocking: a FIFO planted there would
+            // otherwise hang the agent at start (with its stop signals already blocked).
+            try TrustedPath.check(f, what: "FFRTMP_API_KEY_FILE")
+            guard let text = FileIO.readRegularFile(f) else { throw Invalid(key: "FFRTMP_API_KEY_FILE", value: f, expected: "a readable regular file holding the key") }
             c.apiKey = text.trimmingCharacters(in: "\n").trimmingCharacters(in: " ")
         }
         if c.masterURL != nil && (c.apiKey ?? "").isEmpty {

@@ -41,7 +41,7 @@ public struct EngineCommand: Sendable {
         if p.inputIsTestSource {
             a += ["-f", "lavfi", "-i", "testsrc=size=\(size):rate=\(rate)", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000"]
         } else {
-            a += ["-i", files.input]
+            a += Self.inputWhitelists(p.input) + ["-i", files.input]
         }
         if let d = p.durationSeconds { a += ["-t", String(d)] }
         let codec = p.codec ?? "h264"
@@ -71,12 +71,31 @@ public struct EngineCommand: Sendable {
         return a
     }
 
+    /// Containers a local input may be read as. Not hls or concat (a playlist or list inside an
+    /// "mp4" would make ffmpeg open other files by name, outside MEDIA_ROOTS), not image2
+    /// (patterns), not tty (text art: a renamed secret rendered into a video).
+    public static let localDemuxers = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mpegts,flv,live_flv,avi,mpeg,mpegvideo,ogg,wav,mp3,aac,h264,hevc,m4v,nut,mxf,asf,gif,png_pipe,jpeg_pipe"
+
+    /// Input options that bound what ffmpeg may open for this input: a local file is read as a
+    /// media container through the file protocol only; a URL only through its own scheme's
+    /// protocols (so an HLS playlist from a camera cannot point ffmpeg at file: or another scheme).
+    static func inputWhitelists(_ input: String) -> [String] {
+        guard input.contains("://") else { return ["-format_whitelist", localDemuxers, "-protocol_whitelist", "file"] }
+        let scheme = input.prefix { $0 != ":" }.lowercased()
+        let protocols: [String: String] = ["http": "http,tcp", "https": "https,tls,tcp,http", "rtmp": "rtmp,tcp", "rtmps": "rtmps,tls,tcp,rtmp",
+                                           "srt": "srt,udp"]
+        return protocols[scheme].map { ["-protocol_whitelist", $0] } ?? []
+    }
+
     /// gst-launch-1.0 joins its argv into one pipeline description, so every value placed in
     /// it has already been checked for '!' and quotes (TranscodeParameters.checkSource).
     public func gstreamer(_ p: TranscodeParameters, files: WorkloadPaths) throws -> [String] {
         guard p.codec == nil || p.codec == "h264" else {
             throw WireError.invalidField(field: "parameters.codec", reason: "the gstreamer engine encodes h264 only")
         }
+        // filesrc/filesink take a URL as a relative file name: only local files and testsrc.
+        if p.input.contains("://") { throw WireError.invalidField(field: "parameters.input", reason: "the gstreamer engine reads a local file or testsrc, not a URL") }
+        if let o = p.output, o.contains("://") { throw WireError.invalidField(field: "parameters.output", reason: "the gstreamer engine writes a local file, not a URL") }
         let rate = p.fps ?? 30
         var a = [gstLaunchPath, "-e"]
         if p.inputIsTestSource {

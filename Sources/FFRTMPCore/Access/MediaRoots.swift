@@ -83,6 +83,7 @@ public struct MediaRoots: Sendable, Equatable {
         guard path.hasPrefix("/") else { throw refused(field, path, "a local path must be absolute (under MEDIA_ROOTS=\(listed))") }
         let parts = path.split(separator: "/").filter { $0 != "." }.map(String.init)
         guard !parts.contains("..") else { throw refused(field, path, "must not contain '..'") }
+        if parts.last.map({ $0.allSatisfy { $0 == "." } }) == true { throw refused(field, path, "names no file") }
         let normal = "/" + parts.joined(separator: "/")
         for root in roots {
             let rootParts = root.split(separator: "/").count
@@ -94,7 +95,35 @@ public struct MediaRoots: Sendable, Equatable {
 
     // MARK: opening
 
+    /// Runs `body` with this thread's filesystem identity switched to `user` (fsuid, fsgid, no
+    /// groups): every directory on the way is searched, and a new file created, with the job
+    /// user's rights, not root's. A directory the job user may not enter (another user's 0700
+    /// upload dir inside a root) stays closed, as it would to the workload itself.
+    func asJobUser<T>(_ user: JobUser?, _ body: () throws -> T) throws -> T {
+        guard let u = user, !u.isRoot, geteuid() == 0 else { return try body() }
+        var saved = [gid_t](repeating: 0, count: 256)
+        var n: Int32 = 0
+        if ffrtmp_fs_enter(u.uid, u.gid, &saved, Int32(saved.count), &n) != 0 {
+            let e = errno
+            _ = ffrtmp_fs_leave(&saved, n)
+            throw FFRTMPError.io(path: "filesystem identity", operation: "switch to \(u.name)", errno: e)
+        }
+        let result = Result { try body() }
+        if ffrtmp_fs_leave(&saved, n) != 0 {
+            throw FFRTMPError.io(path: "filesystem identity", operation: "switch back from \(u.name)", errno: errno)
+        }
+        return try result.get()
+    }
+
     public func openInput(_ path: String, field: String, user: JobUser?) throws -> Opened {
+        try asJobUser(user) { try openInputAsUser(path, field: field, user: user) }
+    }
+
+    public func openOutput(_ path: String, field: String, user: JobUser?, pattern: Bool) throws -> Opened {
+        try asJobUser(user) { try openOutputAsUser(path, field: field, user: user, pattern: pattern) }
+    }
+
+    func openInputAsUser(_ path: String, field: String, user: JobUser?) throws -> Opened {
         let (root, comps) = try locate(path, field: field)
         let rootFD = try openRoot(root)
         defer { Glibc.close(rootFD) }
@@ -120,7 +149,7 @@ public struct MediaRoots: Sendable, Equatable {
     }
 
     /// `pattern`: the name is an image sequence (`%d`), written as many files in its directory.
-    public func openOutput(_ path: String, field: String, user: JobUser?, pattern: Bool) throws -> Opened {
+    func openOutputAsUser(_ path: String, field: String, user: JobUser?, pattern: Bool) throws -> Opened {
         let (root, comps) = try locate(path, field: field)
         let rootFD = try openRoot(root)
         defer { Glibc.close(rootFD) }
@@ -171,7 +200,9 @@ public struct MediaRoots: Sendable, Equatable {
             if errno == EEXIST { throw refused(field, path, "appeared while it was being created; try again") }
             throw missing(field, path, errno)
         }
-        if let u = user, fchown(fd, u.uid, u.gid) != 0 {
+        // Created under the job user's filesystem identity (asJobUser), so it is already theirs;
+        // fchown only matters when the agent is not root (then it is the agent's own).
+        if let u = user, geteuid() != 0, fchown(fd, u.uid, u.gid) != 0 {
             let e = errno
             unlinkat(dir, name, 0)
             Glibc.close(fd)
@@ -265,7 +296,8 @@ public struct MediaRoots: Sendable, Equatable {
     /// A hard link is a second name for a file that may live outside the roots (/etc/shadow
     /// linked into the drop directory): only the job user's own files may have more than one.
     func requireOwnLinks(_ st: stat, user: JobUser?, field: String, path: String) throws {
-        guard st.st_nlink > 1, st.st_uid != (user?.uid ?? 0) else { return }
+        // For a root job user every file would count as its own: then no hard link passes.
+        guard st.st_nlink > 1, user?.isRoot == true || user == nil || st.st_uid != user!.uid else { return }
         throw refused(field, path, "has \(st.st_nlink) hard links and belongs to uid \(st.st_uid), not \(user?.name ?? "root"): a hard link can name a file outside the media roots")
     }
 

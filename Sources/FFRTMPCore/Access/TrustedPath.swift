@@ -1,3 +1,4 @@
+import CFFRTMPSys
 import Glibc
 
 /// "Only root can change this": the check the agent runs on what it trusts before it starts
@@ -5,8 +6,9 @@ import Glibc
 /// the job's user, and the shim it runs as root. Modelled on sshd's StrictModes.
 ///
 /// A path passes when the file (if it exists) and every directory above it are owned by root
-/// (or by the agent's own user) and writable by no one else: no write bit for others, and a
-/// group write bit only for group root. A sticky directory (/tmp) is the exception for an
+/// (or by the agent's own user) and writable by no one else: no write bit for group or others,
+/// and no POSIX ACL (an ACL can grant any user write access the mode bits do not show; `ls`
+/// shows it only as a "+"). A sticky directory (/tmp) is the exception for an
 /// entry whose owner passes, since nobody else can rename or remove that entry. Symlinks are
 /// checked on both sides: the directories that hold them, and everything on the way to
 /// their target (realpath).
@@ -49,7 +51,11 @@ public enum TrustedPath {
                 throw FFRTMPError.untrustedPath(what: what, path: original, culprit: p, owner: st.st_uid, mode: st.st_mode,
                                                 why: "owned by uid \(st.st_uid), not root (or the agent's own user)")
             }
-            let othersWrite = st.st_mode & 0o002 != 0 || (st.st_mode & 0o020 != 0 && st.st_gid != 0)
+            if ffrtmp_acl_size(p) > 0 {
+                throw FFRTMPError.untrustedPath(what: what, path: original, culprit: p, owner: st.st_uid, mode: st.st_mode,
+                                                why: "it has a POSIX ACL (getfacl shows who else may write it; setfacl -b removes it)")
+            }
+            let othersWrite = st.st_mode & 0o022 != 0
             guard othersWrite else { continue }
             if !isLast, (st.st_mode & S_IFMT) == S_IFDIR, st.st_mode & UInt32(S_ISVTX) != 0 {
                 var child = stat()

@@ -35,6 +35,17 @@ public enum FileIO {
         try? read(path, noFollow: noFollow)
     }
 
+    /// A small regular file's text, or nil: opened O_NONBLOCK (a FIFO never blocks the caller)
+    /// and checked to be a regular file before anything is read.
+    public static func readRegularFile(_ path: String, limit: Int = 1 << 16) -> String? {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return try? read("/proc/self/fd/\(fd)", limit: limit)
+    }
+
     /// True when `path` is a directory itself, not a symlink to one.
     public static func isRealDirectory(_ path: String) -> Bool {
         var st = stat()

@@ -41,6 +41,9 @@ public enum Sys {
         return n > 0 ? Array(gids[0..<Int(n)]) : []
     }
 
+    /// accept(2) with SOCK_CLOEXEC: no connection is ever inherited by a job spawned meanwhile.
+    public static func acceptCloexec(_ fd: Int32) -> Int32 { ffrtmp_accept_cloexec(fd) }
+
     public static func pipeCloexec() throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [0, 0]
         if ffrtmp_pipe_cloexec(&fds) != 0 { throw FFRTMPError.io(path: "pipe", operation: "create", errno: errno) }
