@@ -87,6 +87,22 @@ final class MediaRootsTests: XCTestCase {
         XCTAssertEqual(root.read("private/theirs.mp4"), "someone else's")
     }
 
+    /// The root's own path is the operator's: a private parent (0700, root's) does not keep the
+    /// job user out of a media root it owns.
+    func testARootBehindAPrivateDirectoryWorksForTheJobUser() throws {
+        try XCTSkipUnless(geteuid() == 0, "skipped: needs root to hand a directory to another user")
+        let nobody = try JobUser.lookup("nobody")
+        try FileManager.default.createDirectory(atPath: root.path + "/media", withIntermediateDirectories: true)
+        chown(root.path + "/media", nobody.uid, nobody.gid)
+        chmod(root.path, 0o700)
+        let r = try MediaRoots([root.path + "/media"])
+        let o = try r.openOutput(root.path + "/media/out.mp4", field: "parameters.output", user: nobody, pattern: false)
+        o.close()
+        var st = stat()
+        XCTAssertEqual(stat(root.path + "/media/out.mp4", &st), 0)
+        XCTAssertEqual(st.st_uid, nobody.uid, "created as the job user")
+    }
+
     func testSpecialFilesAndHardLinksAreRefused() throws {
         XCTAssertEqual(mkfifo(root.path + "/fifo.mp4", 0o644), 0)
         XCTAssertEqual(mknod(root.path + "/dev.mp4", S_IFCHR | 0o644, dev_t((1 << 8) | 3)), 0)

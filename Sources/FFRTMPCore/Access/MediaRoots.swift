@@ -115,18 +115,23 @@ public struct MediaRoots: Sendable, Equatable {
         return try result.get()
     }
 
+    // The root itself is opened as the agent: its path is the operator's (worker.env) and may
+    // pass directories the job user cannot enter. Everything beneath it is the job user's.
     public func openInput(_ path: String, field: String, user: JobUser?) throws -> Opened {
-        try asJobUser(user) { try openInputAsUser(path, field: field, user: user) }
-    }
-
-    public func openOutput(_ path: String, field: String, user: JobUser?, pattern: Bool) throws -> Opened {
-        try asJobUser(user) { try openOutputAsUser(path, field: field, user: user, pattern: pattern) }
-    }
-
-    func openInputAsUser(_ path: String, field: String, user: JobUser?) throws -> Opened {
         let (root, comps) = try locate(path, field: field)
         let rootFD = try openRoot(root)
         defer { Glibc.close(rootFD) }
+        return try asJobUser(user) { try openInput(rootFD, root, comps, path: path, field: field, user: user) }
+    }
+
+    public func openOutput(_ path: String, field: String, user: JobUser?, pattern: Bool) throws -> Opened {
+        let (root, comps) = try locate(path, field: field)
+        let rootFD = try openRoot(root)
+        defer { Glibc.close(rootFD) }
+        return try asJobUser(user) { try openOutput(rootFD, root, comps, path: path, field: field, user: user, pattern: pattern) }
+    }
+
+    func openInput(_ rootFD: Int32, _ root: String, _ comps: [String], path: String, field: String, user: JobUser?) throws -> Opened {
         let fd: Int32
         if let viaOpenat2 = try beneath(rootFD, comps.joined(separator: "/"), flags: O_PATH, field: field, path: path, root: root) {
             fd = viaOpenat2
@@ -149,10 +154,8 @@ public struct MediaRoots: Sendable, Equatable {
     }
 
     /// `pattern`: the name is an image sequence (`%d`), written as many files in its directory.
-    func openOutputAsUser(_ path: String, field: String, user: JobUser?, pattern: Bool) throws -> Opened {
-        let (root, comps) = try locate(path, field: field)
-        let rootFD = try openRoot(root)
-        defer { Glibc.close(rootFD) }
+    func openOutput(_ rootFD: Int32, _ root: String, _ comps: [String], path: String, field: String, user: JobUser?,
+                    pattern: Bool) throws -> Opened {
         let parentComps = Array(comps.dropLast())
         let name = comps.last!
         let dir: Int32
