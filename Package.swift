@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "ffrtmp-shim", targets: ["ffrtmp-shim"]),
         .executable(name: "ffrtmp-master", targets: ["ffrtmp-master"]),
         .executable(name: "ffrtmp-console", targets: ["ffrtmp-console"]),
+        .executable(name: "ffrtmp-agent", targets: ["ffrtmp-agent"]),
         .library(name: "FFRTMPCore", targets: ["FFRTMPCore"]),
     ],
     dependencies: [
@@ -28,12 +29,20 @@ let package = Package(
     targets: [
         .target(name: "CFFRTMPSys", cSettings: [.define("_GNU_SOURCE")]),
         .target(name: "FFRTMPCore", dependencies: ["CFFRTMPSys"]),
+        // The lean edge CLI: no HTTP, metrics or logging library (`ffrtmp run` loads it per job).
         .executableTarget(
             name: "ffrtmp",
             dependencies: [
-                "FFRTMPCore",
-                "FFRTMPAgent",
-                "FFRTMPMasterClient",
+                "FFRTMPCore", "FFRTMPWire", "FFRTMPCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        // What ffrtmp and ffrtmp-agent share: CLIContext, error endings, output.
+        .target(name: "FFRTMPCLI", dependencies: ["FFRTMPCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // The worker daemon and the master client, exec'ed by `ffrtmp agent` / `ffrtmp jobs`.
+        .executableTarget(
+            name: "ffrtmp-agent",
+            dependencies: [
+                "FFRTMPCore", "FFRTMPWire", "FFRTMPCLI", "FFRTMPAgent", "FFRTMPMasterClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

@@ -48,7 +48,7 @@ if [ -z "$from" ]; then
   [ $dry = 1 ] || "$repo/scripts/build-shim.sh"
 fi
 shim=$(ls "$from"/../libexec/ffrtmp/ffrtmp-shim 2>/dev/null || ls "$repo"/.build/*/libexec/ffrtmp/ffrtmp-shim 2>/dev/null | head -1 || true)
-for b in "$from/ffrtmp" "$from/ffrtmp-master" "$from/ffrtmp-console" "$shim"; do
+for b in "$from/ffrtmp" "$from/ffrtmp-master" "$from/ffrtmp-console" "$from/ffrtmp-agent" "$shim"; do
   [ -x "$b" ] || [ $dry = 1 ] || { echo "install-edge.sh: missing binary $b (build first, or pass --from)" >&2; exit 1; }
 done
 
@@ -64,6 +64,8 @@ install_file "$from/ffrtmp-master" "$root/usr/local/bin/ffrtmp-master" 0755
 install_file "$shim" "$root/usr/local/libexec/ffrtmp/ffrtmp-shim" 0755
 # The console's ncurses front end: `ffrtmp console` runs it from ../libexec/ffrtmp/.
 install_file "$from/ffrtmp-console" "$root/usr/local/libexec/ffrtmp/ffrtmp-console" 0755
+# The worker daemon and master client: `ffrtmp agent` and `ffrtmp jobs` run it from ../libexec/ffrtmp/.
+install_file "$from/ffrtmp-agent" "$root/usr/local/libexec/ffrtmp/ffrtmp-agent" 0755
 for u in ffrtmp-worker.service ffrtmp-master.service; do
   install_file "$here/systemd/$u" "$root/etc/systemd/system/$u" 0644
 done

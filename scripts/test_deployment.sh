@@ -11,7 +11,7 @@ trap 'rm -rf "$tmp"' EXIT
 deployment/install-edge.sh --prefix "$tmp/root" --from "$bin" > "$tmp/first.log" 2>&1
 rc=$?
 check "first install succeeds" '[ $rc = 0 ]'
-check "binaries, shim and units installed" '[ -x "$tmp/root/usr/local/bin/ffrtmp" ] && [ -x "$tmp/root/usr/local/libexec/ffrtmp/ffrtmp-shim" ] && [ -x "$tmp/root/usr/local/libexec/ffrtmp/ffrtmp-console" ] && [ -f "$tmp/root/etc/systemd/system/ffrtmp-worker.service" ]'
+check "binaries, shim and units installed" '[ -x "$tmp/root/usr/local/bin/ffrtmp" ] && [ -x "$tmp/root/usr/local/libexec/ffrtmp/ffrtmp-shim" ] && [ -x "$tmp/root/usr/local/libexec/ffrtmp/ffrtmp-console" ] && [ -x "$tmp/root/usr/local/libexec/ffrtmp/ffrtmp-agent" ] && [ -f "$tmp/root/etc/systemd/system/ffrtmp-worker.service" ]'
 check "the media root is created private (0750)" '[ "$(stat -c %a "$tmp/root/var/lib/ffrtmp/media")" = 750 ]'
 check "worker.env from the example, wrapper off" 'grep -qx "WRAPPER_ENABLED=false" "$tmp/root/etc/ffrtmp/worker.env"'
 echo "MY_SETTING=1" >> "$tmp/root/etc/ffrtmp/worker.env"
@@ -21,6 +21,7 @@ find "$tmp/root" -type f -exec md5sum {} + | sort > "$tmp/after"
 check "second run changes nothing" 'cmp -s "$tmp/before" "$tmp/after" && grep -q "nothing to do" "$tmp/second.log"'
 check "an existing worker.env is kept" 'grep -qx "MY_SETTING=1" "$tmp/root/etc/ffrtmp/worker.env"'
 check "the installed ffrtmp finds its console" 'grep -q "invalid --interval" <<< "$("$tmp/root/usr/local/bin/ffrtmp" console --interval 0 2>&1)"'
+check "the installed ffrtmp runs its agent binary" '"$tmp/root/usr/local/bin/ffrtmp" agent --help 2>&1 | grep -q "Run the headless worker"'
 check "the installed binary finds its shim" 'FFRTMP_CGROUP_PARENT=ffrtmp-deploy-test "$tmp/root/usr/local/bin/ffrtmp" run --state-dir "$tmp/state" --json -- /bin/true 2>/dev/null | grep -q "\"exit_code\":0"'
 deployment/install-edge.sh --prefix "$tmp/dry" --from "$bin" --dry-run > "$tmp/dry.log" 2>&1
 check "--dry-run writes nothing" '[ ! -e "$tmp/dry" ] && grep -q "would: install" "$tmp/dry.log"'

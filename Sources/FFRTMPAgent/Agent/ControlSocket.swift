@@ -5,32 +5,6 @@ import Dispatch
 import Glibc
 import Synchronization
 
-/// A request from the console or the CLI on the agent's Unix socket: one JSON object per line.
-public struct ControlRequest: Codable, Sendable {
-    public var op: String
-    public var job: String?
-    public var enabled: Bool?
-    public var pgid: Int32?
-    public var durationSeconds: Double?
-    public var cpuMax: String?
-    public var memoryMaxMB: Int?
-
-    public init(op: String, job: String? = nil, enabled: Bool? = nil, pgid: Int32? = nil, durationSeconds: Double? = nil,
-                cpuMax: String? = nil, memoryMaxMB: Int? = nil) {
-        self.op = op
-        self.job = job
-        self.enabled = enabled
-        self.pgid = pgid
-        self.durationSeconds = durationSeconds
-        self.cpuMax = cpuMax
-        self.memoryMaxMB = memoryMaxMB
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case op, job, enabled, pgid, durationSeconds = "duration_seconds", cpuMax = "cpu_max", memoryMaxMB = "memory_max_mb"
-    }
-}
-
 /// `state_dir/agent.sock`, mode 0660 (group `ffrtmp` when it exists). Peers are checked with
 /// SO_PEERCRED: root, the agent's own user, or a member of the `ffrtmp` group; anyone else is
 /// refused before their request is read. Requests are handed to the agent's main loop (one at a

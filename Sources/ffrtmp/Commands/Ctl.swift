@@ -1,6 +1,7 @@
 import ArgumentParser
-import FFRTMPAgent
+import FFRTMPCLI
 import FFRTMPCore
+import FFRTMPWire
 import FoundationEssentials
 
 extension FFRTMP {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FFRTMPCLI
 import FFRTMPCore
 import Glibc
 
@@ -29,28 +30,3 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
-/// What every command needs from the flags and the environment, free of
-/// ArgumentParser so the `run` fast path can use it too.
-struct CLIContext {
-    var stateDir: String?
-    var cgroupParent: String?
-    let environment: [String: String] = ProcessEnvironment.current()
-
-    func journal() -> JobJournal {
-        JobJournal(stateDir: JobJournal.defaultStateDir(flag: stateDir, environment: environment))
-    }
-
-    func driver() throws -> CgroupDriver { try CgroupDriverFactory.make(environment: environment, parentFlag: cgroupParent) }
-
-    func inspector() throws -> JobInspector { JobInspector(journal: journal(), driver: try driver()) }
-
-    /// Who is acting, for kill requests: the sudo user if any, and the SSH peer.
-    var actor: String { AuditLog.actor(environment) }
-}
-
-/// Errors end the command with a message naming what was wrong, never a stack trace.
-func fail(_ error: Error, status: Int32) -> ExitCode {
-    let text = (error as? FFRTMPError)?.description ?? "\(error)"
-    Output.err("ffrtmp: error: \(text)")
-    return ExitCode(status)
-}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FFRTMPCLI
 import FFRTMPCore
 
 /// The resource limits a job gets; shared by run and attach.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FFRTMPCLI
 import FFRTMPCore
 
 extension FFRTMP {

@@ -2,12 +2,12 @@ import FFRTMPCore
 import FoundationEssentials
 import Glibc
 
-enum Output {
-    static func out(_ s: String) { write(1, s + "\n") }
-    static func err(_ s: String) { write(2, s + "\n") }
+public enum Output {
+    public static func out(_ s: String) { write(1, s + "\n") }
+    public static func err(_ s: String) { write(2, s + "\n") }
 
     /// Direct write(2): a closed terminal (EIO) or pipe (EPIPE) must never kill a command that has a job to report.
-    static func write(_ fd: Int32, _ s: String) {
+    public static func write(_ fd: Int32, _ s: String) {
         var bytes = Array(s.utf8)
         var off = 0
         while off < bytes.count {
@@ -17,7 +17,7 @@ enum Output {
         }
     }
 
-    static func json<T: Encodable>(_ v: T) -> String {
+    public static func json<T: Encodable>(_ v: T) -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let data = try? enc.encode(v) else { return "{\"error\":\"encoding failed\"}" }
@@ -25,7 +25,7 @@ enum Output {
     }
 
     /// Left-aligned columns sized to their widest cell.
-    static func table(_ header: [String], _ rows: [[String]]) -> String {
+    public static func table(_ header: [String], _ rows: [[String]]) -> String {
         var widths = header.map(\.count)
         for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
         func line(_ cells: [String]) -> String {
