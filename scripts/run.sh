@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds ffrtmp (release, static Swift runtime) and runs a governed FFmpeg test transcode
-# in a private state dir: 150% CPU, 512 MiB memory. Then shows `ffrtmp ps`.
+# in a private state dir: 150% CPU, 512 MiB memory. Then shows `ffrtmp ps`. Only the products
+# it runs are built (ffrtmp and the C shim): no master, no agent, so no NIO or BoringSSL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh run
-swift build -c release --static-swift-stdlib
+swift build -c release --static-swift-stdlib --product ffrtmp
 scripts/build-shim.sh
 bin=.build/release
 state=${FFRTMP_STATE_DIR:-$(mktemp -d /tmp/ffrtmp-demo-XXXXXX)}

@@ -14,7 +14,9 @@ public enum EnvFile {
         var out: [String: String] = [:]
         for (i, line) in lines(text).enumerated() {
             let line = trimmed(line)
-            if line.isEmpty || line.hasPrefix("#") { continue }
+            // '#' as a scalar: "#" followed by a combining mark is one Character ("#\u{73A}"),
+            // which hasPrefix("#") does not match, and the comment was read as a setting.
+            if line.isEmpty || line.unicodeScalars.first == "#" { continue }
             // '=' found as a scalar: a value starting with a combining mark would otherwise fuse
             // with it into one Character ("=\u{301}") and hide it.
             let u = line.unicodeScalars
