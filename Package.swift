@@ -45,6 +45,7 @@ let package = Package(
                 "FFRTMPCore", "FFRTMPWire", "FFRTMPCLI", "FFRTMPAgent", "FFRTMPMasterClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
             ]),
         .executableTarget(name: "ffrtmp-shim", cSettings: [.define("_GNU_SOURCE")]),
         // The operator console: a pure view-model (FFRTMPConsole, unit-tested without a terminal)

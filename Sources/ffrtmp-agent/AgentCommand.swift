@@ -66,6 +66,10 @@ extension FFRTMP {
                 let agent = try Agent(config: cfg, configFile: file, journal: ctx.journal(), driver: try ctx.driver(),
                                       shimPath: shim, media: media, logger: logger)
                 agent.startupEnvironment = overrides
+                let httpLogger = Logger(label: "ffrtmp-agent.metrics")
+                agent.serveMetrics = { host, port, render, health in
+                    try MetricsHTTP.start(host: host, port: port, render: render, health: health, logger: httpLogger)
+                }
                 throw ExitCode(agent.run(signalFD: sigFD))
             } catch let e as ExitCode {
                 throw e

@@ -52,6 +52,11 @@ public final class Agent {
     var control: ControlSocket?
     let notifier = SystemdNotifier(environment: ProcessEnvironment.current())
 
+    /// Starts the /metrics and /health server (HOST, PORT, metrics text, health JSON): the
+    /// daemon binary passes its HTTP server in, so this library links none.
+    public typealias MetricsServing = @Sendable (String, Int, @escaping @Sendable () -> String, @escaping @Sendable () -> String) throws -> Void
+    public var serveMetrics: MetricsServing?
+
     /// The job side of the configuration: JOB_USER, MEDIA_ROOTS, the host policy.
     var media: JobMedia
     let shimPath: String
@@ -81,8 +86,9 @@ public final class Agent {
         if let port = config.metricsPort {
             do {
                 let m = metrics, ob = outbox
-                try MetricsServer(port: port, render: { m.registry.emitToString() },
-                                  health: { "{\"status\":\"ok\",\"outbox_depth\":\(ob.depth)}\n" }).start()
+                guard let serve = serveMetrics else { throw FFRTMPError.invalidField(field: "METRICS_PORT", value: String(port), expected: "an agent binary with a metrics server (ffrtmp-agent)") }
+                try serve(config.metricsListen, port, { m.registry.emitToString() }, { "{\"status\":\"ok\",\"outbox_depth\":\(ob.depth)}\n" })
+                logger.info("metrics on http://\(config.metricsListen.contains(":") ? "[\(config.metricsListen)]" : config.metricsListen):\(port)/metrics")
             } catch {
                 logger.error("metrics server not started: \(error)")
                 return 1

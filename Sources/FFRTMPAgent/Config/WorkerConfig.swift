@@ -10,6 +10,8 @@ public struct WorkerConfig: Equatable, Sendable {
     public var nodeID: String
     public var maxJobs = 4
     public var metricsPort: Int?
+    /// The address /metrics listens on: loopback unless the operator opens it (0.0.0.0, ::).
+    public var metricsListen = "127.0.0.1"
     public var heartbeatInterval = 10.0
     public var pollInterval = 2.0
     public var wrapperEnabled = false
@@ -88,6 +90,13 @@ public struct WorkerConfig: Equatable, Sendable {
         }
         c.maxJobs = try int("MAX_JOBS", 1...1024) ?? c.maxJobs
         c.metricsPort = try int("METRICS_PORT", 1...65535)
+        if let l = v["METRICS_LISTEN"] {
+            var a4 = in_addr(), a6 = in6_addr()
+            guard inet_pton(AF_INET, l, &a4) == 1 || inet_pton(AF_INET6, l, &a6) == 1 else {
+                throw Invalid(key: "METRICS_LISTEN", value: l, expected: "an IP address to listen on, e.g. 127.0.0.1 (the default), or 0.0.0.0 for every interface")
+            }
+            c.metricsListen = l
+        }
         c.heartbeatInterval = try num("HEARTBEAT_INTERVAL", 0.1...3600) ?? c.heartbeatInterval
         c.pollInterval = try num("POLL_INTERVAL", 0.05...3600) ?? c.pollInterval
         c.wrapperEnabled = try bool("WRAPPER_ENABLED") ?? c.wrapperEnabled
