@@ -82,20 +82,22 @@ let package = Package(
                 "FFRTMPMaster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // One TempDir for every test target.
+        .target(name: "FFRTMPTestSupport", path: "Tests/FFRTMPTestSupport"),
         .testTarget(
             name: "FFRTMPMasterTests",
             dependencies: [
-                "FFRTMPMaster",
+                "FFRTMPMaster", "FFRTMPTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
-        .testTarget(name: "FFRTMPCoreTests", dependencies: ["FFRTMPCore"]),
+        .testTarget(name: "FFRTMPCoreTests", dependencies: ["FFRTMPCore", "FFRTMPTestSupport"]),
         .testTarget(name: "FFRTMPConsoleTests", dependencies: ["FFRTMPConsole", "FFRTMPCore"]),
         .testTarget(name: "FFRTMPMasterClientTests", dependencies: ["FFRTMPMasterClient"]),
         .testTarget(name: "FFRTMPAgentTests", dependencies: ["FFRTMPAgent", "FFRTMPCore", "FFRTMPWire"]),
         .testTarget(
             name: "FFRTMPPropertyTests",
             dependencies: [
-                "FFRTMPCore", "FFRTMPWire", "FFRTMPAgent", "FFRTMPMaster",
+                "FFRTMPCore", "FFRTMPWire", "FFRTMPAgent", "FFRTMPMaster", "FFRTMPTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PropertyBased", package: "swift-property-based"),

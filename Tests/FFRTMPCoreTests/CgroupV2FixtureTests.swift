@@ -1,5 +1,6 @@
 import FFRTMPCore
 import XCTest
+import FFRTMPTestSupport
 
 /// The v2 limit files cannot be exercised on this kernel's controller-less unified mount,
 /// so these tests run the real v2 driver against a fixture tree in a temp dir.

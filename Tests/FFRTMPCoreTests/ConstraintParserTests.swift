@@ -1,5 +1,6 @@
 import FFRTMPCore
 import XCTest
+import FFRTMPTestSupport
 
 final class ConstraintParserTests: XCTestCase {
     let parser = ConstraintParser()

@@ -1,6 +1,7 @@
 @testable import FFRTMPCore
 import Foundation
 import XCTest
+import FFRTMPTestSupport
 
 /// The media-root resolver against real files (a temp dir as the root, another as "outside"):
 /// symlinks out of the root, inside it, FIFOs, devices, hard links, both resolution paths.

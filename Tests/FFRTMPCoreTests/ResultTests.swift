@@ -1,5 +1,6 @@
 @testable import FFRTMPCore
 import XCTest
+import FFRTMPTestSupport
 
 final class ResultTests: XCTestCase {
     func record(exit: Int32? = nil, signal: Int32? = nil, oom: Bool = false, timedOut: Bool = false, forwarded: Int32? = nil,

@@ -1,6 +1,7 @@
 @testable import FFRTMPCore
 import Foundation
 import XCTest
+import FFRTMPTestSupport
 
 /// The legacy path's spawn (a fork in the agent): the workload gets none of the agent's open
 /// files and a session of its own, whatever the agent holds.

@@ -4,6 +4,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import XCTest
+import FFRTMPTestSupport
 
 /// The HTTP API in-process (Hummingbird's test client) over a real SQLite store.
 final class APITests: XCTestCase {

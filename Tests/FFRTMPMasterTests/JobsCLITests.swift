@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import FFRTMPTestSupport
 
 /// `ffrtmp jobs` against a real `ffrtmp-master` (SQLite), and the seed's troubleshooting
 /// one-liner with curl and jq, all as real processes.

@@ -4,6 +4,7 @@ import FFRTMPWire
 import Foundation
 import Logging
 import XCTest
+import FFRTMPTestSupport
 
 /// The one store suite every JobStore must pass. Each scenario gets a fresh, empty store.
 enum StoreSuite {
@@ -203,12 +204,4 @@ enum PGFixture {
     }
 }
 
-final class TempDir {
-    let path: String
-    init() throws {
-        var t = Array("/tmp/ffrtmp-master-test-XXXXXX".utf8CString)
-        guard let p = mkdtemp(&t) else { throw NSError(domain: "mkdtemp", code: Int(errno)) }
-        path = String(cString: p)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
+

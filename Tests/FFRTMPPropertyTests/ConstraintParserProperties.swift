@@ -2,6 +2,7 @@ import FFRTMPCore
 import Foundation
 import PropertyBased
 import Testing
+import FFRTMPTestSupport
 
 /// ConstraintParser: valid values round-trip through their wire form; invalid ones are
 /// refused with an error naming the field and the accepted form; no input traps (huge

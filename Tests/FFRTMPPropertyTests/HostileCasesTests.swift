@@ -6,6 +6,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
+import FFRTMPTestSupport
 
 /// Hand-picked hostile inputs, one table per surface, each with the exact outcome it must get.
 @Suite struct HostileCasesTests {

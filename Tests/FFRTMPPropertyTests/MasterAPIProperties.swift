@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import PropertyBased
 import Testing
+import FFRTMPTestSupport
 
 /// The master's request bodies through the real router and a real SQLite store
 /// (HummingbirdTesting's in-process client): valid bodies are taken, everything else gets

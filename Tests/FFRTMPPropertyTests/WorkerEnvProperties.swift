@@ -3,6 +3,7 @@ import FFRTMPCore
 import Foundation
 import PropertyBased
 import Testing
+import FFRTMPTestSupport
 
 /// worker.env (systemd EnvironmentFile syntax) and WorkerConfig: well-formed files parse to
 /// exactly what they say, whatever the line endings and indentation; random lines and bytes

@@ -3,6 +3,7 @@ import FFRTMPCore
 import FFRTMPWire
 import Foundation
 import Logging
+import FFRTMPTestSupport
 
 /// A standalone agent (no master) in a private state dir, built in-process. Nothing it is
 /// asked to do can run anything: the shim, ffmpeg and gst-launch paths do not exist, cgroups

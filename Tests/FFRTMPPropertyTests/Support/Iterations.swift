@@ -60,16 +60,6 @@ final class Tally: @unchecked Sendable {
     }
 }
 
-/// A private temp directory, removed when the value is released.
-final class TempDir: @unchecked Sendable {
-    let path: String
-    init(_ prefix: String = "ffrtmp-prop") throws {
-        var template = Array((NSTemporaryDirectory() + "\(prefix)-XXXXXX").utf8CString)
-        guard let p = mkdtemp(&template) else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        path = String(cString: p)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
 
 /// Runs `body` and records any thrown error as a test failure. The property runner swallows
 /// errors thrown from a property body (only recorded issues count), so every body goes
