@@ -48,7 +48,8 @@ static void signal_group(const struct job *job, int sig)
 {
     if (kill(-job->pgid, sig) != 0 && errno != ESRCH)
         shim_log("kill(-%d, %d/SIG%s): %s", (int)job->pgid, sig, sig_name(sig), strerror(errno));
-    if (!job->reaped && kill(job->pid, sig) != 0 && errno != ESRCH)
+    /* Only when it left: a second copy of SIGINT would count twice in ffmpeg's signal tally. */
+    if (!job->reaped && getpgid(job->pid) != job->pgid && kill(job->pid, sig) != 0 && errno != ESRCH)
         shim_log("kill(%d, %d/SIG%s): %s", (int)job->pid, sig, sig_name(sig), strerror(errno));
 }
 

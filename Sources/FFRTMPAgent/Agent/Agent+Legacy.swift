@@ -51,7 +51,8 @@ extension Agent {
     /// and it is our unreaped child, so its pid is still its own.
     static func signalLegacy(_ pid: Int32, _ sig: Int32) {
         _ = Glibc.kill(-pid, sig)
-        _ = Glibc.kill(pid, sig)
+        // Only when it left its group: a second copy would count twice in ffmpeg's signal tally.
+        if getpgid(pid) != pid { _ = Glibc.kill(pid, sig) }
     }
 
     func reapLegacy() {
