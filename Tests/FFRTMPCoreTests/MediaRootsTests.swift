@@ -18,6 +18,15 @@ final class MediaRootsTests: XCTestCase {
         roots = try MediaRoots([root.path])
     }
 
+    // XCTest keeps every test case instance until the run ends: drop the dirs now, or each
+    // test would leave two behind in /tmp.
+    override func tearDown() {
+        root = nil
+        outside = nil
+        roots = nil
+        super.tearDown()
+    }
+
     func refusal(_ body: () throws -> Any) -> String? {
         do { _ = try body(); return nil } catch let FFRTMPError.pathRefused(_, _, reason) { return reason } catch { return "other: \(error)" }
     }
