@@ -65,11 +65,11 @@ let package = Package(
         // The master API client, shared by `ffrtmp jobs` and the agent.
         .target(
             name: "FFRTMPMasterClient",
-            dependencies: ["FFRTMPWire"]),
+            dependencies: ["FFRTMPCore", "FFRTMPWire"]),
         .target(
             name: "FFRTMPMaster",
             dependencies: [
-                "FFRTMPWire",
+                "FFRTMPCore", "FFRTMPWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -81,6 +81,8 @@ let package = Package(
             dependencies: [
                 "FFRTMPMaster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         // One TempDir for every test target.
         .target(name: "FFRTMPTestSupport", path: "Tests/FFRTMPTestSupport"),

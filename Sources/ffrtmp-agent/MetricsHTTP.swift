@@ -3,7 +3,6 @@ import FFRTMPAgent
 import FFRTMPCore
 import Hummingbird
 import Logging
-import NIOCore
 import Synchronization
 
 /// GET /metrics and GET /health on Hummingbird: concurrent connections on NIO's event loops,
