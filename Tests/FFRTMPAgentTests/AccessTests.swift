@@ -58,7 +58,8 @@ final class JobMediaTests: XCTestCase {
         XCTAssertEqual(try WorkerConfig.load(file: nil, environment: [:]).jobUser, "ffrtmp-job", "never root by default")
         for (text, key) in [("JOB_USER=-x", "JOB_USER"), ("JOB_USER=a b", "JOB_USER"), ("MEDIA_ROOTS=srv", "MEDIA_ROOTS"),
                             ("MEDIA_ROOTS=/srv/../etc", "MEDIA_ROOTS"), ("ALLOWED_OUTPUT_HOSTS=x:70000", "ALLOWED_OUTPUT_HOSTS"),
-                            ("WRAPPER_DEFAULT_MAX_OUTPUT_MB=0", "WRAPPER_DEFAULT_MAX_OUTPUT_MB")] {
+                            ("WRAPPER_DEFAULT_MAX_OUTPUT_MB=0", "WRAPPER_DEFAULT_MAX_OUTPUT_MB"),
+                            ("METRICS_LISTEN=localhost", "METRICS_LISTEN"), ("METRICS_LISTEN=127.0.0.1:9464", "METRICS_LISTEN")] {
             XCTAssertThrowsError(try WorkerConfig.load(file: text, environment: [:]), text) { e in
                 XCTAssertEqual((e as? WorkerConfig.Invalid)?.key, key, "\(text): \(e)")
             }

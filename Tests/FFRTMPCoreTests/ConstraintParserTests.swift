@@ -40,6 +40,9 @@ final class ConstraintParserTests: XCTestCase {
         XCTAssertEqual(try parser.parseMemoryMaxMB(64), 64)
         XCTAssertTrue(message { try self.parser.parseMemoryMaxMB(0) }.contains("memory_max_mb"))
         XCTAssertTrue(message { try self.parser.parseMemoryMaxMB(-3) }.contains("greater than 0"))
+        XCTAssertEqual(try parser.parseMaxOutputMB(5), 5)
+        XCTAssertTrue(message { try self.parser.parseMaxOutputMB(0) }.contains("max_output_mb"))
+        XCTAssertTrue(message { try self.parser.parseMaxOutputMB((1 << 30) + 1) }.contains("1 to 1073741824"))
     }
 
     func testIOMaxNeedsAnExistingDevice() throws {

@@ -21,10 +21,10 @@ extension WorkerConfig {
     /// Everything the agent trusts must be changeable by root alone (TrustedPath), or a local
     /// user could turn the agent's root against the box: rewrite worker.env (FFMPEG_PATH=their
     /// script), swap the engines, or plant symlinks in the state dir. `shimPath`: the per-job
-    /// supervisor, which runs as root. Run at start and before a reload is applied.
+    /// supervisor, which runs as root. Run at start and before a reload is applied. (The key
+    /// file is checked where it is read, in `load`, before it is read.)
     public func checkTrusted(configFile: String?, stateDir: String, shimPath: String?) throws {
         if let f = configFile { try TrustedPath.check(f, what: "worker.env") }
-        if let k = apiKeyFile { try TrustedPath.check(k, what: "FFRTMP_API_KEY_FILE") }
         try TrustedPath.check(stateDir, what: "the state dir")
         try TrustedPath.check(ffmpegPath, what: "FFMPEG_PATH")
         try TrustedPath.check(gstLaunchPath, what: "GST_LAUNCH_PATH")

@@ -156,17 +156,8 @@ public struct MediaRoots: Sendable, Equatable {
     /// `pattern`: the name is an image sequence (`%d`), written as many files in its directory.
     func openOutput(_ rootFD: Int32, _ root: String, _ comps: [String], path: String, field: String, user: JobUser?,
                     pattern: Bool) throws -> Opened {
-        let parentComps = Array(comps.dropLast())
         let name = comps.last!
-        let dir: Int32
-        if parentComps.isEmpty {
-            dir = fcntl(rootFD, F_DUPFD_CLOEXEC, 0)
-            if dir < 0 { throw FFRTMPError.io(path: root, operation: "dup", errno: errno) }
-        } else if let d = try beneath(rootFD, parentComps.joined(separator: "/"), flags: O_PATH | O_DIRECTORY, field: field, path: path, root: root) {
-            dir = d
-        } else {
-            dir = try walk(rootFD, parentComps, field: field, path: path, root: root)
-        }
+        let dir = try parentDirectory(rootFD, root, comps, field: field, path: path)
         var keepDir = false
         defer { if !keepDir { Glibc.close(dir) } }
         if pattern {
@@ -223,9 +214,7 @@ public struct MediaRoots: Sendable, Equatable {
         guard fstat(o.fd, &st) == 0, st.st_size == 0, st.st_nlink == 1 else { return }
         guard let rootFD = try? openRoot(root) else { return }
         defer { Glibc.close(rootFD) }
-        let parent = comps.dropLast().joined(separator: "/")
-        let dir = parent.isEmpty ? fcntl(rootFD, F_DUPFD_CLOEXEC, 0) : ffrtmp_openat2_beneath(rootFD, parent, O_PATH | O_DIRECTORY, 0)
-        guard dir >= 0 else { return }
+        guard let dir = try? parentDirectory(rootFD, root, comps, field: field, path: path) else { return }
         defer { Glibc.close(dir) }
         var now = stat()
         if fstatat(dir, comps.last!, &now, AT_SYMLINK_NOFOLLOW) == 0, UInt64(now.st_dev) == o.dev, UInt64(now.st_ino) == o.ino {
@@ -240,6 +229,19 @@ public struct MediaRoots: Sendable, Equatable {
         let fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC)
         if fd < 0 { throw FFRTMPError.io(path: root, operation: "open media root (MEDIA_ROOTS)", errno: errno) }
         return fd
+    }
+
+    /// The directory that holds the last component, resolved beneath the root like any path
+    /// (openat2, or the walk): the one way outputs and their clean-up reach their directory.
+    func parentDirectory(_ rootFD: Int32, _ root: String, _ comps: [String], field: String, path: String) throws -> Int32 {
+        let parent = Array(comps.dropLast())
+        if parent.isEmpty {
+            let dir = fcntl(rootFD, F_DUPFD_CLOEXEC, 0)
+            if dir < 0 { throw FFRTMPError.io(path: root, operation: "dup", errno: errno) }
+            return dir
+        }
+        if let d = try beneath(rootFD, parent.joined(separator: "/"), flags: O_PATH | O_DIRECTORY, field: field, path: path, root: root) { return d }
+        return try walk(rootFD, parent, field: field, path: path, root: root)
     }
 
     /// openat2 under the root; nil when this kernel has no openat2 (or `walkOnly`).
