@@ -18,6 +18,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // Master only: keep these out of the edge binary (ffrtmp).
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // The master client (ffrtmp-agent only): HTTP/1.1 with TLS to the master.
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -58,14 +62,23 @@ let package = Package(
         // The wire model shared by the master, the agent and the `ffrtmp jobs` client. Foundation only.
         .target(name: "FFRTMPWire", dependencies: ["FFRTMPCore"]),
         // The agent layer: worker.env, routing between the wrapper and legacy paths, engine argv.
+        // It reaches the master through a MasterTransport the daemon passes in, so it (and the
+        // console, which links it) carries no HTTP or TLS code.
         .target(name: "FFRTMPAgent", dependencies: [
-            "FFRTMPCore", "FFRTMPWire", "FFRTMPMasterClient", .product(name: "Prometheus", package: "swift-prometheus"),
+            "FFRTMPCore", "FFRTMPWire", .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // The master API client, shared by `ffrtmp jobs` and the agent.
+        // The master API client on AsyncHTTPClient and NIOSSL, shared by `ffrtmp jobs` and the
+        // agent daemon (both in ffrtmp-agent).
         .target(
             name: "FFRTMPMasterClient",
-            dependencies: ["FFRTMPCore", "FFRTMPWire"]),
+            dependencies: [
+                "FFRTMPWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
         .target(
             name: "FFRTMPMaster",
             dependencies: [
@@ -82,6 +95,9 @@ let package = Package(
                 "FFRTMPMaster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // One TempDir for every test target.
@@ -94,7 +110,7 @@ let package = Package(
             ]),
         .testTarget(name: "FFRTMPCoreTests", dependencies: ["FFRTMPCore", "FFRTMPTestSupport"]),
         .testTarget(name: "FFRTMPConsoleTests", dependencies: ["FFRTMPConsole", "FFRTMPCore"]),
-        .testTarget(name: "FFRTMPMasterClientTests", dependencies: ["FFRTMPMasterClient"]),
+        .testTarget(name: "FFRTMPMasterClientTests", dependencies: ["FFRTMPMasterClient", "FFRTMPWire"]),
         .testTarget(name: "FFRTMPAgentTests", dependencies: ["FFRTMPAgent", "FFRTMPCore", "FFRTMPWire"]),
         .testTarget(
             name: "FFRTMPPropertyTests",

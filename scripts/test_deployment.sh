@@ -30,7 +30,7 @@ if command -v systemd-analyze >/dev/null; then
   # (verify checks that they exist and are executable).
   mkdir -p "$tmp/units"
   for u in ffrtmp-worker.service ffrtmp-master.service; do
-    sed "s#/usr/local/bin/#$tmp/root/usr/local/bin/#g" "$tmp/root/etc/systemd/system/$u" > "$tmp/units/$u"
+    sed "s#/usr/local/#$tmp/root/usr/local/#g" "$tmp/root/etc/systemd/system/$u" > "$tmp/units/$u"
   done
   verify=$(systemd-analyze verify "$tmp/units/ffrtmp-worker.service" "$tmp/units/ffrtmp-master.service" 2>&1)
   check "systemd-analyze verify accepts the units" '[ -z "$verify" ]' || printf '%s\n' "$verify"

@@ -2,6 +2,7 @@ import ArgumentParser
 import FFRTMPCLI
 import FFRTMPAgent
 import FFRTMPCore
+import FFRTMPMasterClient
 import Glibc
 import Logging
 
@@ -15,6 +16,7 @@ extension FFRTMP {
                 by the environment: MASTER_URL, FFRTMP_API_KEY or FFRTMP_API_KEY_FILE, NODE_ID, MAX_JOBS, \
                 HEARTBEAT_INTERVAL, POLL_INTERVAL, WRAPPER_ENABLED, WRAPPER_DEFAULT_CPU_MAX, \
                 WRAPPER_DEFAULT_CPU_WEIGHT, WRAPPER_DEFAULT_MEMORY_MAX_MB, WRAPPER_DEFAULT_IO_MAX, \
+                MASTER_CA_FILE, MASTER_CLIENT_CERT, MASTER_CLIENT_KEY, \
                 FFMPEG_PATH, GST_LAUNCH_PATH, FFRTMP_STATE_DIR, FFRTMP_CGROUP_PARENT. Without MASTER_URL \
                 it runs standalone. SIGTERM stops it and leaves every job running; SIGHUP reloads --config. \
                 A restarted agent finds its running jobs again and reports the ones that ended meanwhile.
@@ -38,7 +40,7 @@ extension FFRTMP {
             signal(SIGPIPE, SIG_IGN)
             let logger = Self.logger()
             let file = config ?? (FileIO.exists("/etc/ffrtmp/worker.env") ? "/etc/ffrtmp/worker.env" : nil)
-            let cfg: WorkerConfig, media: JobMedia, ctx: CLIContext, shim: String, overrides: [String: String]
+            let cfg: WorkerConfig, media: JobMedia, ctx: CLIContext, shim: String, overrides: [String: String], master: MasterClient?
             let env = ProcessEnvironment.current()
             do {
                 // Checked before it is read: a worker.env others can write is not our configuration.
@@ -50,6 +52,11 @@ extension FFRTMP {
                 shim = try ShimLocator.locate(environment: ctx.environment)
                 try cfg.checkTrusted(configFile: file, stateDir: ctx.journal().stateDir, shimPath: shim)
                 media = try cfg.jobMedia()
+                master = try cfg.masterURL.map {
+                    try MasterClient(baseURL: $0, key: cfg.apiKey ?? "",
+                                     tls: MasterTLS(caFile: cfg.masterCAFile, clientCert: cfg.masterClientCert, clientKey: cfg.masterClientKey),
+                                     timeoutSeconds: 5)
+                }
             } catch {
                 // EX_CONFIG (sysexits.h): systemd and operators can tell "fix the configuration"
                 // from a crash.
@@ -59,12 +66,23 @@ extension FFRTMP {
             for root in media.roots.roots where !FileIO.isDirectory(root) {
                 logger.warning("media root \(root) (MEDIA_ROOTS) does not exist: jobs with local files there fail (a platform fault) until it exists")
             }
+            // AsyncHTTPClient wants its pool closed before the client goes away.
+            defer {
+                do { try master?.syncShutdown() } catch { logger.warning("closing the connections to the master: \(error)") }
+            }
+            if let m = master, !m.endpoint.isHTTPS {
+                if m.endpoint.isLoopback {
+                    logger.info("MASTER_URL is plain http on loopback (\(m.endpoint.host))")
+                } else {
+                    logger.warning("MASTER_URL \(m.baseURL) is plain http to a host that is not loopback: the node's key, every job and every result cross the network unencrypted; use https:// (MASTER_CA_FILE pins a private CA)")
+                }
+            }
             do {
                 // The master key is the fleet's admin key: no workload (ffmpeg, gst, legacy child) inherits it.
                 unsetenv("FFRTMP_API_KEY")
                 unsetenv("FFRTMP_API_KEY_FILE")
                 let agent = try Agent(config: cfg, configFile: file, journal: ctx.journal(), driver: try ctx.driver(),
-                                      shimPath: shim, media: media, logger: logger)
+                                      shimPath: shim, media: media, master: master, logger: logger)
                 agent.startupEnvironment = overrides
                 let httpLogger = Logger(label: "ffrtmp-agent.metrics")
                 agent.serveMetrics = { host, port, render, health in

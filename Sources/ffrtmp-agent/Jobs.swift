@@ -11,7 +11,8 @@ extension FFRTMP {
         static let configuration = CommandConfiguration(
             abstract: "Submit, list, show and cancel jobs on the master.",
             discussion: """
-                Talks to MASTER_URL (e.g. http://master:8080) with the key from FFRTMP_API_KEY or the \
+                Talks to MASTER_URL (e.g. https://master:8443; MASTER_CA_FILE pins its CA, \
+                MASTER_CLIENT_CERT and MASTER_CLIENT_KEY give mutual TLS) with the key from FFRTMP_API_KEY or the \
                 file named by FFRTMP_API_KEY_FILE; both can also come from the worker.env given with \
                 --config. The key is never taken from argv, where `ps` would show it.
                 """,
@@ -27,21 +28,28 @@ struct MasterOptions: ParsableArguments {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
-    func client() throws -> MasterClient {
+    /// One call to the master with a client made for it (closed after).
+    func call<T: Sendable>(_ body: @escaping @Sendable (MasterClient) async throws -> T) throws -> T {
+        let (url, key, tls) = try settings()
+        return try MasterClient.once(baseURL: url, key: key, tls: tls, body)
+    }
+
+    func settings() throws -> (url: String, key: String, tls: MasterTLS) {
         var values: [String: String] = [:]
         if let config {
             guard let text = FileIO.readIfExists(config) else { throw ValidationError("cannot read --config \(config)") }
             values = try EnvFile.parse(text)
         }
         for (k, v) in ProcessEnvironment.current() where !v.isEmpty { values[k] = v }
-        guard let url = values["MASTER_URL"] else { throw ValidationError("set MASTER_URL (e.g. http://127.0.0.1:8080) in the environment or --config") }
+        guard let url = values["MASTER_URL"] else { throw ValidationError("set MASTER_URL (e.g. https://master.example:8443) in the environment or --config") }
         var key = values["FFRTMP_API_KEY"]
         if key == nil, let file = values["FFRTMP_API_KEY_FILE"] {
             guard let text = FileIO.readIfExists(file) else { throw ValidationError("cannot read FFRTMP_API_KEY_FILE \(file)") }
             key = text.trimmingCharacters(in: "\n")
         }
         guard let key, !key.isEmpty else { throw ValidationError("set FFRTMP_API_KEY or FFRTMP_API_KEY_FILE") }
-        return try MasterClient(baseURL: url, key: key)
+        // The same TLS settings as the agent's (MASTER_CA_FILE, MASTER_CLIENT_CERT/KEY).
+        return (url, key, MasterTLS(caFile: values["MASTER_CA_FILE"], clientCert: values["MASTER_CLIENT_CERT"], clientKey: values["MASTER_CLIENT_KEY"]))
     }
 
     func show(_ jobs: [MasterJob]) {
@@ -86,9 +94,8 @@ extension FFRTMP.Jobs {
                 let c = WireConstraints(cpuMax: cpuMax, cpuWeight: cpuWeight, memoryMaxMB: memoryMaxMB, ioMax: ioMax)
                 let job = NewJob(id: id, engine: eng, parameters: params, wrapperEnabled: wrapperEnabled,
                                  wrapperConstraints: c == WireConstraints() ? nil : c)
-                let client = try master.client()
                 let valid = try job.validated()
-                master.show(try client.submit(valid))
+                master.show(try master.call { try await $0.submit(valid) })
             } catch let e as ValidationError { throw e } catch { throw masterFailure(error) }
         }
     }
@@ -106,9 +113,8 @@ extension FFRTMP.Jobs {
                     guard let s = MasterJobStatus(rawValue: raw) else { throw ValidationError("--status must be one of \(MasterJobStatus.allCases.map(\.rawValue).joined(separator: ", "))") }
                     return s
                 }
-                let client = try master.client()
                 let (node, lim) = (nodeID, limit)
-                master.show(try client.list(status: s, nodeID: node, limit: lim))
+                master.show(try master.call { try await $0.list(status: s, nodeID: node, limit: lim) })
             } catch let e as ValidationError { throw e } catch { throw masterFailure(error) }
         }
     }
@@ -120,8 +126,8 @@ extension FFRTMP.Jobs {
 
         func run() throws {
             do {
-                let (client, id) = (try master.client(), id)
-                master.show(try client.job(id))
+                let id = id
+                master.show(try master.call { try await $0.job(id) })
             } catch let e as ValidationError { throw e } catch { throw masterFailure(error) }
         }
     }
@@ -133,8 +139,8 @@ extension FFRTMP.Jobs {
 
         func run() throws {
             do {
-                let (client, id) = (try master.client(), id)
-                master.show(try client.cancel(id))
+                let id = id
+                master.show(try master.call { try await $0.cancel(id) })
             } catch let e as ValidationError { throw e } catch { throw masterFailure(error) }
         }
     }

@@ -3,7 +3,10 @@ import FFRTMPMaster
 import Foundation
 import Glibc
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import Logging
+import NIOSSL
 
 @main
 struct MasterCommand: AsyncParsableCommand {
@@ -29,12 +32,23 @@ struct MasterCommand: AsyncParsableCommand {
     @Flag(name: .customLong("metrics-auth"), help: "Put /metrics behind the API key too.")
     var metricsAuth = false
 
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve HTTPS (with --tls-key). Without it the master speaks plain http, for loopback and tests.")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.")
+    var tlsKey: String?
+
+    @Option(name: .customLong("tls-client-ca"), help: "PEM CA: every client must present a certificate it signed (mutual TLS). Needs --tls-cert.")
+    var tlsClientCA: String?
+
     @Option(name: .customLong("node-lost-after"), help: "Seconds without a heartbeat after which a node is lost and its running jobs become unknown.")
     var nodeLostAfter: Double = 30
 
     func validate() throws {
         guard let _ = Self.hostPort(listen) else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080, not \(listen)") }
         guard nodeLostAfter > 0 else { throw ValidationError("--node-lost-after must be greater than 0") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        guard tlsClientCA == nil || tlsCert != nil else { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
     }
 
     static func hostPort(_ s: String) -> (String, Int)? {
@@ -54,10 +68,36 @@ struct MasterCommand: AsyncParsableCommand {
         try await store.migrate()
         let (host, port) = Self.hostPort(listen)!
         let api = MasterAPI(store: store, apiKey: key, metricsNeedKey: metricsAuth)
-        var app = Application(router: api.router(), configuration: .init(address: .hostname(host, port: port), serverName: "ffrtmp-master"), logger: logger)
+        let server: HTTPServerBuilder = try tlsConfiguration().map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1()
+        var app = Application(router: api.router(), server: server,
+                              configuration: .init(address: .hostname(host, port: port), serverName: "ffrtmp-master"), logger: logger)
+        logger.info("serving \(tlsCert == nil ? "http" : "https")://\(listen)\(tlsClientCA == nil ? "" : " (client certificates required)")")
         app.addServices(NodeLivenessService(store: store, lostAfterSeconds: nodeLostAfter, logger: logger))
         try await app.runService()
         await store.close()
+    }
+
+    /// HTTPS from --tls-cert/--tls-key (NIOSSL); --tls-client-ca adds mutual TLS. A file that
+    /// cannot be read is an error naming its option.
+    func tlsConfiguration() throws -> TLSConfiguration? {
+        guard let tlsCert, let tlsKey else { return nil }
+        func load<T>(_ option: String, _ path: String, _ read: (String) throws -> T) throws -> T {
+            do { return try read(path) } catch { throw ValidationError("\(option) \(path): \(error)") }
+        }
+        let chain = try load("--tls-cert", tlsCert) { try NIOSSLCertificate.fromPEMFile($0) }
+        guard !chain.isEmpty else { throw ValidationError("--tls-cert \(tlsCert): no PEM certificate in it") }
+        let key = try load("--tls-key", tlsKey) { try NIOSSLPrivateKey(file: $0, format: .pem) }
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        tls.minimumTLSVersion = .tlsv12
+        if let ca = tlsClientCA {
+            let roots = try load("--tls-client-ca", ca) { try NIOSSLCertificate.fromPEMFile($0) }
+            guard !roots.isEmpty else { throw ValidationError("--tls-client-ca \(ca): no PEM certificate in it") }
+            tls.trustRoots = .certificates(roots)
+            // A client certificate is required and checked against the CA (clients have no
+            // host name to verify).
+            tls.certificateVerification = .noHostnameVerification
+        }
+        return tls
     }
 
     static func defaultDB() -> String {

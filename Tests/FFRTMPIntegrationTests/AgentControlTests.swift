@@ -82,24 +82,11 @@ final class AgentControlTests: IntegrationTestCase {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg"), "skipped: ffmpeg is not installed")
         let env = h.stateDir + "/worker.env"
         try "# test node\nNODE_ID=ctl-node\nWRAPPER_ENABLED=false\nFFMPEG_PATH=/usr/bin/ffmpeg\n".write(toFile: env, atomically: true, encoding: .utf8)
-        // A datagram socket standing in for systemd's NOTIFY_SOCKET.
-        let notifyPath = h.stateDir + "/notify.sock"
-        let nfd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in notifyPath.utf8.enumerated() { raw[i] = b } }
-        XCTAssertEqual(withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(nfd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }, 0)
-        defer { close(nfd) }
-        var tv = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(nfd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-
-        let agent = try h.start(["agent", "--config", env], env: ["NOTIFY_SOCKET": notifyPath, "WATCHDOG_USEC": "200000"])
+        let notify = try NotifySocket(path: h.stateDir + "/notify.sock")
+        let agent = try h.start(["agent", "--config", env], env: ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000"])
         var messages = ""
-        var buf = [UInt8](repeating: 0, count: 512)
-        while !(messages.contains("READY=1") && messages.contains("WATCHDOG=1")) {
-            let n = recv(nfd, &buf, buf.count, 0)
-            guard n > 0 else { break }
-            messages += String(decoding: buf[0..<n], as: UTF8.self) + "\n"
+        while !(messages.contains("READY=1") && messages.contains("WATCHDOG=1")), let m = notify.receive(timeout: 10) {
+            messages += m.text + "\n"
         }
         XCTAssertTrue(messages.contains("READY=1"), messages)
         XCTAssertTrue(messages.contains("WATCHDOG=1"), messages)

@@ -3,61 +3,7 @@ import Foundation
 import XCTest
 
 /// A real `ffrtmp-master` (SQLite) and a real `ffrtmp agent`, with real ffmpeg transcodes.
-final class AgentTests: IntegrationTestCase {
-    static let key = "agent-test-key-0123456789"
-    var master: Process?
-    var port = 0
-
-    override func tearDown() {
-        if let m = master, m.isRunning { m.terminate(); m.waitUntilExit() }
-        super.tearDown()
-    }
-
-    func requireFFmpeg() throws {
-        try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/ffmpeg"), "skipped: ffmpeg is not installed (scripts/test.sh installs it)")
-    }
-
-    func startMaster() throws {
-        port = 20_081 + Int(getpid() % 500)
-        let m = Process()
-        m.executableURL = URL(fileURLWithPath: h.binDir + "/ffrtmp-master")
-        m.arguments = ["--listen", "127.0.0.1:\(port)", "--db", "sqlite:\(h.stateDir)/master.db"]
-        m.environment = ProcessInfo.processInfo.environment.merging(["FFRTMP_API_KEY": Self.key]) { $1 }
-        m.standardOutput = FileHandle.nullDevice
-        m.standardError = FileHandle.nullDevice
-        try m.run()
-        master = m
-        h.waitUntil(10, "master healthy") { (try? self.api("GET", "/health")).map { $0.contains("ok") } ?? false }
-    }
-
-    var agentEnv: [String: String] {
-        ["MASTER_URL": "http://127.0.0.1:\(port)", "FFRTMP_API_KEY": Self.key, "NODE_ID": "edge-test",
-         "POLL_INTERVAL": "0.1", "HEARTBEAT_INTERVAL": "0.3", "FFMPEG_PATH": "/usr/bin/ffmpeg"]
-    }
-
-    @discardableResult
-    func api(_ method: String, _ path: String, _ body: String? = nil) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        p.arguments = ["-s", "-X", method, "-H", "Authorization: Bearer \(Self.key)", "http://127.0.0.1:\(port)\(path)"] + (body.map { ["-d", $0] } ?? [])
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    func job(_ id: String) throws -> [String: Any] {
-        try JSONSerialization.jsonObject(with: Data(try api("GET", "/api/jobs/\(id)").utf8)) as? [String: Any] ?? [:]
-    }
-
-    func submit(_ id: String, wrapper: Bool?, seconds: Double = 1, extra: String = "") throws {
-        let w = wrapper.map { #","wrapper_enabled":\#($0)"# } ?? ""
-        let body = #"{"id":"\#(id)","engine":"ffmpeg","parameters":{"input":"testsrc","resolution":"160x120","fps":10,"duration_seconds":\#(seconds),"realtime":true}\#(w)\#(extra)}"#
-        XCTAssertTrue(try api("POST", "/api/jobs", body).contains(#""status":"queued""#))
-    }
-
+final class AgentTests: MasterTestCase {
     func testWrapperAndLegacyPathsEndToEnd() throws {
         try requireFFmpeg()
         try startMaster()

@@ -1,5 +1,4 @@
 import FFRTMPCore
-import FFRTMPMasterClient
 import FFRTMPWire
 import FoundationEssentials
 import Glibc

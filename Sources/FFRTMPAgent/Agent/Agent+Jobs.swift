@@ -1,5 +1,4 @@
 import FFRTMPCore
-import FFRTMPMasterClient
 import FFRTMPWire
 import FoundationEssentials
 import Glibc
@@ -106,10 +105,8 @@ extension Agent {
     /// True once the result is on disk (or already was); false leaves the job tracked, to retry.
     @discardableResult
     func enqueue(_ r: JobResultReport) -> Bool {
-        defer {
-            nextDelivery = 0
-            metrics.outbox.set(Double(outbox.depth))
-        }
+        // The session's delivery task picks it up (it looks at the outbox 4 times a second).
+        defer { metrics.outbox.set(Double(outbox.depth)) }
         do {
             try outbox.enqueue(r)
             return true

@@ -1,5 +1,4 @@
 import FFRTMPCore
-import FFRTMPMasterClient
 import FFRTMPWire
 import FoundationEssentials
 import Glibc
@@ -18,7 +17,8 @@ public final class Agent {
     let launcher: JobLauncher
     let outbox: Outbox
     let lock: StateDirLock
-    let client: MasterClient?
+    /// Register, heartbeat, poll and delivery, on tasks of their own (nil: standalone).
+    let session: MasterSession?
     let logger: Logger
 
     struct Tracked {
@@ -31,12 +31,6 @@ public final class Agent {
         var legacyMaxOutput: UInt64?
     }
     var tracked: [JobID: Tracked] = [:]
-    var registered = false
-    var nextHeartbeat: Int64 = 0
-    var nextRegister: Int64 = 0
-    var nextPoll: Int64 = 0
-    var nextDelivery: Int64 = 0
-    var deliveryBackoff = 0.5
     var nextSample: Int64 = 0
     var nextWatchdog: Int64 = 0
     var attached: Set<JobID> = []
@@ -45,7 +39,7 @@ public final class Agent {
     /// Shims this agent started are its children until they exit: reaped here so none lingers
     /// as a zombie (only these pids: a legacy child's status belongs to reapLegacy).
     var shims: Set<Int32> = []
-    public let metrics = AgentMetrics()
+    public let metrics: AgentMetrics
     /// What the environment overrode at start (WorkerConfig.environmentOverrides): a SIGHUP
     /// reload applies only this over worker.env, so the file's values are the ones in force.
     public var startupEnvironment: [String: String] = [:]
@@ -61,8 +55,9 @@ public final class Agent {
     var media: JobMedia
     let shimPath: String
 
+    /// `master`: how to reach MASTER_URL (the daemon's HTTP client); nil runs standalone.
     public init(config: WorkerConfig, configFile: String?, journal: JobJournal, driver: CgroupDriver, shimPath: String,
-                media: JobMedia, logger: Logger) throws {
+                media: JobMedia, master: MasterTransport?, logger: Logger) throws {
         self.config = config
         self.media = media
         self.shimPath = shimPath
@@ -74,9 +69,14 @@ public final class Agent {
         inspector = JobInspector(journal: journal, driver: driver)
         journalWatch = JournalWatch(inspector: inspector)
         launcher = JobLauncher(journal: journal, driver: driver, shimPath: shimPath)
-        outbox = try Outbox(stateDir: journal.stateDir)
-        client = try config.masterURL.map { try MasterClient(baseURL: $0, key: config.apiKey ?? "", timeoutSeconds: 5) }
+        let box = try Outbox(stateDir: journal.stateDir)
+        outbox = box
         self.logger = logger
+        let view = MasterSession.View(running: [], freeSlots: config.maxJobs, wrapperEnabled: config.wrapperEnabled,
+                                      heartbeatInterval: config.heartbeatInterval, pollInterval: config.pollInterval)
+        let m = AgentMetrics()
+        metrics = m
+        session = master.map { MasterSession(transport: $0, nodeID: config.nodeID, outbox: box, metrics: m, logger: logger, view: view) }
     }
 
     var engines: EngineCommand { EngineCommand(ffmpegPath: config.ffmpegPath, gstLaunchPath: config.gstLaunchPath) }
@@ -103,6 +103,11 @@ public final class Agent {
             return 1
         }
         readopt()
+        if let session {
+            // The session's first register carries the re-adopted jobs.
+            _ = session.exchange(sessionView)
+            session.start()
+        }
         notifier.notify("READY=1\nSTATUS=running")
         logger.info("agent started node=\(config.nodeID) master=\(config.masterURL ?? "none (standalone)") wrapper_enabled=\(config.wrapperEnabled) max_jobs=\(config.maxJobs) job_user=\(media.user?.description ?? "-") media_roots=\(media.roots.listed)")
         while true {
@@ -110,7 +115,12 @@ public final class Agent {
                 switch Sys.readSignal(signalFD) {
                 case SIGTERM, SIGINT:
                     notifier.notify("STOPPING=1")
-                    deliver(force: true)
+                    if let session {
+                        session.stop(flushWithin: 5)
+                        // A job the last poll brought in is started, not dropped: the next
+                        // agent finds it in the journal like every running job.
+                        exchangeWithMaster()
+                    }
                     if let c = control { unlink(c.path) }
                     logger.info("agent stopping: \(tracked.count) job(s) keep running, \(outbox.depth) result(s) still queued")
                     return 0
@@ -142,17 +152,7 @@ public final class Agent {
         if let w = notifier.watchdogIntervalNs, now >= nextWatchdog { notifier.notify("WATCHDOG=1"); nextWatchdog = now + w }
         control?.drain(serve)
         finishAttached()
-        guard let client else { return }
-        if !registered && now >= nextRegister { register(client) }
-        if registered && now >= nextHeartbeat {
-            heartbeat(client)
-            nextHeartbeat = now + Int64(config.heartbeatInterval * 1e9)
-        }
-        if registered && now >= nextPoll && tracked.count < config.maxJobs {
-            poll(client)
-            nextPoll = now + Int64(config.pollInterval * 1e9)
-        }
-        if now >= nextDelivery { deliver(force: false) }
+        exchangeWithMaster()
     }
 
     func reload() {
@@ -164,8 +164,10 @@ public final class Agent {
             try next.checkTrusted(configFile: file, stateDir: journal.stateDir, shimPath: shimPath)
             let nextMedia = try next.jobMedia()
             // The node's identity and its master are fixed for the agent's life: results in flight name them.
-            guard next.nodeID == config.nodeID, next.masterURL == config.masterURL, next.apiKey == config.apiKey else {
-                logger.warning("reload of \(file) refused: NODE_ID, MASTER_URL and the key only change with a restart")
+            guard next.nodeID == config.nodeID, next.masterURL == config.masterURL, next.apiKey == config.apiKey,
+                  next.masterCAFile == config.masterCAFile, next.masterClientCert == config.masterClientCert,
+                  next.masterClientKey == config.masterClientKey else {
+                logger.warning("reload of \(file) refused: NODE_ID, MASTER_URL, the key and the MASTER_CA_FILE/MASTER_CLIENT_* settings only change with a restart")
                 return
             }
             config = next

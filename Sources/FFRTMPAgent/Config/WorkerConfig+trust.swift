@@ -29,9 +29,17 @@ extension WorkerConfig {
         try TrustedPath.check(ffmpegPath, what: "FFMPEG_PATH")
         try TrustedPath.check(gstLaunchPath, what: "GST_LAUNCH_PATH")
         if let s = shimPath { try TrustedPath.check(s, what: "ffrtmp-shim") }
+        // A CA others can replace lets them be the master; a client key others can read lets
+        // them be this node.
+        if let f = masterCAFile { try TrustedPath.check(f, what: "MASTER_CA_FILE") }
+        if let f = masterClientCert { try TrustedPath.check(f, what: "MASTER_CLIENT_CERT") }
+        if let f = masterClientKey {
+            try TrustedPath.check(f, what: "MASTER_CLIENT_KEY")
+            try TrustedPath.checkPrivate(f, what: "MASTER_CLIENT_KEY")
+        }
         // A media root that holds the journal or the configuration would let a job write there;
         // one inside the journal's jobs/ or outbox/ likewise (stateDir/media, the default, is fine).
-        let protected = [stateDir] + [configFile, apiKeyFile, ffmpegPath, gstLaunchPath].compactMap { $0 }
+        let protected = [stateDir] + [configFile, apiKeyFile, ffmpegPath, gstLaunchPath, masterCAFile, masterClientCert, masterClientKey].compactMap { $0 }
         let roots = try MediaRoots(mediaRoots)
         if let (root, path) = roots.overlap(containing: protected, inside: [stateDir + "/jobs", stateDir + "/outbox"]) {
             throw FFRTMPError.invalidField(field: "MEDIA_ROOTS", value: root,

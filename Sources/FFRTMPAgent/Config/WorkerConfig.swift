@@ -7,6 +7,10 @@ import Glibc
 public struct WorkerConfig: Equatable, Sendable {
     public var masterURL: String?
     public var apiKey: String?
+    /// TLS to the master: a pinned CA (else the system store), and a client certificate.
+    public var masterCAFile: String?
+    public var masterClientCert: String?
+    public var masterClientKey: String?
     public var nodeID: String
     public var maxJobs = 4
     public var metricsPort: Int?
@@ -72,8 +76,17 @@ public struct WorkerConfig: Equatable, Sendable {
             return raw
         }
         if let url = v["MASTER_URL"] {
-            guard url.hasPrefix("http://") else { throw Invalid(key: "MASTER_URL", value: url, expected: "http://HOST[:PORT]") }
+            guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
+                throw Invalid(key: "MASTER_URL", value: url, expected: "https://HOST[:PORT] (or http:// on loopback)")
+            }
             c.masterURL = url
+        }
+        c.masterCAFile = try path("MASTER_CA_FILE")
+        c.masterClientCert = try path("MASTER_CLIENT_CERT")
+        c.masterClientKey = try path("MASTER_CLIENT_KEY")
+        if (c.masterClientCert == nil) != (c.masterClientKey == nil) {
+            let missing = c.masterClientCert == nil ? "MASTER_CLIENT_CERT" : "MASTER_CLIENT_KEY"
+            throw Invalid(key: missing, value: "", expected: "a file as well: mutual TLS needs both MASTER_CLIENT_CERT and MASTER_CLIENT_KEY")
         }
         if let k = v["FFRTMP_API_KEY"] {
             c.apiKey = k

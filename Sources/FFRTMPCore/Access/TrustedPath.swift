@@ -23,6 +23,17 @@ public enum TrustedPath {
         if let real = resolved(path), real != path { try checkChain(real, what: what, original: path) }
     }
 
+    /// A secret (a private key): besides `check`, readable by its owner alone, like ssh's
+    /// private keys (chmod 600). A missing file is left to whoever reads it.
+    public static func checkPrivate(_ path: String, what: String) throws {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return }
+        if st.st_mode & 0o077 != 0 {
+            throw FFRTMPError.invalidField(field: what, value: path,
+                                           expected: "a key readable by its owner alone (mode is \(String(st.st_mode & 0o7777, radix: 8)); chmod 600 it)")
+        }
+    }
+
     /// realpath of the path, or of its nearest existing parent plus the rest.
     static func resolved(_ path: String) -> String? {
         if let r = realpath(path, nil) {

@@ -31,7 +31,7 @@ final class AgentFixture {
         let media = JobMedia(roots: try MediaRoots(Self.mediaRoots), network: NetworkPolicy(), user: nil)
         agent = try Agent(config: config, configFile: configFile, journal: JobJournal(stateDir: dir.path + "/state"),
                           driver: UnavailableCgroupDriver(reason: "property tests run without cgroups", parent: "/ffrtmp-prop"),
-                          shimPath: Self.missingShim, media: media, logger: Logger(label: "ffrtmp-prop", factory: { _ in SwiftLogNoOpLogHandler() }))
+                          shimPath: Self.missingShim, media: media, master: nil, logger: Logger(label: "ffrtmp-prop", factory: { _ in SwiftLogNoOpLogHandler() }))
     }
 
     var stateDir: String { agent.journal.stateDir }

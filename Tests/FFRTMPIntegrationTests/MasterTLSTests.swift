@@ -1,0 +1,134 @@
+import Foundation
+import XCTest
+
+/// The agent and `ffrtmp jobs` talk to the master over HTTPS (AsyncHTTPClient on NIOSSL), with
+/// a CA, server and client certificates this test makes with openssl.
+final class MasterTLSTests: MasterTestCase {
+    func waitForLog(_ r: Harness.Running, _ text: String, _ timeout: Double = 20) -> Bool {
+        h.waitUntil(timeout, "agent log says \(text)") {
+            r.lock.lock()
+            defer { r.lock.unlock() }
+            return String(decoding: r.errData, as: UTF8.self).contains(text)
+        }
+    }
+
+    /// A master whose certificate another CA signed is refused, with an error naming
+    /// MASTER_CA_FILE; with the right CA the agent runs the job over https, and `ffrtmp jobs`
+    /// reads it over https.
+    func testJobsRunOverHTTPSAndAMasterOfAnotherCAIsRefused() throws {
+        try requireFFmpeg()
+        let pki = try TestPKI(dir: h.stateDir + "/pki")
+        let rogue = try TestPKI(dir: h.stateDir + "/rogue", name: "someone else's CA")
+        try startMaster(tls: pki)
+        try submit("tls1", wrapper: true)
+
+        var env = agentEnv
+        env["MASTER_CA_FILE"] = rogue.caCert
+        let refused = try h.start(["agent"], env: env)
+        XCTAssertTrue(waitForLog(refused, "MASTER_CA_FILE=\(rogue.caCert)"))
+        kill(refused.pid, SIGTERM)
+        let out = try h.finish(refused)
+        XCTAssertEqual(out.status, 0, out.stderr)
+        XCTAssertTrue(out.stderr.contains("TLS with 127.0.0.1:\(port) failed"), out.stderr)
+        XCTAssertEqual(try job("tls1")["status"] as? String, "queued", "the refused agent took no job")
+
+        // No CA pinned: the system trust store does not know the test CA either, and says where to pin one.
+        env["MASTER_CA_FILE"] = nil
+        let unpinned = try h.start(["agent"], env: env)
+        XCTAssertTrue(waitForLog(unpinned, "system trust store"))
+        kill(unpinned.pid, SIGTERM)
+        _ = try h.finish(unpinned)
+
+        let agent = try h.start(["agent"], env: agentEnv)
+        XCTAssertTrue(h.waitUntil(30, "job completed over https") { (try? self.job("tls1"))?["status"] as? String == "completed" })
+        let got = try h.ffrtmp(["jobs", "get", "tls1", "--json"], env: ["MASTER_URL": "https://127.0.0.1:\(port)", "FFRTMP_API_KEY": Self.key, "MASTER_CA_FILE": pki.caCert])
+        XCTAssertEqual(got.status, 0, got.stderr)
+        XCTAssertTrue(got.stdout.contains(#""status" : "completed""#) || got.stdout.contains(#""status":"completed""#), got.stdout)
+        let wrong = try h.ffrtmp(["jobs", "get", "tls1"], env: ["MASTER_URL": "https://127.0.0.1:\(port)", "FFRTMP_API_KEY": Self.key, "MASTER_CA_FILE": rogue.caCert])
+        XCTAssertEqual(wrong.status, 1)
+        XCTAssertTrue(wrong.stderr.contains("MASTER_CA_FILE=\(rogue.caCert)"), wrong.stderr)
+        kill(agent.pid, SIGTERM)
+        XCTAssertEqual(try h.finish(agent).status, 0)
+    }
+
+    /// With --tls-client-ca the master takes only clients with a certificate its CA signed:
+    /// an agent without one cannot register; with MASTER_CLIENT_CERT/KEY it runs the job.
+    func testMutualTLSNeedsTheClientCertificate() throws {
+        try requireFFmpeg()
+        let pki = try TestPKI(dir: h.stateDir + "/pki")
+        try startMaster(tls: pki, extra: ["--tls-client-ca", pki.caCert])
+        try submit("mtls1", wrapper: true)
+        let anonymous = try h.start(["agent"], env: agentEnv)
+        XCTAssertTrue(waitForLog(anonymous, "register failed"))
+        kill(anonymous.pid, SIGTERM)
+        _ = try h.finish(anonymous)
+        XCTAssertEqual(try job("mtls1")["status"] as? String, "queued")
+
+        // A client key others can read is refused before any connection is made.
+        chmod(pki.clientKey, 0o644)
+        var env = agentEnv
+        env["MASTER_CLIENT_CERT"] = pki.clientCert
+        env["MASTER_CLIENT_KEY"] = pki.clientKey
+        let loose = try h.ffrtmp(["agent"], env: env)
+        XCTAssertEqual(loose.status, 78, loose.stderr)
+        XCTAssertTrue(loose.stderr.contains("MASTER_CLIENT_KEY") && loose.stderr.contains("chmod 600"), loose.stderr)
+        chmod(pki.clientKey, 0o600)
+
+        let agent = try h.start(["agent"], env: env)
+        XCTAssertTrue(h.waitUntil(30, "job completed over mutual TLS") { (try? self.job("mtls1"))?["status"] as? String == "completed" })
+        kill(agent.pid, SIGTERM)
+        XCTAssertEqual(try h.finish(agent).status, 0)
+    }
+}
+
+/// A master that accepts connections and never answers: the agent's calls time out on their
+/// own tasks, while the loop keeps sending WATCHDOG=1 on time and the control socket answers.
+final class BlackHoledMasterTests: IntegrationTestCase {
+    func testABlackHoledMasterStallsNeitherTheWatchdogNorTheControlSocket() throws {
+        // A listening socket nobody accepts on: the kernel completes the handshakes (backlog),
+        // and no byte ever comes back.
+        let lfd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(lfd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        XCTAssertEqual(withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(lfd, $0, len) } }, 0)
+        XCTAssertEqual(listen(lfd, 64), 0)
+        XCTAssertEqual(withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(lfd, $0, &len) } }, 0)
+        let port = Int(UInt16(bigEndian: addr.sin_port))
+
+        let notify = try NotifySocket(path: h.stateDir + "/notify.sock")
+        // WATCHDOG_USEC=1 s: systemd would restart an agent silent for longer; it sends every 0.5 s.
+        let agent = try h.start(["agent"], env: ["MASTER_URL": "http://127.0.0.1:\(port)", "FFRTMP_API_KEY": "black-hole-key-0123456789",
+                                                 "NODE_ID": "bh-node", "HEARTBEAT_INTERVAL": "0.2", "POLL_INTERVAL": "0.1",
+                                                 "NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "1000000"])
+        defer { kill(agent.pid, SIGTERM); _ = try? h.finish(agent) }
+        var watchdog: [Date] = []
+        while let m = notify.receive(timeout: 10), !m.text.contains("READY=1") { _ = m }
+        var slowest = 0.0, answers = 0
+        let until = Date().addingTimeInterval(12)
+        var nextCtl = Date()
+        while Date() < until {
+            if let m = notify.receive(timeout: 0.05), m.text.contains("WATCHDOG=1") { watchdog.append(m.at) }
+            if Date() >= nextCtl {
+                let t0 = Date()
+                let st = try h.ffrtmp(["ctl", #"{"op":"status"}"#])
+                slowest = max(slowest, Date().timeIntervalSince(t0))
+                XCTAssertTrue(st.stdout.contains(#""registered":false"#), st.stdout + st.stderr)
+                answers += 1
+                nextCtl = Date().addingTimeInterval(0.5)
+            }
+        }
+        let gaps = zip(watchdog.dropFirst(), watchdog).map { $0.timeIntervalSince($1) }
+        XCTAssertGreaterThanOrEqual(watchdog.count, 18, "WATCHDOG=1 every 0.5 s for 12 s")
+        XCTAssertLessThan(gaps.max() ?? 99, 1.0, "longest silence between WATCHDOG=1: \(gaps.max() ?? -1) s")
+        XCTAssertLessThan(slowest, 1.0, "slowest control-socket answer of \(answers)")
+        kill(agent.pid, SIGTERM)
+        let out = try h.finish(agent)
+        XCTAssertEqual(out.status, 0)
+        // The master was really called and really black-holed (each call ran into its deadline).
+        XCTAssertTrue(out.stderr.contains("gave no answer within 5 s"), out.stderr)
+    }
+}
