@@ -3,6 +3,10 @@ import PackageDescription
 
 // Layers (arrows point down only):
 //   ffrtmp (CLI front end) -> FFRTMPCore (governance core) -> CFFRTMPSys (syscalls Swift cannot call)
+//                                        \-> FFRTMPModel (the leaf: JobID, Constraints, WireConstraints,
+//                                             FFRTMPError, Clock, JSONValue; the standard library and Glibc only)
+//   ffrtmp-master -> FFRTMPMaster -> FFRTMPWire (wire model) -> FFRTMPModel: no governance core
+//   (cgroups, procfs, journal) in the master or the wire model. FFRTMPCore re-exports FFRTMPModel.
 //   ffrtmp-shim is a separate C program: the per-job supervisor that outlives the CLI and the agent.
 let package = Package(
     name: "ffrtmp",
@@ -32,7 +36,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "CFFRTMPSys", cSettings: [.define("_GNU_SOURCE")]),
-        .target(name: "FFRTMPCore", dependencies: ["CFFRTMPSys"]),
+        // The leaf: model types shared by the core, the wire model and the master.
+        .target(name: "FFRTMPModel"),
+        .target(name: "FFRTMPCore", dependencies: ["FFRTMPModel", "CFFRTMPSys"]),
         // The lean edge CLI: no HTTP, metrics or logging library (`ffrtmp run` loads it per job).
         .executableTarget(
             name: "ffrtmp",
@@ -59,13 +65,14 @@ let package = Package(
         .executableTarget(name: "ffrtmp-console", dependencies: ["CNcursesw", "FFRTMPConsole", "FFRTMPAgent", "FFRTMPCore"]),
         // A deterministic workload for the tests (spin, alloc, escape via setsid, exit N).
         .executableTarget(name: "ffrtmp-testload", cSettings: [.define("_GNU_SOURCE")]),
-        // The wire model shared by the master, the agent and the `ffrtmp jobs` client. Foundation only.
-        .target(name: "FFRTMPWire", dependencies: ["FFRTMPCore"]),
+        // The wire model shared by the master, the agent and the `ffrtmp jobs` client. Foundation and
+        // FFRTMPModel only: no governance core.
+        .target(name: "FFRTMPWire", dependencies: ["FFRTMPModel"]),
         // The agent layer: worker.env, routing between the wrapper and legacy paths, engine argv.
         // It reaches the master through a MasterTransport the daemon passes in, so it (and the
         // console, which links it) carries no HTTP or TLS code.
         .target(name: "FFRTMPAgent", dependencies: [
-            "FFRTMPCore", "FFRTMPWire", .product(name: "Prometheus", package: "swift-prometheus"),
+            "FFRTMPModel", "FFRTMPCore", "FFRTMPWire", .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // The master API client on AsyncHTTPClient and NIOSSL, shared by `ffrtmp jobs` and the
@@ -82,7 +89,7 @@ let package = Package(
         .target(
             name: "FFRTMPMaster",
             dependencies: [
-                "FFRTMPCore", "FFRTMPWire",
+                "FFRTMPModel", "FFRTMPWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -92,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "ffrtmp-master",
             dependencies: [
-                "FFRTMPMaster",
+                "FFRTMPModel", "FFRTMPWire", "FFRTMPMaster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -105,7 +112,7 @@ let package = Package(
         .testTarget(
             name: "FFRTMPMasterTests",
             dependencies: [
-                "FFRTMPMaster", "FFRTMPTestSupport",
+                "FFRTMPModel", "FFRTMPWire", "FFRTMPMaster", "FFRTMPTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
         .testTarget(name: "FFRTMPCoreTests", dependencies: ["FFRTMPCore", "FFRTMPTestSupport"]),
@@ -115,7 +122,7 @@ let package = Package(
         .testTarget(
             name: "FFRTMPPropertyTests",
             dependencies: [
-                "FFRTMPCore", "FFRTMPWire", "FFRTMPAgent", "FFRTMPMaster", "FFRTMPTestSupport",
+                "FFRTMPModel", "FFRTMPCore", "FFRTMPWire", "FFRTMPAgent", "FFRTMPMaster", "FFRTMPTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PropertyBased", package: "swift-property-based"),

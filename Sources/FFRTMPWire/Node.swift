@@ -1,3 +1,5 @@
+import FFRTMPModel
+
 /// POST /api/nodes/register body.
 public struct NodeRegistration: Codable, Equatable, Sendable {
     public var nodeID: String

@@ -1,5 +1,5 @@
-import FFRTMPCore
 import FFRTMPMaster
+import FFRTMPModel
 import FFRTMPWire
 import Foundation
 import Logging

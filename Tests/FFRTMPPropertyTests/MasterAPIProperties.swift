@@ -1,4 +1,5 @@
 import FFRTMPMaster
+import FFRTMPModel
 import FFRTMPWire
 import Foundation
 import Hummingbird

@@ -1,4 +1,5 @@
 @testable import FFRTMPMaster
+import FFRTMPModel
 import FFRTMPWire
 import Foundation
 import PropertyBased

@@ -1,3 +1,4 @@
+import FFRTMPModel
 import FFRTMPWire
 
 /// The legacy `parameters.resource_limits`, as old workers understood them.

@@ -1,4 +1,4 @@
-import FFRTMPCore
+import FFRTMPModel
 import FFRTMPWire
 import FoundationEssentials
 

@@ -1,4 +1,4 @@
-import FFRTMPCore
+import FFRTMPModel
 import Glibc
 
 /// The client side of the agent's control socket (the console and `ffrtmp ctl` use it).

@@ -1,3 +1,4 @@
+import FFRTMPModel
 import FoundationEssentials
 
 // The agent's control-socket protocol (one JSON request line, one JSON answer line): in the

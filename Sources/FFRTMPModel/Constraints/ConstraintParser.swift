@@ -1,3 +1,5 @@
+import Glibc
+
 /// Turns operator or wire input into validated `Constraints`. Every error names
 /// the field and the accepted form; nothing is applied until all fields parse.
 public struct ConstraintParser: Sendable {
@@ -102,7 +104,7 @@ public struct ConstraintParser: Sendable {
             default: throw bad()
             }
         }
-        guard FileIO.exists("\(blockDeviceRoot)/\(major):\(minor)") else {
+        guard access("\(blockDeviceRoot)/\(major):\(minor)", F_OK) == 0 else {  // FileIO.exists, without the core
             throw bad("an existing block device; \(major):\(minor) is not one (see lsblk -o NAME,MAJ:MIN)")
         }
         return io
