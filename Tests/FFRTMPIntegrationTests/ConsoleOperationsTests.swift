@@ -6,6 +6,67 @@ import XCTest
 /// The console's adoption never moves a group that is not the one listed, nor one that holds
 /// programs adoption is not for; both refusals are audited and nothing is changed.
 final class ConsoleOperationsTests: IntegrationTestCase {
+    /// Processes a test spawned itself (not through the harness): killed by pid and reaped here.
+    var spawned: [Int32] = []
+
+    override func tearDown() {
+        for pid in spawned {
+            kill(pid, SIGKILL)
+            var st: Int32 = 0
+            waitpid(pid, &st, 0)
+        }
+        spawned = []
+        super.tearDown()
+    }
+
+    /// With the agent down, the console adopts through NodeOperations, as the agent does: a
+    /// group whose members are not all AUTO_ATTACH_TARGETS commands is refused at the adoption
+    /// itself, naming AUTO_ATTACH_TARGETS, and nothing moves. The same group is adopted once
+    /// its command is a target, so it is that check, not the group, that refused it.
+    func testAgentDownAdoptionRefusesAGroupOutsideAutoAttachTargets() throws {
+        let env = h.stateDir + "/worker.env"
+        try "NODE_ID=console-down\nAUTO_ATTACH_TARGETS=ffmpeg\n".write(toFile: env, atomically: true, encoding: .utf8)
+        let null = open("/dev/null", O_WRONLY)
+        defer { close(null) }
+        // spawnLogged calls setsid in the child: /bin/sleep leads a session and group of its own.
+        let pid = try Sys.spawnLogged(path: "/bin/sleep", argv: ["sleep", "60"], stdout: null, stderr: null)
+        spawned.append(pid)
+        let st = try XCTUnwrap(ProcFS.stat(pid))
+        XCTAssertEqual(st.pgrp, pid)
+        XCTAssertEqual(st.session, pid)
+        let before = ProcFS.cgroups(pid)
+        let ops = ConsoleOperations(inspector: try JobInspector(journal: JobJournal(stateDir: h.stateDir),
+                                                                 driver: CgroupDriverFactory.make(environment: h.environment, parentFlag: nil)),
+                                    environment: ["USER": "tester"], configFile: env)
+        let down = AgentMonitor.State(link: .down(reason: "no agent socket"), wrapperEnabled: nil, configFile: nil, confirmedDown: true)
+        // Listed as it is (pid and start time): only the target check can refuse it.
+        let item = OrphanItem(kind: .group, jobID: nil, pgid: pid, command: "sleep", pids: [pid], startTimes: [st.startTime])
+
+        let refused = ops.perform(.adopt(item), agent: down)
+        XCTAssertFalse(refused.ok)
+        XCTAssertTrue(refused.message.contains("AUTO_ATTACH_TARGETS") && refused.message.contains("process groups of ffmpeg")
+                      && refused.message.contains("it also holds sleep[\(pid)]"), refused.message)
+        XCTAssertEqual(ProcFS.cgroups(pid), before, "the process was not moved")
+        XCTAssertEqual(JobJournal(stateDir: h.stateDir).listedJobIDs(), [], "no job was created")
+        let audit = try AuditLog(stateDir: h.stateDir).entries()
+        XCTAssertEqual(audit.map(\.action), ["adopt"])
+        XCTAssertEqual(audit.map(\.outcome), ["failed"])
+
+        // The control: with sleep among the targets, the same group is adopted (and watched).
+        try "NODE_ID=console-down\nAUTO_ATTACH_TARGETS=ffmpeg,sleep\n".write(toFile: env, atomically: true, encoding: .utf8)
+        let adopted = ops.perform(.adopt(item), agent: down)
+        XCTAssertTrue(adopted.ok, adopted.message)
+        XCTAssertTrue(adopted.message.contains("adopted pgid \(pid) as job "), adopted.message)
+        XCTAssertNotEqual(ProcFS.cgroups(pid), before, "adopted into a job cgroup")
+        XCTAssertEqual(JobJournal(stateDir: h.stateDir).listedJobIDs().count, 1)
+        // It ends: the console's tick closes the attach job and removes its cgroup.
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        XCTAssertEqual(waitpid(pid, &status, 0), pid)
+        spawned.removeAll { $0 == pid }
+        XCTAssertEqual(ops.tick(), [])
+    }
+
     func testAdoptionRefusesAStaleOrForeignGroup() throws {
         let null = open("/dev/null", O_WRONLY)
         defer { close(null) }

@@ -22,16 +22,17 @@ extension FFRTMP {
 
         func run() throws {
             // Requests that change something are audited, like the console's (read-only ones are not).
+            // A request that does not decode is sent anyway: the agent's answer says what is wrong.
             let op = (try? JSONDecoder().decode(ControlRequest.self, from: Data(request.utf8)))?.op
-            let changing = op.map { ["set_wrapper", "launch_test", "kill", "attach"].contains($0) } ?? false
+            let audited = op.flatMap { $0.isChanging ? $0.rawValue : nil }
             do {
                 let answer = try ControlClient.send(stateDir: global.journal().stateDir, request: request)
                 Output.out(answer)
-                let ok = answer.contains(#""ok":true"#)
-                if changing { global.audit(op!, target: String(request.prefix(200)), succeeded: ok, detail: String(answer.prefix(300))) }
+                let ok = (try? JSONDecoder().decode(ControlReplyHead.self, from: Data(answer.utf8)))?.ok ?? false
+                if let a = audited { global.audit(a, target: String(request.prefix(200)), succeeded: ok, detail: String(answer.prefix(300))) }
                 if !ok { throw ExitCode(1) }
             } catch let e as ExitCode { throw e } catch {
-                if changing { global.audit(op!, target: String(request.prefix(200)), succeeded: false, detail: "\(error)") }
+                if let a = audited { global.audit(a, target: String(request.prefix(200)), succeeded: false, detail: "\(error)") }
                 throw fail(error, status: 1)
             }
         }
