@@ -67,6 +67,53 @@ final class ConsoleOperationsTests: IntegrationTestCase {
         XCTAssertEqual(ops.tick(), [])
     }
 
+    /// With the agent up, the console's actions go through its control socket and read its typed
+    /// answers: the wrapper switch (applied and persisted), and an adoption the agent refuses
+    /// with the same AUTO_ATTACH_TARGETS check, in its words.
+    func testAgentUpWrapperSwitchAndAdoptionRefusalComeFromTheAgent() throws {
+        let env = h.stateDir + "/worker.env"
+        try "NODE_ID=console-up\nWRAPPER_ENABLED=false\nFFMPEG_PATH=/usr/bin/ffmpeg\nAUTO_ATTACH_TARGETS=ffmpeg\n".write(toFile: env, atomically: true, encoding: .utf8)
+        chmod(env, 0o644)
+        let agent = try h.start(["agent", "--config", env])
+        defer { kill(agent.pid, SIGTERM); _ = try? h.finish(agent) }
+        var up = AgentMonitor.query(h.stateDir)
+        XCTAssertTrue(h.waitUntil(10, "the agent answers") {
+            up = AgentMonitor.query(self.h.stateDir)
+            if case .connected = up.link { return true }
+            return false
+        })
+        guard case let .connected(node, master, _, _) = up.link else { return }
+        XCTAssertEqual(node, "console-up")
+        XCTAssertNil(master)
+        XCTAssertEqual(up.wrapperEnabled, false)
+        XCTAssertEqual(up.configFile, env)
+        let ops = ConsoleOperations(inspector: try JobInspector(journal: JobJournal(stateDir: h.stateDir),
+                                                                 driver: CgroupDriverFactory.make(environment: h.environment, parentFlag: nil)),
+                                    environment: ["USER": "tester"], configFile: nil)
+
+        let set = ops.perform(.setWrapper(true), agent: up)
+        XCTAssertTrue(set.ok, set.message)
+        XCTAssertTrue(set.message.contains("applied to the agent and saved to worker.env"), set.message)
+        XCTAssertEqual(set.wrapperEnabled, true)
+        XCTAssertTrue(try String(contentsOfFile: env, encoding: .utf8).contains("WRAPPER_ENABLED=true\n"))
+        XCTAssertEqual(AgentMonitor.query(h.stateDir).wrapperEnabled, true)
+
+        let null = open("/dev/null", O_WRONLY)
+        defer { close(null) }
+        let pid = try Sys.spawnLogged(path: "/bin/sleep", argv: ["sleep", "60"], stdout: null, stderr: null)
+        spawned.append(pid)
+        let st = try XCTUnwrap(ProcFS.stat(pid))
+        let before = ProcFS.cgroups(pid)
+        let item = OrphanItem(kind: .group, jobID: nil, pgid: pid, command: "sleep", pids: [pid], startTimes: [st.startTime])
+        let refused = ops.perform(.adopt(item), agent: up)
+        XCTAssertFalse(refused.ok)
+        XCTAssertTrue(refused.message.contains("the agent said: attach pgid \(pid): attach is limited to process groups of ffmpeg (AUTO_ATTACH_TARGETS); it also holds sleep[\(pid)]"),
+                      refused.message)
+        XCTAssertEqual(ProcFS.cgroups(pid), before, "the process was not moved")
+        XCTAssertEqual(JobJournal(stateDir: h.stateDir).listedJobIDs(), [], "no job was created")
+        XCTAssertEqual(try AuditLog(stateDir: h.stateDir).entries().map(\.action), ["set_wrapper", "adopt"])
+    }
+
     func testAdoptionRefusesAStaleOrForeignGroup() throws {
         let null = open("/dev/null", O_WRONLY)
         defer { close(null) }

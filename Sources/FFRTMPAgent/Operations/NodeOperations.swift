@@ -1,5 +1,4 @@
 import FFRTMPCore
-import Glibc
 
 /// What the agent's control socket and the console (with the agent down) both do to the
 /// node, written once: a test transcode, adopting a process group, the wrapper switch. Each

@@ -11,8 +11,9 @@ extension FFRTMP {
             discussion: """
                 REQUEST is a JSON object, e.g. '{"op":"status"}', '{"op":"set_wrapper","enabled":true}', \
                 '{"op":"launch_test","duration_seconds":10,"cpu_max":"50000 100000"}', '{"op":"kill","job":"ID"}', \
-                '{"op":"attach","pgid":1234}', '{"op":"list"}'. Prints the agent's JSON answer; exits 1 when \
-                it says "ok": false. Only root, the agent's user and the ffrtmp group are let in.
+                '{"op":"attach","pgid":1234}', '{"op":"list"}'. The ops: \(ControlOp.listed). Prints the agent's \
+                JSON answer; exits 1 when it says "ok": false. Only root, the agent's user and the ffrtmp group \
+                are let in.
                 """)
 
         @OptionGroup var global: GlobalOptions
