@@ -6,6 +6,114 @@ import XCTest
 /// The console's adoption never moves a group that is not the one listed, nor one that holds
 /// programs adoption is not for; both refusals are audited and nothing is changed.
 final class ConsoleOperationsTests: IntegrationTestCase {
+    /// Processes a test spawned itself (not through the harness): killed by pid and reaped here.
+    var spawned: [Int32] = []
+
+    override func tearDown() {
+        for pid in spawned {
+            kill(pid, SIGKILL)
+            var st: Int32 = 0
+            waitpid(pid, &st, 0)
+        }
+        spawned = []
+        super.tearDown()
+    }
+
+    /// With the agent down, the console adopts through NodeOperations, as the agent does: a
+    /// group whose members are not all AUTO_ATTACH_TARGETS commands is refused at the adoption
+    /// itself, naming AUTO_ATTACH_TARGETS, and nothing moves. The same group is adopted once
+    /// its command is a target, so it is that check, not the group, that refused it.
+    func testAgentDownAdoptionRefusesAGroupOutsideAutoAttachTargets() throws {
+        let env = h.stateDir + "/worker.env"
+        try "NODE_ID=console-down\nAUTO_ATTACH_TARGETS=ffmpeg\n".write(toFile: env, atomically: true, encoding: .utf8)
+        let null = open("/dev/null", O_WRONLY)
+        defer { close(null) }
+        // spawnLogged calls setsid in the child: /bin/sleep leads a session and group of its own.
+        let pid = try Sys.spawnLogged(path: "/bin/sleep", argv: ["sleep", "60"], stdout: null, stderr: null)
+        spawned.append(pid)
+        let st = try XCTUnwrap(ProcFS.stat(pid))
+        XCTAssertEqual(st.pgrp, pid)
+        XCTAssertEqual(st.session, pid)
+        let before = ProcFS.cgroups(pid)
+        let ops = ConsoleOperations(inspector: try JobInspector(journal: JobJournal(stateDir: h.stateDir),
+                                                                 driver: CgroupDriverFactory.make(environment: h.environment, parentFlag: nil)),
+                                    environment: ["USER": "tester"], configFile: env)
+        let down = AgentMonitor.State(link: .down(reason: "no agent socket"), wrapperEnabled: nil, configFile: nil, confirmedDown: true)
+        // Listed as it is (pid and start time): only the target check can refuse it.
+        let item = OrphanItem(kind: .group, jobID: nil, pgid: pid, command: "sleep", pids: [pid], startTimes: [st.startTime])
+
+        let refused = ops.perform(.adopt(item), agent: down)
+        XCTAssertFalse(refused.ok)
+        XCTAssertTrue(refused.message.contains("AUTO_ATTACH_TARGETS") && refused.message.contains("process groups of ffmpeg")
+                      && refused.message.contains("it also holds sleep[\(pid)]"), refused.message)
+        XCTAssertEqual(ProcFS.cgroups(pid), before, "the process was not moved")
+        XCTAssertEqual(JobJournal(stateDir: h.stateDir).listedJobIDs(), [], "no job was created")
+        let audit = try AuditLog(stateDir: h.stateDir).entries()
+        XCTAssertEqual(audit.map(\.action), ["adopt"])
+        XCTAssertEqual(audit.map(\.outcome), ["failed"])
+
+        // The control: with sleep among the targets, the same group is adopted (and watched).
+        try "NODE_ID=console-down\nAUTO_ATTACH_TARGETS=ffmpeg,sleep\n".write(toFile: env, atomically: true, encoding: .utf8)
+        let adopted = ops.perform(.adopt(item), agent: down)
+        XCTAssertTrue(adopted.ok, adopted.message)
+        XCTAssertTrue(adopted.message.contains("adopted pgid \(pid) as job "), adopted.message)
+        XCTAssertNotEqual(ProcFS.cgroups(pid), before, "adopted into a job cgroup")
+        XCTAssertEqual(JobJournal(stateDir: h.stateDir).listedJobIDs().count, 1)
+        // It ends: the console's tick closes the attach job and removes its cgroup.
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        XCTAssertEqual(waitpid(pid, &status, 0), pid)
+        spawned.removeAll { $0 == pid }
+        XCTAssertEqual(ops.tick(), [])
+    }
+
+    /// With the agent up, the console's actions go through its control socket and read its typed
+    /// answers: the wrapper switch (applied and persisted), and an adoption the agent refuses
+    /// with the same AUTO_ATTACH_TARGETS check, in its words.
+    func testAgentUpWrapperSwitchAndAdoptionRefusalComeFromTheAgent() throws {
+        let env = h.stateDir + "/worker.env"
+        try "NODE_ID=console-up\nWRAPPER_ENABLED=false\nFFMPEG_PATH=/usr/bin/ffmpeg\nAUTO_ATTACH_TARGETS=ffmpeg\n".write(toFile: env, atomically: true, encoding: .utf8)
+        chmod(env, 0o644)
+        let agent = try h.start(["agent", "--config", env])
+        defer { kill(agent.pid, SIGTERM); _ = try? h.finish(agent) }
+        var up = AgentMonitor.query(h.stateDir)
+        XCTAssertTrue(h.waitUntil(10, "the agent answers") {
+            up = AgentMonitor.query(self.h.stateDir)
+            if case .connected = up.link { return true }
+            return false
+        })
+        guard case let .connected(node, master, _, _) = up.link else { return }
+        XCTAssertEqual(node, "console-up")
+        XCTAssertNil(master)
+        XCTAssertEqual(up.wrapperEnabled, false)
+        XCTAssertEqual(up.configFile, env)
+        let ops = ConsoleOperations(inspector: try JobInspector(journal: JobJournal(stateDir: h.stateDir),
+                                                                 driver: CgroupDriverFactory.make(environment: h.environment, parentFlag: nil)),
+                                    environment: ["USER": "tester"], configFile: nil)
+
+        let set = ops.perform(.setWrapper(true), agent: up)
+        XCTAssertTrue(set.ok, set.message)
+        XCTAssertTrue(set.message.contains("applied to the agent and saved to worker.env"), set.message)
+        XCTAssertEqual(set.wrapperEnabled, true)
+        XCTAssertTrue(try String(contentsOfFile: env, encoding: .utf8).contains("WRAPPER_ENABLED=true\n"))
+        XCTAssertEqual(AgentMonitor.query(h.stateDir).wrapperEnabled, true)
+
+        let null = open("/dev/null", O_WRONLY)
+        defer { close(null) }
+        let pid = try Sys.spawnLogged(path: "/bin/sleep", argv: ["sleep", "60"], stdout: null, stderr: null)
+        spawned.append(pid)
+        let st = try XCTUnwrap(ProcFS.stat(pid))
+        let before = ProcFS.cgroups(pid)
+        let item = OrphanItem(kind: .group, jobID: nil, pgid: pid, command: "sleep", pids: [pid], startTimes: [st.startTime])
+        let refused = ops.perform(.adopt(item), agent: up)
+        XCTAssertFalse(refused.ok)
+        XCTAssertTrue(refused.message.contains("the agent said: attach pgid \(pid): attach is limited to process groups of ffmpeg (AUTO_ATTACH_TARGETS); it also holds sleep[\(pid)]"),
+                      refused.message)
+        XCTAssertEqual(ProcFS.cgroups(pid), before, "the process was not moved")
+        XCTAssertEqual(JobJournal(stateDir: h.stateDir).listedJobIDs(), [], "no job was created")
+        XCTAssertEqual(try AuditLog(stateDir: h.stateDir).entries().map(\.action), ["set_wrapper", "adopt"])
+    }
+
     func testAdoptionRefusesAStaleOrForeignGroup() throws {
         let null = open("/dev/null", O_WRONLY)
         defer { close(null) }

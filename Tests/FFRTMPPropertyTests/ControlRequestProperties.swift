@@ -10,6 +10,7 @@ import Testing
 /// lines and bytes through the real socket. Every answer is one JSON object; a refusal names
 /// the field or the op; nothing the generator sends can start a process.
 @Suite struct ControlRequestProperties {
+    /// The protocol's op names as documented (docs/AGENT.md), written out: ControlOp must have exactly these.
     static let ops = ["status", "get_wrapper", "set_wrapper", "list", "kill", "launch_test", "attach"]
 
     struct Request: Sendable, CustomStringConvertible {
@@ -89,6 +90,12 @@ import Testing
             let req: ControlRequest
             do {
                 req = try JSONDecoder().decode(ControlRequest.self, from: Data(q.json.text.utf8))
+            } catch let unknown as UnknownControlOp {
+                // An op no ControlOp has is refused before the agent sees it, and named.
+                tally.add("other refused")
+                #expect(!Self.ops.contains(q.op) && unknown.op == q.op, "\(q): refused as an unknown op: \(unknown)")
+                #expect(q.mustName.contains { unknown.description.contains($0) }, "\(q): \(unknown)")
+                return
             } catch {
                 return fail("\(q): generated request does not decode: \(error)")
             }
@@ -112,6 +119,44 @@ import Testing
         let jobs = (try? FileManager.default.contentsOfDirectory(atPath: fx.stateDir + "/jobs")) ?? []
         #expect(jobs.isEmpty, "journal dirs left behind: \(jobs.prefix(5))")
         tally.report(expecting: ["status ok", "set_wrapper ok", "set_wrapper refused", "kill refused", "launch_test refused", "attach refused", "other refused"])
+    }
+
+    /// Every ControlOp goes out and comes back as itself, by its documented name; a string no
+    /// op has is refused at decoding with an error that names it and lists every op.
+    @Test func everyOpRoundTripsAndAnUnknownOneIsNamed() async throws {
+        #expect(ControlOp.allCases.map(\.rawValue) == Self.ops)
+        #expect(Set(ControlOp.allCases.filter(\.isChanging).map(\.rawValue)) == ["set_wrapper", "launch_test", "kill", "attach"])
+        for op in ControlOp.allCases {
+            let sent = ControlRequest(op: op, job: "job-1", enabled: true, pgid: 4242, durationSeconds: 2.5, cpuMax: "50000 100000", memoryMaxMB: 64)
+            let line = String(decoding: try JSONEncoder().encode(sent), as: UTF8.self)
+            #expect(line.contains("\"op\":\"\(op.rawValue)\""), "\(line)")
+            let back = try WireDecoding.decode(ControlRequest.self, from: Data(line.utf8))
+            #expect(back.op == op && back.job == "job-1" && back.enabled == true && back.pgid == 4242 && back.durationSeconds == 2.5
+                    && back.cpuMax == "50000 100000" && back.memoryMaxMB == 64, "\(line)")
+            let bare = try WireDecoding.decode(ControlRequest.self, from: Data(#"{"op":"\#(op.rawValue)"}"#.utf8))
+            #expect(bare.op == op && bare.job == nil && bare.pgid == nil)
+            #expect(try JSONDecoder().decode(ControlOp.self, from: JSONEncoder().encode(op)) == op)
+        }
+        let tally = Tally("unknown ops")
+        await propertyCheck(count: Iterations.count(2000), input: gen { r in
+            chance(0.3, &r) ? Self.ops.pick(&r).uppercased() + (chance(0.5, &r) ? " " : "") : Fragments.anyString(&r)
+        }) { name in
+            guard ControlOp(rawValue: name) == nil else { return tally.add("an op") }
+            let line = J.obj([("op", .str(name)), ("job", .num("7"))]).text
+            do {
+                _ = try WireDecoding.decode(ControlRequest.self, from: Data(line.utf8))
+                fail("\(line): decoded although \(name.debugDescription) is no op")
+            } catch let unknown as UnknownControlOp {
+                tally.add("unknown op named")
+                // Named before any other field is judged (job is of the wrong type here).
+                #expect(unknown.op == name, "\(line): \(unknown)")
+                #expect(unknown.description.hasPrefix("unknown op \"\(name)\""), "\(line): \(unknown)")
+                #expect(Self.ops.allSatisfy { unknown.description.contains($0) }, "\(line): the ops are not all listed: \(unknown)")
+            } catch {
+                fail("\(line): refused without naming the op: \(error)")
+            }
+        }
+        tally.report(expecting: ["unknown op named"])
     }
 
     // MARK: through the socket
@@ -187,7 +232,8 @@ import Testing
             switch int(0...5, &r) {
             case 0, 1:
                 let q = Self.request(&r)
-                return (Array((q.json.text + (chance(0.8, &r) ? "\n" : "")).utf8), q.mustSucceed ? "ok" : "named")
+                let kind = q.mustSucceed ? "ok" : ControlOp(rawValue: q.op) == nil ? "unknown op" : "named"
+                return (Array((q.json.text + (chance(0.8, &r) ? "\n" : "")).utf8), kind)
             case 2:
                 // A known op with a field of the wrong type.
                 let (field, value): (String, J) = [("enabled", J.str("yes")), ("pgid", .str("12")), ("pgid", .num("99999999999")),
@@ -213,6 +259,9 @@ import Testing
             switch kind {
             case "ok": #expect(a.ok, "\(shown): \(line)")
             case "named", "junk": #expect(a.ok || !a.error.isEmpty, "\(shown): \(line)")
+            case "unknown op":
+                // The socket answers an unknown op by name, not as a bad request.
+                #expect(!a.ok && a.error.hasPrefix("unknown op \"") && Self.ops.allSatisfy { a.error.contains($0) }, "\(shown): \(line)")
             default:
                 let field = String(kind.dropFirst("field:".count))
                 let named = a.error.contains("invalid \(field):") && (a.error.contains("missing") || a.error.contains("expected"))

@@ -72,7 +72,7 @@ import FFRTMPTestSupport
 
         let fx = try AgentFixture()
         for (raw, valid) in Self.ids {
-            let answer = fx.agent.handle(ControlRequest(op: "kill", job: raw))
+            let answer = fx.agent.handle(ControlRequest(op: .kill, job: raw))
             #expect(answer.contains(valid ? "no job" : "invalid job id"), "kill \(raw.debugDescription): \(answer)")
         }
     }

@@ -12,7 +12,7 @@ extension Agent {
     /// A control-socket request: answered on the loop, except a kill, which waits out a grace
     /// period (10 s) on its own thread so heartbeats, polls and the watchdog keep time.
     func serve(_ req: ControlRequest, reply: @escaping @Sendable (String) -> Void) {
-        guard req.op == "kill" else { return reply(handle(req)) }
+        guard req.op == .kill else { return reply(handle(req)) }
         let (inspector, log) = (inspector, logger)
         Detached.run { reply(Self.killReply(req, inspector: inspector, logger: log)) }
     }
@@ -22,70 +22,49 @@ extension Agent {
             let id = try JobID(req.job ?? "")
             let out = try JobKiller(inspector: inspector).kill(id, graceSeconds: 10, requestedBy: "operator via control socket")
             for n in out.notes { logger.warning("kill of \(id): \(n)") }
-            return ControlJSON.json(.object(["ok": .bool(true), "job": .string(id.value), "state": .string(out.status.state.rawValue)]))
+            return ControlJSON.encode(JobReply(job: id.value, state: out.status.state.rawValue))
         } catch {
-            return ControlJSON.json(.object(["ok": .bool(false), "error": .string("\(error)")]))
+            return ControlJSON.failure("\(error)")
         }
     }
 
+    /// The operations the console also performs with the agent down, on this agent's settings.
+    var node: NodeOperations { NodeOperations(config: config, configFile: configFile, journal: journal, driver: inspector.driver) }
+
     func handle(_ req: ControlRequest) -> String {
-        func reply(_ fields: [String: JSONValue]) -> String {
-            var f = fields
-            f["ok"] = .bool(true)
-            return ControlJSON.json(JSONValue.object(f))
-        }
-        func failure(_ msg: String) -> String { ControlJSON.json(JSONValue.object(["ok": .bool(false), "error": .string(msg)])) }
         do {
             switch req.op {
-            case "status":
-                return reply(["node_id": .string(config.nodeID), "master_url": config.masterURL.map { .string($0) } ?? .null,
-                              "registered": .bool(registered), "wrapper_enabled": .bool(config.wrapperEnabled),
-                              "running": .array(tracked.values.map { .string($0.job.masterJobID) }),
-                              "outbox_depth": .number(Double(outbox.depth)), "config_file": configFile.map { .string($0) } ?? .null])
-            case "get_wrapper":
-                return reply(["wrapper_enabled": .bool(config.wrapperEnabled)])
-            case "set_wrapper":
-                guard let on = req.enabled else { return failure("set_wrapper needs \"enabled\": true or false") }
-                var persisted = false
-                if let file = configFile {
-                    try WorkerConfig.persist(key: "WRAPPER_ENABLED", value: on ? "true" : "false", in: file)
-                    persisted = true
-                }
+            case .status:
+                return ControlJSON.encode(StatusReply(
+                    nodeID: config.nodeID, masterURL: config.masterURL, registered: registered, wrapperEnabled: config.wrapperEnabled,
+                    running: tracked.values.map { $0.job.masterJobID }, outboxDepth: outbox.depth, configFile: configFile))
+            case .getWrapper:
+                return ControlJSON.encode(WrapperReply(wrapperEnabled: config.wrapperEnabled))
+            case .setWrapper:
+                guard let on = req.enabled else { return ControlJSON.failure("set_wrapper needs \"enabled\": true or false") }
+                let persisted = try node.persistWrapper(on)
                 config.wrapperEnabled = on
                 logger.info("WRAPPER_ENABLED set to \(on) over the control socket (persisted: \(persisted))")
-                return reply(["wrapper_enabled": .bool(on), "persisted": .bool(persisted)])
-            case "list":
-                let results = inspector.all(withUsage: false).compactMap { try? $0.get().result }
-                return reply(["jobs": try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(results))])
-            case "kill":
+                return ControlJSON.encode(WrapperReply(wrapperEnabled: on, persisted: persisted))
+            case .list:
+                return ControlJSON.encode(ListReply(jobs: inspector.all(withUsage: false).compactMap { try? $0.get().result }))
+            case .kill:
                 return Self.killReply(req, inspector: inspector, logger: logger)
-            case "launch_test":
-                let id = JobID.generate()
-                let l = try launcher.launch(TestTranscode.request(jobID: id, engines: engines, durationSeconds: req.durationSeconds ?? 10,
-                                                                  cpuMax: req.cpuMax, memoryMaxMB: req.memoryMaxMB, defaults: config.defaultConstraints,
-                                                                  user: media.user))
+            case .launchTest:
+                let l = try node.launchTest(durationSeconds: req.durationSeconds ?? 10, cpuMax: req.cpuMax, memoryMaxMB: req.memoryMaxMB,
+                                            user: media.user, shimPath: shimPath)
                 shims.insert(l.shimPID)
                 metrics.started(.wrapper)
-                return reply(["job": .string(id.value)])
-            case "attach":
-                guard let pgid = req.pgid else { return failure("attach needs \"pgid\"") }
-                // A pgid of 0 or 1, or one no process has, is said as such, not as "not a transcode".
-                let members: [ProcessIdentity]
-                do { members = try Attacher.resolve(.pgid(pgid)) } catch { return failure("attach pgid \(pgid): \(error)") }
-                // Group members may adopt transcodes, not arbitrary (root) daemons.
-                guard members.allSatisfy({ ProcFS.stat($0.pid).map { config.autoAttachTargets.contains($0.comm) } ?? false }) else {
-                    return failure("attach is limited to process groups of \(config.autoAttachTargets.joined(separator: ", ")) (AUTO_ATTACH_TARGETS)")
-                }
-                let spec = try Attacher(journal: journal, driver: inspector.driver).adopt(
-                    .pgid(pgid), jobID: JobID.generate(), constraints: try ConstraintParser().parse(config.defaultConstraints), requireGovernance: false)
+                return ControlJSON.encode(JobReply(job: l.jobID.value))
+            case .attach:
+                guard let pgid = req.pgid else { return ControlJSON.failure("attach needs \"pgid\"") }
+                let spec = try node.adopt(pgid: pgid)
                 attached.insert(spec.jobID)
                 metrics.started(.attach)
-                return reply(["job": .string(spec.jobID.value)])
-            default:
-                return failure("unknown op \"\(req.op)\": status, get_wrapper, set_wrapper, list, kill, launch_test, attach")
+                return ControlJSON.encode(JobReply(job: spec.jobID.value))
             }
         } catch {
-            return failure("\(error)")
+            return ControlJSON.failure("\(error)")
         }
     }
 

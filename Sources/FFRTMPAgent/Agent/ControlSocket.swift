@@ -77,7 +77,7 @@ public final class ControlSocket: @unchecked Sendable {
     func handle(_ c: Int32) {
         func answer(_ s: String) { _ = (s + "\n").withCString { send(c, $0, strlen($0), Int32(MSG_NOSIGNAL)) } }
         let (ok, why) = authorised(c)
-        guard ok else { return answer(#"{"ok":false,"error":"unauthorised peer: \#(why)"}"#) }
+        guard ok else { return answer(ControlJSON.failure("unauthorised peer: \(why)")) }
         var tv = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         var buf = [UInt8](repeating: 0, count: 8192)
@@ -91,14 +91,16 @@ public final class ControlSocket: @unchecked Sendable {
         let req: ControlRequest
         do {
             req = try WireDecoding.decode(ControlRequest.self, from: Data(line))
+        } catch let unknown as UnknownControlOp {
+            // Not a "bad request": the op is named, with the ones there are.
+            return answer(ControlJSON.failure(unknown.description))
         } catch {
-            let why = ControlJSON.json(.string("bad request: \(error); send one JSON object like {\"op\":\"status\"} on one line"))
-            return answer(#"{"ok":false,"error":"# + why + "}")
+            return answer(ControlJSON.failure("bad request: \(error); send one JSON object like {\"op\":\"status\"} on one line"))
         }
         let reply = Reply()
         pending.withLock { $0.append((req, reply)) }
         if reply.ready.wait(timeout: .now() + 30) == .success, let r = reply.value.withLock({ $0 }) { return answer(r) }
-        answer(#"{"ok":false,"error":"the agent did not answer within 30 s"}"#)
+        answer(ControlJSON.failure("the agent did not answer within 30 s"))
     }
 
     /// Called by the agent's loop: hands each waiting request to `handler`, with the function

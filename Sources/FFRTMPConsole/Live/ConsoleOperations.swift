@@ -24,21 +24,6 @@ public final class AgentMonitor: @unchecked Sendable {
         }
     }
 
-    struct StatusReply: Decodable {
-        var ok: Bool
-        var error: String?
-        var nodeID: String?
-        var masterURL: String?
-        var registered: Bool?
-        var wrapperEnabled: Bool?
-        var outboxDepth: Double?
-        var configFile: String?
-        enum CodingKeys: String, CodingKey {
-            case ok, error, nodeID = "node_id", masterURL = "master_url", registered, wrapperEnabled = "wrapper_enabled"
-            case outboxDepth = "outbox_depth", configFile = "config_file"
-        }
-    }
-
     let stateDir: String
     let state: Mutex<State>
     let poke = Mutex(false)
@@ -78,12 +63,15 @@ public final class AgentMonitor: @unchecked Sendable {
             if case let FFRTMPError.io(_, _, err) = error { absent = err == ENOENT || err == ECONNREFUSED }
             return State(link: .down(reason: reason(error)), wrapperEnabled: nil, configFile: nil, confirmedDown: absent)
         }
-        guard let r = try? JSONDecoder().decode(StatusReply.self, from: Data(answer.utf8)) else {
+        let data = Data(answer.utf8)
+        guard let head = try? JSONDecoder().decode(ControlReplyHead.self, from: data) else {
             return State(link: .down(reason: "unreadable answer from the agent"), wrapperEnabled: nil, configFile: nil)
         }
-        guard r.ok else { return State(link: .down(reason: r.error ?? "the agent refused"), wrapperEnabled: nil, configFile: nil) }
-        return State(link: .connected(node: r.nodeID ?? "?", master: r.masterURL, registered: r.registered ?? false,
-                                      outboxDepth: Int(r.outboxDepth ?? 0)),
+        guard head.ok else { return State(link: .down(reason: head.error ?? "the agent refused"), wrapperEnabled: nil, configFile: nil) }
+        guard let r = try? JSONDecoder().decode(StatusReply.self, from: data) else {
+            return State(link: .down(reason: "unreadable answer from the agent"), wrapperEnabled: nil, configFile: nil)
+        }
+        return State(link: .connected(node: r.nodeID, master: r.masterURL, registered: r.registered, outboxDepth: r.outboxDepth),
                      wrapperEnabled: r.wrapperEnabled, configFile: r.configFile)
     }
 
@@ -139,6 +127,11 @@ public final class ConsoleOperations: @unchecked Sendable {
         return try WorkerConfig.load(file: try file.map { try FileIO.read($0) }, environment: [:])
     }
 
+    /// What the agent would do, on worker.env's settings: the console's path with the agent down.
+    func nodeOperations(_ agent: AgentMonitor.State) throws -> NodeOperations {
+        NodeOperations(config: try workerConfig(agent), configFile: configFile(agent), journal: inspector.journal, driver: inspector.driver)
+    }
+
     /// WRAPPER_ENABLED from worker.env, for the header when no agent answers.
     public func wrapperFromFile(_ agent: AgentMonitor.State) -> Bool? {
         guard let file = configFile(agent), let text = FileIO.readIfExists(file), let env = try? EnvFile.parse(text),
@@ -155,10 +148,10 @@ public final class ConsoleOperations: @unchecked Sendable {
         }
         let (name, target): (String, String?) = {
             switch action {
-            case let .launch(l): return ("launch_test", "duration=\(l.durationSeconds)s cpu=\(l.cpuMax ?? "default") memory_mb=\(l.memoryMaxMB.map(String.init) ?? "default")")
-            case let .setWrapper(on): return ("set_wrapper", on ? "on" : "off")
+            case let .launch(l): return (ControlOp.launchTest.rawValue, "duration=\(l.durationSeconds)s cpu=\(l.cpuMax ?? "default") memory_mb=\(l.memoryMaxMB.map(String.init) ?? "default")")
+            case let .setWrapper(on): return (ControlOp.setWrapper.rawValue, on ? "on" : "off")
             case let .adopt(o): return ("adopt", (o.jobID.map { "job " + $0 + " " } ?? "") + "pgid \(o.pgid)")
-            case let .kill(id): return ("kill", id)
+            case let .kill(id): return (ControlOp.kill.rawValue, id)
             case .quit, .scanOrphans: return ("", nil)
             }
         }()
@@ -191,46 +184,40 @@ public final class ConsoleOperations: @unchecked Sendable {
         switch action {
         case let .launch(l):
             if connected {
-                let r = try agentCall(ControlRequest(op: "launch_test", durationSeconds: l.durationSeconds, cpuMax: l.cpuMax, memoryMaxMB: l.memoryMaxMB))
-                return Outcome(ok: true, message: "launched test transcode \(r.string("job") ?? "?") through the agent")
+                let r = try agentCall(ControlRequest(op: .launchTest, durationSeconds: l.durationSeconds, cpuMax: l.cpuMax, memoryMaxMB: l.memoryMaxMB),
+                                      as: JobReply.self)
+                return Outcome(ok: true, message: "launched test transcode \(r.job) through the agent")
             }
-            let cfg = try workerConfig(agent)
-            let id = JobID.generate()
+            let node = try nodeOperations(agent)
             let shim = try ShimLocator.locate(environment: environment)
             // The agent's own rules, with the agent down: a trusted configuration, and the test
             // runs as JOB_USER like every job of the agent.
-            try cfg.checkTrusted(configFile: configFile(agent), stateDir: inspector.journal.stateDir, shimPath: shim)
-            let launcher = JobLauncher(journal: inspector.journal, driver: inspector.driver, shimPath: shim)
-            let launched = try launcher.launch(TestTranscode.request(
-                jobID: id, engines: EngineCommand(ffmpegPath: cfg.ffmpegPath, gstLaunchPath: cfg.gstLaunchPath),
-                durationSeconds: l.durationSeconds, cpuMax: l.cpuMax, memoryMaxMB: l.memoryMaxMB, defaults: cfg.defaultConstraints,
-                user: try cfg.resolvedJobUser()))
+            try node.config.checkTrusted(configFile: node.configFile, stateDir: inspector.journal.stateDir, shimPath: shim)
+            let launched = try node.launchTest(durationSeconds: l.durationSeconds, cpuMax: l.cpuMax, memoryMaxMB: l.memoryMaxMB,
+                                               user: try node.config.resolvedJobUser(), shimPath: shim)
             children.withLock { _ = $0.insert(launched.shimPID) }
-            return Outcome(ok: true, message: "launched test transcode \(id) (agent down: started directly)")
+            return Outcome(ok: true, message: "launched test transcode \(launched.jobID) (agent down: started directly)")
         case let .setWrapper(on):
             if connected {
-                let r = try agentCall(ControlRequest(op: "set_wrapper", enabled: on))
-                let persisted = r.object["persisted"] == .bool(true)
+                let r = try agentCall(ControlRequest(op: .setWrapper, enabled: on), as: WrapperReply.self)
+                let persisted = r.persisted == true
                 return Outcome(ok: true, message: "WRAPPER_ENABLED=\(on ? "true" : "false") applied to the agent" + (persisted ? " and saved to worker.env" : " (the agent has no worker.env: not saved)"),
                                wrapperEnabled: on)
             }
-            guard let file = configFile(agent) else {
+            let node = try nodeOperations(agent)
+            guard let file = node.configFile, try node.persistWrapper(on) else {
                 throw FFRTMPError.invalidField(field: "worker.env", value: "(none)", expected: "an agent to talk to, or a worker.env (--config) to change")
             }
-            try WorkerConfig.persist(key: "WRAPPER_ENABLED", value: on ? "true" : "false", in: file)
             return Outcome(ok: true, message: "WRAPPER_ENABLED=\(on ? "true" : "false") saved to \(file); the agent is down and applies it when it starts",
                            wrapperEnabled: on)
         case let .adopt(o):
-            try checkStillOrphaned(o, agent: agent)
+            try checkStillOrphaned(o)
             let newID: JobID
             if connected {
-                let r = try agentCall(ControlRequest(op: "attach", pgid: o.pgid))
-                newID = try JobID(r.string("job") ?? "")
+                newID = try JobID(try agentCall(ControlRequest(op: .attach, pgid: o.pgid), as: JobReply.self).job)
             } else {
-                let cfg = try workerConfig(agent)
-                newID = JobID.generate()
-                _ = try Attacher(journal: inspector.journal, driver: inspector.driver).adopt(
-                    .pgid(o.pgid), jobID: newID, constraints: try ConstraintParser().parse(cfg.defaultConstraints), requireGovernance: false)
+                // The agent's adoption, with its check that every member is one of AUTO_ATTACH_TARGETS.
+                newID = try nodeOperations(agent).adopt(pgid: o.pgid).jobID
                 watching.withLock { _ = $0.insert(newID) }
             }
             var msg = "adopted pgid \(o.pgid) as job \(newID)" + (connected ? " (the agent watches it)" : " (agent down: this console watches it until it quits)")
@@ -261,21 +248,16 @@ public final class ConsoleOperations: @unchecked Sendable {
         }
     }
 
-    /// The group must still be the one listed: a member with a listed (pid, start time), and
-    /// every member a program adoption is for (AUTO_ATTACH_TARGETS), so a pgid reused since the
-    /// list was made, or a service script's group, is never moved. A journal orphan must still be one.
-    func checkStillOrphaned(_ o: OrphanItem, agent: AgentMonitor.State) throws {
+    /// The group must still be the one listed: a member with a listed (pid, start time), so a
+    /// pgid reused since the list was made is never moved. A journal orphan must still be one.
+    /// That every member is a program adoption is for (AUTO_ATTACH_TARGETS) is checked by the
+    /// adoption itself (NodeOperations.adopt), in the agent or, with the agent down, here.
+    func checkStillOrphaned(_ o: OrphanItem) throws {
         let listed = Set(zip(o.pids, o.startTimes).map { ProcessIdentity(pid: $0.0, startTime: $0.1) })
         let now = try Attacher.resolve(.pgid(o.pgid))
         guard now.contains(where: { listed.contains($0) }) else {
             throw FFRTMPError.invalidField(field: "pgid", value: String(o.pgid),
                                            expected: "the group listed a moment ago (it ended or its id was reused: press a to list again)")
-        }
-        let targets = Set(try workerConfig(agent).autoAttachTargets)
-        let others = now.compactMap { ProcFS.stat($0.pid) }.filter { !targets.contains($0.comm) }
-        guard others.isEmpty else {
-            throw FFRTMPError.invalidField(field: "pgid", value: String(o.pgid),
-                                           expected: "a group of \(targets.sorted().joined(separator: ", ")) only (it also holds " + others.prefix(3).map { "\($0.comm)[\($0.pid)]" }.joined(separator: ", ") + ")")
         }
         if o.kind == .job, let old = o.jobID {
             let st = try inspector.status(try JobID(old), withUsage: false)
@@ -313,41 +295,25 @@ public final class ConsoleOperations: @unchecked Sendable {
         return problems
     }
 
-    /// An agent's answer: its JSON object.
-    struct Answer {
-        var object: [String: JSONValue]
-        func string(_ key: String) -> String? {
-            if case let .string(v)? = object[key] { return v }
-            return nil
-        }
-    }
-
-    /// One control-socket call; an "ok": false answer is an error carrying the agent's words.
-    func agentCall(_ request: ControlRequest) throws -> Answer {
+    /// One control-socket call, its answer decoded as `R`; an "ok": false answer is an error
+    /// carrying the agent's words.
+    func agentCall<R: Decodable>(_ request: ControlRequest, as: R.Type) throws -> R {
         let line = String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
         let text = try ControlClient.send(stateDir: inspector.journal.stateDir, request: line, timeoutSeconds: 35)
-        guard case let .object(obj)? = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+        let data = Data(text.utf8)
+        guard let head = try? JSONDecoder().decode(ControlReplyHead.self, from: data) else {
             throw AgentError(text: "unreadable answer: " + String(text.prefix(200)))
         }
-        let answer = Answer(object: obj)
-        guard obj["ok"] == .bool(true) else { throw AgentError(text: answer.string("error") ?? text) }
-        return answer
+        guard head.ok else { throw AgentError(text: head.error ?? text) }
+        do {
+            return try JSONDecoder().decode(R.self, from: data)
+        } catch {
+            throw AgentError(text: "unreadable answer to \(request.op.rawValue): " + String(text.prefix(200)))
+        }
     }
 
     struct AgentError: Error, CustomStringConvertible {
         var text: String
         var description: String { "the agent said: " + text }
-    }
-
-    /// Any JSON value, kept as text (nested values are not needed here).
-    struct Scalar: Decodable {
-        var text: String
-        init(from d: Decoder) throws {
-            let c = try d.singleValueContainer()
-            if let b = try? c.decode(Bool.self) { text = b ? "true" : "false" }
-            else if let s = try? c.decode(String.self) { text = s }
-            else if let n = try? c.decode(Double.self) { text = String(n) }
-            else { text = "" }
-        }
     }
 }
