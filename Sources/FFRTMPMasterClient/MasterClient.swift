@@ -23,14 +23,12 @@ public final class MasterClient: MasterTransport {
     public enum ClientError: Error, CustomStringConvertible, Equatable {
         /// The master answered with an error status and (usually) a message.
         case api(status: Int, message: String)
-        case badURL(String)
         case tlsFile(key: String, path: String, why: String)
         case transport(String)
 
         public var description: String {
             switch self {
             case let .api(status, message): return "master answered \(status): \(message)"
-            case let .badURL(u): return "MASTER_URL \"\(u.prefix(200))\" is not an https://HOST[:PORT][/PATH] or http://HOST[:PORT][/PATH] URL"
             case let .tlsFile(key, path, why): return path.isEmpty ? "\(key): \(why)" : "\(key)=\(path): \(why)"
             case let .transport(m): return "cannot reach the master: \(m)"
             }

@@ -51,9 +51,17 @@ final class ConsoleOperationsTests: IntegrationTestCase {
         let audit = try AuditLog(stateDir: h.stateDir).entries()
         XCTAssertEqual(audit.map(\.action), ["adopt"])
         XCTAssertEqual(audit.map(\.outcome), ["failed"])
+        chmod(env, 0o644)
 
-        // The control: with sleep among the targets, the same group is adopted (and watched).
+        // The control: with sleep among the targets, the same group is adopted (and watched)...
         try "NODE_ID=console-down\nAUTO_ATTACH_TARGETS=ffmpeg,sleep\n".write(toFile: env, atomically: true, encoding: .utf8)
+        // ...but not while others may write the file that says so: the widened targets are not trusted.
+        chmod(env, 0o666)
+        let untrusted = ops.perform(.adopt(item), agent: down)
+        XCTAssertFalse(untrusted.ok)
+        XCTAssertTrue(untrusted.message.contains("worker.env \(env) is not safe"), untrusted.message)
+        XCTAssertEqual(ProcFS.cgroups(pid), before, "the process was not moved")
+        chmod(env, 0o644)
         let adopted = ops.perform(.adopt(item), agent: down)
         XCTAssertTrue(adopted.ok, adopted.message)
         XCTAssertTrue(adopted.message.contains("adopted pgid \(pid) as job "), adopted.message)

@@ -161,7 +161,8 @@ import FFRTMPTestSupport
         add("NODE_ID", ({ r in Fragments.validID(&r) }, { r in WireSchemas.invalidIDString(&r).replacingOccurrences(of: "\n", with: "") }))
         add("WRAPPER_DEFAULT_CPU_MAX", ({ r in if case .str(let v) = WireSchemas.cpuMax(&r) { return v }; return "max" },
                                         { r in if case .str(let v) = WireSchemas.badCPUMax(&r) { return v }; return "5" }))
-        add("MASTER_URL", ({ r in "http://127.0.0.1:" + String(int(1...65535, &r)) }, { r in ["https://x", "ftp://x", "127.0.0.1:80", "HTTP://x", "x"].pick(&r) }))
+        add("MASTER_URL", ({ r in ["http://127.0.0.1:", "https://master.example:", "https://[::1]:"].pick(&r) + String(int(1...65535, &r)) },
+                          { r in ["ftp://x", "127.0.0.1:80", "HTTP://x", "x", "https://", "http://h:0", "https://u:p@h", "http://h/?k=1", "https://h:99999"].pick(&r) }))
         return s
     }()
 

@@ -76,8 +76,8 @@ public struct WorkerConfig: Equatable, Sendable {
             return raw
         }
         if let url = v["MASTER_URL"] {
-            guard url.hasPrefix("https://") || url.hasPrefix("http://") else {
-                throw Invalid(key: "MASTER_URL", value: url, expected: "https://HOST[:PORT] (or http:// on loopback)")
+            guard (try? MasterEndpoint(url)) != nil else {
+                throw Invalid(key: "MASTER_URL", value: url, expected: "https://HOST[:PORT][/PATH] (or http:// on loopback), with no user info, query or fragment")
             }
             c.masterURL = url
         }

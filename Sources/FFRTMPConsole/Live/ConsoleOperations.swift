@@ -128,8 +128,11 @@ public final class ConsoleOperations: @unchecked Sendable {
     }
 
     /// What the agent would do, on worker.env's settings: the console's path with the agent down.
+    /// worker.env must pass the agent's trust check first: AUTO_ATTACH_TARGETS and the
+    /// defaults are acted on as root, so a file others can write must not widen them.
     func nodeOperations(_ agent: AgentMonitor.State) throws -> NodeOperations {
-        NodeOperations(config: try workerConfig(agent), configFile: configFile(agent), journal: inspector.journal, driver: inspector.driver)
+        if let file = configFile(agent) { try TrustedPath.check(file, what: "worker.env") }
+        return NodeOperations(config: try workerConfig(agent), configFile: configFile(agent), journal: inspector.journal, driver: inspector.driver)
     }
 
     /// WRAPPER_ENABLED from worker.env, for the header when no agent answers.
