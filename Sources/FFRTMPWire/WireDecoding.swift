@@ -4,7 +4,12 @@ import FoundationEssentials
 /// becomes `WireError.invalidField` naming the field ("wrapper_constraints.cpu_max",
 /// "running_jobs[2]", or "body" when the text is not JSON at all).
 public enum WireDecoding {
+    /// Arrays and objects nested deeper than this are refused before any decoding: no field of
+    /// ours nests past a handful of levels, and free-form parameters get 32.
+    public static let maxDepth = 32
+
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
+        try checkDepth(data)
         do {
             return try JSONDecoder().decode(type, from: data)
         } catch let e as DecodingError {
@@ -12,6 +17,33 @@ public enum WireDecoding {
                 throw WireError.invalidField(field: n.path, reason: "expected a number that fits (a whole number in range, or a finite one), not \(n.text)")
             }
             throw WireError.invalidField(field: path(e), reason: reason(e))
+        }
+    }
+
+    /// One linear pass over the bytes (strings and their escapes skipped): refuses a body whose
+    /// arrays and objects nest deeper than `maxDepth`, so a small hostile body (32 KB of `{"a":`)
+    /// costs microseconds, not the decoder's (and the store's) time.
+    public static func checkDepth(_ data: Data, maxDepth: Int = maxDepth) throws {
+        let tooDeep = data.withUnsafeBytes { raw -> Bool in
+            var depth = 0, inString = false, escaped = false
+            for b in raw {
+                if inString {
+                    if escaped { escaped = false } else if b == 0x5c { escaped = true } else if b == 0x22 { inString = false }
+                    continue
+                }
+                switch b {
+                case 0x22: inString = true
+                case 0x5b, 0x7b:
+                    depth += 1
+                    if depth > maxDepth { return true }
+                case 0x5d, 0x7d: depth -= 1
+                default: break
+                }
+            }
+            return false
+        }
+        if tooDeep {
+            throw WireError.invalidField(field: "body", reason: "arrays and objects nested deeper than \(maxDepth) levels")
         }
     }
 

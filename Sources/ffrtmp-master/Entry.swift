@@ -41,11 +41,19 @@ struct MasterCommand: AsyncParsableCommand {
     @Option(name: .customLong("tls-client-ca"), help: "PEM CA: every client must present a certificate it signed (mutual TLS). Needs --tls-cert.")
     var tlsClientCA: String?
 
+    @Option(name: .customLong("idle-timeout"), help: "Seconds after which an idle connection is closed.")
+    var idleTimeout: Int = 30
+
+    @Option(name: .customLong("max-connections"), help: "Connections open at once; more wait in the kernel's backlog.")
+    var maxConnections: Int = 10_000
+
     @Option(name: .customLong("node-lost-after"), help: "Seconds without a heartbeat after which a node is lost and its running jobs become unknown.")
     var nodeLostAfter: Double = 30
 
     func validate() throws {
         guard let _ = Self.hostPort(listen) else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080, not \(listen)") }
+        guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 1 to 3600 seconds, not \(idleTimeout)") }
+        guard (16...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be 16 to 1000000, not \(maxConnections)") }
         guard nodeLostAfter > 0 else { throw ValidationError("--node-lost-after must be greater than 0") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard tlsClientCA == nil || tlsCert != nil else { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
@@ -68,9 +76,14 @@ struct MasterCommand: AsyncParsableCommand {
         try await store.migrate()
         let (host, port) = Self.hostPort(listen)!
         let api = MasterAPI(store: store, apiKey: key, metricsNeedKey: metricsAuth)
-        let server: HTTPServerBuilder = try tlsConfiguration().map { try .tls(.http1(), tlsConfiguration: $0) } ?? .http1()
+        let limits = ServerLimits(idleTimeoutSeconds: idleTimeout, maxConnections: maxConnections)
+        let files = ServerLimits.raiseOpenFileLimit()
+        if files < maxConnections + 64 {
+            logger.warning("open-file limit \(files) is below --max-connections \(maxConnections): raise LimitNOFILE (the unit sets 65536)")
+        }
+        let server: HTTPServerBuilder = try tlsConfiguration().map { try .tls(limits.http1, tlsConfiguration: $0) } ?? limits.http1
         var app = Application(router: api.router(), server: server,
-                              configuration: .init(address: .hostname(host, port: port), serverName: "ffrtmp-master"), logger: logger)
+                              configuration: limits.configuration(host: host, port: port, logger: logger), logger: logger)
         logger.info("serving \(tlsCert == nil ? "http" : "https")://\(listen)\(tlsClientCA == nil ? "" : " (client certificates required)")")
         app.addServices(NodeLivenessService(store: store, lostAfterSeconds: nodeLostAfter, logger: logger))
         try await app.runService()

@@ -99,4 +99,34 @@ import Testing
             }
         }
     }
+
+    /// Nesting: a document nested `d` deep (arrays and objects mixed, with strings holding
+    /// brackets, quotes and escapes that must not count) is refused iff d > maxDepth, by name.
+    @Test func nestingBeyondTheBudgetIsRefusedByName() async {
+        let tally = Tally("nesting budget")
+        await propertyCheck(count: Iterations.count(2000), input: gen { r -> (Int, String) in
+            let d = int(0...80, &r)
+            let noise = [#""[{\"]}""#, #""\\""#, #""a}b]""#, "1", "null", #""\u005b""#]
+            var open = "", close = ""
+            for _ in 0..<d {
+                if chance(0.5, &r) { open += "[" + noise.pick(&r) + ","; close = "]" + close }
+                else { open += #"{"k":"# + noise.pick(&r) + #","v":"#; close = "}" + close }
+            }
+            return (d, open + noise.pick(&r) + close)
+        }) { c in
+            let (d, text) = c
+            tally.add(d > WireDecoding.maxDepth ? "too deep" : "within")
+            do {
+                try WireDecoding.checkDepth(Data(text.utf8))
+                #expect(d <= WireDecoding.maxDepth, "depth \(d) accepted: \(text.prefix(200))")
+                _ = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+            } catch let e as WireError {
+                #expect(d > WireDecoding.maxDepth, "depth \(d) refused: \(e)")
+                #expect("\(e)" == "invalid body: arrays and objects nested deeper than 32 levels", "\(e)")
+            } catch {
+                Issue.record("depth \(d): the generated document is not JSON: \(error): \(text.prefix(200))")
+            }
+        }
+        tally.report(expecting: ["within", "too deep"])
+    }
 }
