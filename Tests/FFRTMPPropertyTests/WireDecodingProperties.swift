@@ -89,6 +89,14 @@ import Testing
         tally.report(expecting: ["valid", "invalid"])
     }
 
+    /// Each kind decodes as itself, whatever order the decoder tries them in: true is no 1, "1"
+    /// no number, an empty object no empty array.
+    @Test func jsonValueKeepsEachKind() throws {
+        let v = try JSONDecoder().decode(JSONValue.self, from: Data(#"[true,false,1,-2.5,"1","true",null,{},[],{"a":[0,{"b":"x"}]}]"#.utf8))
+        #expect(v == .array([.bool(true), .bool(false), .number(1), .number(-2.5), .string("1"), .string("true"), .null,
+                             .object([:]), .array([]), .object(["a": .array([.number(0), .object(["b": .string("x")])])])]))
+    }
+
     /// Free-form JSON (parameters, results) is kept as it came: decode, encode, decode is stable.
     @Test func jsonValueRoundTrips() async {
         await propertyCheck(count: Iterations.count(3000), input: gen { r in J.random(&r, depth: 4) }) { j in

@@ -73,8 +73,12 @@ public struct JobKiller: Sendable {
     /// signal from the driver either way), and the mismatch is returned for the log.
     func sendToGroup(_ st: JobStatus, _ sig: Int32) -> String? {
         guard let w = st.workload else { return nil }
+        // /proc is read before the leader is signalled: a leader that dies of the signal at once
+        // (and is reaped by its shim) would otherwise leave no stat to compare, and a forged
+        // group would go unreported.
+        let seen = ProcFS.stat(w.identity.pid)
         guard (try? w.identity.signal(sig)) == true else { return nil }
-        guard let now = ProcFS.stat(w.identity.pid), now.startTime == w.identity.startTime else { return nil }
+        guard let now = seen, now.startTime == w.identity.startTime else { return nil }
         guard w.pgid > 1, now.pgrp == w.pgid else {
             return "workload.pid names process group \(w.pgid), but the leader \(w.identity.pid) is in group \(now.pgrp): " +
                 "only the leader and the job's cgroup members were signalled"
