@@ -7,6 +7,10 @@
  *   exit N | sleep SEC [CODE] | spin SEC | alloc MB [HOLD_SEC] | signal SIG
  *   escape SEC [PSEC] | stubborn SEC | cat FILE | print N
  *
+ * Run under the name "stubborn-ffmpeg" (a symlink), whatever its arguments, it is an engine
+ * that ignores SIGTERM and sleeps 120 s: an agent's FFMPEG_PATH for tests of the kill's grace
+ * period and its escalation.
+ *
  * Bad usage exits 64 (EX_USAGE), so it cannot be mistaken for a mode's result.
  */
 #ifndef _GNU_SOURCE
@@ -264,7 +268,10 @@ static int mode_print(long n)
 int main(int argc, char **argv)
 {
     const char *mode;
+    const char *name = strrchr(argv[0], '/');
 
+    if (strcmp(name ? name + 1 : argv[0], "stubborn-ffmpeg") == 0)
+        return mode_stubborn(120);
     if (argc < 2)
         usage("missing MODE");
     mode = argv[1];

@@ -24,23 +24,34 @@ extension Agent {
         for j in jobs { start(j) }
     }
 
+    /// The grace period of a master cancel before SIGKILL.
+    static let cancelGrace = 10.0
+
     func cancel(masterID: String) {
         guard let (id, t) = tracked.first(where: { $0.value.job.masterJobID == masterID }) else { return }
-        // The master repeats a cancel on every heartbeat until the result lands: act once.
-        if journal.killRequest(id) != nil { return }
         let who = "master cancel node=\(config.nodeID)"
         if let pid = t.legacyPID {
-            try? journal.writeKillRequest(id, by: who)
+            // The master repeats a cancel on every heartbeat until the result lands: act once.
+            if journal.killRequest(id) != nil { return }
+            do { try journal.writeKillRequest(id, by: who) } catch { logger.warning("cancel of \(masterID): kill request not written: \(error)") }
             Self.signalLegacy(pid, SIGTERM)
-        } else {
-            // The grace period must not stall the loop (and with it the systemd watchdog).
-            let (killer, log) = (JobKiller(inspector: inspector), logger)
-            Detached.run {
-                do {
-                    let out = try killer.kill(id, graceSeconds: 10, requestedBy: who)
-                    for n in out.notes { log.warning("cancel of \(masterID): \(n)") }
-                } catch { log.warning("cancel of \(masterID) failed: \(error)") }
-            }
+            return
+        }
+        // Once per agent process: the master repeats the cancel on every heartbeat.
+        guard cancelled.insert(id).inserted else { return }
+        // A kill request an earlier agent wrote (it died during the grace period) is re-armed:
+        // the grace counts from when it was written, so the workload still dies on time.
+        let age = journal.killRequest(id) != nil ? journal.killRequestAge(id) : nil
+        if age != nil, (try? inspector.status(id, withUsage: false))?.state.isLive != true { return }
+        let grace = max(0, Self.cancelGrace - (age ?? 0))
+        if let age { logger.info("cancel of \(masterID): re-armed after a restart (requested \(Int(age)) s ago, \(Int(grace.rounded(.up))) s of grace left)") }
+        // The grace period must not stall the loop (and with it the systemd watchdog).
+        let (killer, log) = (JobKiller(inspector: inspector), logger)
+        Detached.run {
+            do {
+                let out = try killer.kill(id, signal: grace > 0 ? SIGTERM : SIGKILL, graceSeconds: grace, requestedBy: who, keepRequest: true)
+                for n in out.notes { log.warning("cancel of \(masterID): \(n)") }
+            } catch { log.warning("cancel of \(masterID) failed: \(error)") }
         }
     }
 }

@@ -34,6 +34,8 @@ public final class Agent {
     var nextSample: Int64 = 0
     var nextWatchdog: Int64 = 0
     var attached: Set<JobID> = []
+    /// Master cancels this process acted on (the loop's only: the kill itself runs detached).
+    var cancelled: Set<JobID> = []
     /// The once-a-second survey of every journal job (ended ones are not read again).
     let journalWatch: JournalWatch
     /// Shims this agent started are its children until they exit: reaped here so none lingers

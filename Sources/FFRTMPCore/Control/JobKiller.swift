@@ -19,7 +19,10 @@ public struct JobKiller: Sendable {
         public var notes: [String] = []
     }
 
-    public func kill(_ id: JobID, signal sig: Int32 = SIGTERM, graceSeconds: Double = 10, requestedBy who: String) throws -> Outcome {
+    /// `keepRequest`: a kill re-armed after a restart leaves the earlier kill request (its
+    /// author and its time, from which the grace period counts) as it is.
+    public func kill(_ id: JobID, signal sig: Int32 = SIGTERM, graceSeconds: Double = 10, requestedBy who: String,
+                     keepRequest: Bool = false) throws -> Outcome {
         let st = try inspector.status(id, withUsage: false)
         guard st.state.isLive else {
             throw FFRTMPError.invalidField(field: "job", value: id.value, expected: "a live job (this one is \(st.state.rawValue))")
@@ -31,7 +34,9 @@ public struct JobKiller: Sendable {
             throw FFRTMPError.invalidField(field: "cgroup in \(journal.file(id, "spec.json"))", value: cg.path,
                                            expected: "\(driver.locate(id).path) (the job's cgroup under the configured parent; check FFRTMP_CGROUP_PARENT)")
         }
-        try journal.writeKillRequest(id, by: "\(who) signal=\(Signals.name(sig)) at=\(Clock.iso8601(unixNanoseconds: Clock.realtimeNanoseconds()))")
+        if !(keepRequest && journal.killRequest(id) != nil) {
+            try journal.writeKillRequest(id, by: "\(who) signal=\(Signals.name(sig)) at=\(Clock.iso8601(unixNanoseconds: Clock.realtimeNanoseconds()))")
+        }
         var escalated = false
         var notes: [String] = []
         if sig != SIGKILL {

@@ -113,6 +113,15 @@ public struct JobJournal: Sendable {
         try FileIO.writeAtomically(file(id, "kill-request"), who + "\n", sync: true)
     }
 
+    /// Seconds since the kill request was written (its mtime): a kill's grace period is
+    /// counted from there, across agent restarts.
+    public func killRequestAge(_ id: JobID) -> Double? {
+        var st = stat()
+        guard lstat(file(id, "kill-request"), &st) == 0 else { return nil }
+        let written = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
+        return max(0, Double(Clock.realtimeNanoseconds()) / 1e9 - written)
+    }
+
     public func killRequest(_ id: JobID) -> String? {
         FileIO.readIfExists(file(id, "kill-request"), noFollow: true).map { $0.trimmingCharacters(in: "\n") }
     }
