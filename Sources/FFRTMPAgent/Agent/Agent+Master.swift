@@ -13,7 +13,7 @@ extension Agent {
     var sessionView: MasterSession.View {
         MasterSession.View(running: tracked.values.map(\.job.masterJobID), freeSlots: config.maxJobs - tracked.count,
                            wrapperEnabled: config.wrapperEnabled, heartbeatInterval: config.heartbeatInterval,
-                           pollInterval: config.pollInterval)
+                           pollInterval: config.pollInterval, pollReserveBytes: UInt64(config.pollReserveMB) << 20)
     }
 
     /// Once per loop pass: act on the cancels and start the jobs the session took from the master.

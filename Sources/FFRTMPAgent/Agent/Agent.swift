@@ -75,10 +75,11 @@ public final class Agent {
         outbox = box
         self.logger = logger
         let view = MasterSession.View(running: [], freeSlots: config.maxJobs, wrapperEnabled: config.wrapperEnabled,
-                                      heartbeatInterval: config.heartbeatInterval, pollInterval: config.pollInterval)
+                                      heartbeatInterval: config.heartbeatInterval, pollInterval: config.pollInterval,
+                                      pollReserveBytes: UInt64(config.pollReserveMB) << 20)
         let m = AgentMetrics()
         metrics = m
-        session = master.map { MasterSession(transport: $0, nodeID: config.nodeID, outbox: box, metrics: m, logger: logger, view: view) }
+        session = master.map { MasterSession(transport: $0, nodeID: config.nodeID, outbox: box, stateDir: journal.stateDir, metrics: m, logger: logger, view: view) }
     }
 
     var engines: EngineCommand { EngineCommand(ffmpegPath: config.ffmpegPath, gstLaunchPath: config.gstLaunchPath) }

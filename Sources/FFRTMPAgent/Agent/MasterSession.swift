@@ -20,6 +20,8 @@ public final class MasterSession: Sendable {
         public var wrapperEnabled: Bool
         public var heartbeatInterval: Double
         public var pollInterval: Double
+        /// POLL_RESERVE_MB in bytes: polls wait while the state dir has less room than this.
+        public var pollReserveBytes: UInt64
     }
 
     struct State {
@@ -36,8 +38,11 @@ public final class MasterSession: Sendable {
     let metrics: AgentMetrics
     let logger: Logger
     let task = Mutex<Task<Void, Never>?>(nil)
+    /// The state dir, whose free space gates polls.
+    let stateDir: String
 
-    init(transport: MasterTransport, nodeID: String, outbox: Outbox, metrics: AgentMetrics, logger: Logger, view: View) {
+    init(transport: MasterTransport, nodeID: String, outbox: Outbox, stateDir: String, metrics: AgentMetrics, logger: Logger, view: View) {
+        self.stateDir = stateDir
         self.transport = transport
         self.nodeID = nodeID
         self.outbox = outbox
@@ -106,10 +111,22 @@ public final class MasterSession: Sendable {
 
     func polls() async {
         var backoff = 0.0
+        var warnedFull: Int64 = 0
         while !Task.isCancelled {
             let (v, ready) = state.withLock { s in (s.view, s.registered && s.jobs.isEmpty && s.view.freeSlots > 0) }
             guard ready else {
                 await Self.sleep(min(0.05, v.pollInterval))
+                continue
+            }
+            // A job taken without room to journal it would stay assigned at the master: wait
+            // for room instead (warned once a minute).
+            if let free = Sys.freeBytes(stateDir), free < v.pollReserveBytes {
+                let now = Clock.monotonicNanoseconds()
+                if now - warnedFull > 60_000_000_000 || warnedFull == 0 {
+                    warnedFull = now
+                    logger.warning("not polling: the state dir \(stateDir) has \(free >> 20) MiB free, below POLL_RESERVE_MB=\(v.pollReserveBytes >> 20)")
+                }
+                await Self.sleep(max(1, v.pollInterval))
                 continue
             }
             if await poll() {

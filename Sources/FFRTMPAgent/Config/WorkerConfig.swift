@@ -18,6 +18,9 @@ public struct WorkerConfig: Equatable, Sendable {
     public var metricsListen = "127.0.0.1"
     public var heartbeatInterval = 10.0
     public var pollInterval = 2.0
+    /// The agent polls only while its state dir has this much room (a job it took but could
+    /// not journal would be stranded at the master).
+    public var pollReserveMB = 64
     public var wrapperEnabled = false
     public var defaultConstraints = WireConstraints()
     public var ffmpegPath = "/usr/bin/ffmpeg"
@@ -112,6 +115,7 @@ public struct WorkerConfig: Equatable, Sendable {
         }
         c.heartbeatInterval = try num("HEARTBEAT_INTERVAL", 0.1...3600) ?? c.heartbeatInterval
         c.pollInterval = try num("POLL_INTERVAL", 0.05...3600) ?? c.pollInterval
+        c.pollReserveMB = try int("POLL_RESERVE_MB", 0...1_048_576) ?? c.pollReserveMB
         c.wrapperEnabled = try bool("WRAPPER_ENABLED") ?? c.wrapperEnabled
         c.ffmpegPath = try path("FFMPEG_PATH") ?? c.ffmpegPath
         c.gstLaunchPath = try path("GST_LAUNCH_PATH") ?? c.gstLaunchPath

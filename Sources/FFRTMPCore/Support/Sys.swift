@@ -6,6 +6,14 @@ func ffrtmpPidfdOpen(_ pid: Int32) -> Int32 { ffrtmp_pidfd_open(pid) }
 func ffrtmpPidfdSendSignal(_ fd: Int32, _ sig: Int32) -> Int32 { ffrtmp_pidfd_send_signal(fd, sig) }
 
 public enum Sys {
+    /// Bytes an unprivileged writer may still use on the filesystem holding `path` (statvfs
+    /// f_bavail), or nil when it cannot be asked.
+    public static func freeBytes(_ path: String) -> UInt64? {
+        var v = statvfs()
+        guard statvfs(path, &v) == 0 else { return nil }
+        return UInt64(v.f_bavail) * UInt64(v.f_frsize)
+    }
+
     /// Waits for a pidfd to become readable (process exited). true = exited.
     public static func pidfdWait(_ fd: Int32, timeoutMs: Int32) -> Bool { ffrtmp_pidfd_wait(fd, timeoutMs) == 1 }
     public static func pidfdOpen(_ pid: Int32) -> Int32 { ffrtmp_pidfd_open(pid) }
