@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "ffrtmp-master", targets: ["ffrtmp-master"]),
         .executable(name: "ffrtmp-console", targets: ["ffrtmp-console"]),
         .executable(name: "ffrtmp-agent", targets: ["ffrtmp-agent"]),
+        .executable(name: "ffrtmp-bench-json", targets: ["ffrtmp-bench-json"]),
         .library(name: "FFRTMPCore", targets: ["FFRTMPCore"]),
     ],
     dependencies: [
@@ -63,6 +64,8 @@ let package = Package(
         .target(name: "CNcursesw", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("ncursesw")]),
         .target(name: "FFRTMPConsole", dependencies: ["FFRTMPCore", "FFRTMPWire", "FFRTMPAgent"]),
         .executableTarget(name: "ffrtmp-console", dependencies: ["CNcursesw", "FFRTMPConsole", "FFRTMPAgent", "FFRTMPCore"]),
+        // Benchmarks only: the master's JSON decoding against Foundation's JSONSerialization.
+        .executableTarget(name: "ffrtmp-bench-json", dependencies: ["FFRTMPModel", "FFRTMPWire"]),
         // A deterministic workload for the tests (spin, alloc, escape via setsid, exit N).
         .executableTarget(name: "ffrtmp-testload", cSettings: [.define("_GNU_SOURCE")]),
         // The wire model shared by the master, the agent and the `ffrtmp jobs` client. Foundation and

@@ -5,6 +5,9 @@
 # the 32 KB hostile body of {"a": nesting (refused). Python's json.loads of the 1 MiB body is a
 # second peer, for the decoding alone.
 #
+# Then ffrtmp-bench-json (when built) times the decoding alone, in process, against Foundation's
+# JSONSerialization of the same bytes.
+#
 #   scripts/bench/json-budget.sh [RUNS]      FFRTMP_BIN_DIR: the binaries (default .build/release)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -55,3 +58,4 @@ for _ in range(20):
 best.sort()
 print(f"python3 json.loads of the deep body: median {best[len(best)//2]*1000:.2f} ms")
 PY
+if [ -x "$bin/ffrtmp-bench-json" ]; then "$bin/ffrtmp-bench-json" "$runs"; else echo "($bin/ffrtmp-bench-json not built: swift build -c release --product ffrtmp-bench-json)"; fi
