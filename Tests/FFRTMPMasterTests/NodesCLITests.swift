@@ -31,7 +31,9 @@ extension JobsCLITests {
         let port = 19_981 + Int(getpid() % 300)
         let master = Process()
         master.executableURL = URL(fileURLWithPath: bin + "/ffrtmp-master")
-        master.arguments = ["--listen", "127.0.0.1:\(port)", "--db", db]
+        let readKey = "read-only-key-0123456789abcdef"
+        dir.write("read.key", readKey + "\n")
+        master.arguments = ["--listen", "127.0.0.1:\(port)", "--db", db, "--read-key-file", dir.path + "/read.key"]
         master.environment = ProcessInfo.processInfo.environment.merging(["FFRTMP_API_KEY": Self.key]) { $1 }
         master.standardOutput = FileHandle.nullDevice
         master.standardError = FileHandle.nullDevice
@@ -48,6 +50,14 @@ extension JobsCLITests {
                                      "-d", #"{"node_id":"\#(node)"}"#, "http://127.0.0.1:\(port)/api/nodes/register"], env: [:]).1
         }
         XCTAssertEqual(try register("edge-cli", with: key), "200")
+        func status(_ method: String, _ path: String, with key: String) throws -> String {
+            try run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method, "-H", "Authorization: Bearer \(key)",
+                                     "-d", #"{"id":"r-1"}"#, "http://127.0.0.1:\(port)\(path)"], env: [:]).1
+        }
+        XCTAssertEqual(try status("GET", "/api/nodes", with: readKey), "200", "--read-key-file: the read key may list")
+        XCTAssertEqual(try status("POST", "/api/jobs", with: readKey), "403", "the read key may not submit")
+        XCTAssertEqual(try status("POST", "/api/jobs", with: Self.key), "201")
+        XCTAssertEqual(try status("GET", "/api/jobs/r-1", with: key), "403", "a node key may not read jobs")
         XCTAssertEqual(try register("edge-other", with: key), "403")
         XCTAssertEqual(try register("edge-cli", with: Self.key), "403", "the admin key on a node route, without --allow-shared-node-key")
         let revoke = try run(bin + "/ffrtmp-master", ["nodes", "revoke", "edge-cli", "--db", db], env: [:])
