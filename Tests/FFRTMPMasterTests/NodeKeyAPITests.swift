@@ -155,4 +155,13 @@ final class NodeKeyAPITests: XCTestCase {
                            #"node key of "edge-a" may not act for node "edge-x""#)
         }
     }
+
+    func testTheSharedKeyWarningIsAtMostOncePerMinute() {
+        let w = RateLimitedWarning(everyMs: 60_000)
+        XCTAssertTrue(w.shouldWarn(now: 1_000))
+        XCTAssertFalse(w.shouldWarn(now: 1_001))
+        XCTAssertFalse(w.shouldWarn(now: 60_999))
+        XCTAssertTrue(w.shouldWarn(now: 61_000))
+        XCTAssertFalse(w.shouldWarn(now: 61_500))
+    }
 }

@@ -1,3 +1,4 @@
+import FFRTMPModel
 import Hummingbird
 import Logging
 import Synchronization
@@ -93,13 +94,13 @@ public struct BearerAuthMiddleware<Context: PrincipalRequestContext>: RouterMidd
 }
 
 /// True at most once per `everyMs` (the shared-key warning: once a minute, not per request).
-final class RateLimitedWarning: Sendable {
+public final class RateLimitedWarning: Sendable {
     let everyMs: Int64
     let last = Mutex<Int64?>(nil)
 
-    init(everyMs: Int64) { self.everyMs = everyMs }
+    public init(everyMs: Int64) { self.everyMs = everyMs }
 
-    func shouldWarn(now: Int64 = JobRules.now()) -> Bool {
+    public func shouldWarn(now: Int64 = Clock.realtimeNanoseconds() / 1_000_000) -> Bool {
         last.withLock { last in
             if let l = last, now - l < everyMs { return false }
             last = now
