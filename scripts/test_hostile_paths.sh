@@ -105,6 +105,7 @@ CANARY0=$(canary_sums)
 LISTING0=$(outside_listing)
 
 harness_key "$T"
+harness_node_key "$T" "hostile-$$" "sqlite:$T/master.db" || bail "ffrtmp-master nodes add failed (see $T/master.log)"
 PORT=$(free_port "${FFRTMP_HOSTILE_PORT:-18130}" $((${FFRTMP_HOSTILE_PORT:-18130} + 9))) || bail "no free port for the master"
 master_start "$T" "$PORT" "sqlite:$T/master.db" "$T/master.log" || bail "ffrtmp-master did not start (see its log: $(tail -n 1 "$T/master.log"))"
 write_worker_env "$T/worker.env" false

@@ -95,6 +95,10 @@ unset FFRTMP_CGROUP_DRIVER MASTER_URL FFRTMP_API_KEY FFRTMP_API_KEY_FILE
 ff() { "$bin/ffrtmp" "$@"; }
 key=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 (umask 077; printf '%s\n' "$key" > "$tmp/master.key")
+# The agent's own key for its node id, in the open master's store (the admin key may not call
+# the node routes).
+(umask 077; "$master_bin" nodes add monitoring-test --db "sqlite:$tmp/master-open.db" > "$tmp/node.key" 2> "$tmp/nodes-add.log") \
+  || { echo "ffrtmp-master nodes add failed: $(cat "$tmp/nodes-add.log")" >&2; exit 1; }
 # Two masters: one as shipped (/metrics open), one with --metrics-auth.
 FFRTMP_API_KEY=$key "$master_bin" --listen 127.0.0.1:$mport_open --db "sqlite:$tmp/master-open.db" > "$tmp/master-open.log" 2>&1 &
 pids+=($!)
@@ -104,7 +108,7 @@ pids+=($!)
 # Its worker.env is private: never /etc/ffrtmp/worker.env, which may name a real master.
 cat > "$tmp/worker.env" <<EOT
 MASTER_URL=http://127.0.0.1:$mport_open
-FFRTMP_API_KEY_FILE=$tmp/master.key
+FFRTMP_API_KEY_FILE=$tmp/node.key
 NODE_ID=monitoring-test
 METRICS_PORT=$port
 HEARTBEAT_INTERVAL=1

@@ -95,7 +95,7 @@ running_workload() { local p; p=$(workload_pid "$1") && alive "$p" && [ "$(cat "
 write_worker_env() { # WRAPPER_ENABLED
   cat > "$T/worker.env" <<EOF
 MASTER_URL=$M
-FFRTMP_API_KEY_FILE=$T/api.key
+FFRTMP_API_KEY_FILE=$T/node.key
 NODE_ID=integ-$$
 MAX_JOBS=8
 POLL_INTERVAL=0.2
@@ -179,6 +179,10 @@ CPU_MNT=$(cg_mount cpu) CPUACCT_MNT=$(cg_mount cpuacct) MEM_MNT=$(cg_mount memor
 (umask 077
  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/api.key"
  printf 'Authorization: Bearer %s\n' "$(cat "$T/api.key")" > "$T/auth.hdr")
+
+# The agent's own key, bound to its node id (the admin key may not call the node routes).
+(umask 077; "$BIN/ffrtmp-master" nodes add "integ-$$" --db "sqlite:$T/master.db" > "$T/node.key" 2>"$T/nodes-add.log") \
+  || bail "ffrtmp-master nodes add failed: $(cat "$T/nodes-add.log")"
 
 # Ours answers 200 with our key (another master on the port would say 401); a taken port ends ours.
 master_up() { ! alive "$MASTER_PID" || [ "$(api GET /api/jobs '' -o /dev/null -w '%{http_code}' 2>/dev/null)" = 200 ]; }

@@ -8,26 +8,32 @@ import HummingbirdTLS
 import Logging
 import NIOSSL
 
-@main
-struct MasterCommand: AsyncParsableCommand {
+/// The server: the default subcommand, so `ffrtmp-master --listen … --db …` works as before.
+struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ffrtmp-master",
-        abstract: "The ffrtmp control plane: job API and job store.",
+        commandName: "serve",
+        abstract: "Serve the job API (the default subcommand).",
         discussion: """
             Serves the job API under /api (see docs/API.md). Every route but /health and /metrics \
-            needs Authorization: Bearer KEY, where KEY comes from $FFRTMP_API_KEY or --api-key-file \
-            (never from argv). Stores: sqlite:PATH (embedded, default) or postgres://USER:PASS@HOST:PORT/DB \
-            (fleets; several masters can share one database).
+            needs Authorization: Bearer KEY. The admin key comes from $FFRTMP_API_KEY or --api-key-file \
+            (never from argv); the optional read-only key from --read-key-file; each node has its own key \
+            (`ffrtmp-master nodes add NODE_ID`). Stores: sqlite:PATH (embedded, default) or \
+            postgres://USER:PASS@HOST:PORT/DB (fleets; several masters can share one database).
             """)
 
     @Option(help: "Address and port to listen on.")
     var listen: String = "0.0.0.0:8080"
 
-    @Option(help: "sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB. Default: $MASTER_DB, else sqlite:$FFRTMP_STATE_DIR/master.db (or /var/lib/ffrtmp/master.db). A URL with a password belongs in MASTER_DB (environment), not here: argv is visible to every user in ps.")
-    var db: String?
+    @OptionGroup var store: StoreOptions
 
-    @Option(name: .customLong("api-key-file"), help: "A file holding the API key (overrides $FFRTMP_API_KEY).")
+    @Option(name: .customLong("api-key-file"), help: "A file holding the admin API key (overrides $FFRTMP_API_KEY).")
     var apiKeyFile: String?
+
+    @Option(name: .customLong("read-key-file"), help: "A file holding a read-only key: GET /api/jobs, /api/jobs/ID, /api/nodes (and /metrics) only.")
+    var readKeyFile: String?
+
+    @Flag(name: .customLong("allow-shared-node-key"), help: "Migration aid: let the admin key call the node routes for any node, as before node keys (logged once a minute).")
+    var allowSharedNodeKey = false
 
     @Flag(name: .customLong("metrics-auth"), help: "Put /metrics behind the API key too.")
     var metricsAuth = false
@@ -68,14 +74,13 @@ struct MasterCommand: AsyncParsableCommand {
         var logger = Logger(label: "ffrtmp-master")
         logger.logLevel = .info
         let key = try Self.apiKey(file: apiKeyFile)
-        let env = ProcessInfo.processInfo.environment
-        if let d = db, d.hasPrefix("postgres"), d.contains("@"), d.split(separator: "@")[0].contains(":") {
-            logger.warning("--db carries a password, which every user can read in ps: set MASTER_DB in the environment (master.env) instead")
-        }
-        let store = try Self.openStore(db ?? env["MASTER_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultDB(), logger: logger)
-        try await store.migrate()
+        let readKey = try readKeyFile.map { try Self.readKey(file: $0, adminKey: key) }
+        let store = try await self.store.open(logger: logger)
         let (host, port) = Self.hostPort(listen)!
-        let api = MasterAPI(store: store, apiKey: key, metricsNeedKey: metricsAuth)
+        let api = MasterAPI(store: store, apiKey: key, readKey: readKey, allowSharedNodeKey: allowSharedNodeKey, metricsNeedKey: metricsAuth)
+        if allowSharedNodeKey {
+            logger.warning("--allow-shared-node-key: the admin key may act for any node; issue node keys (ffrtmp-master nodes add NODE_ID) and drop the flag")
+        }
         let limits = ServerLimits(idleTimeoutSeconds: idleTimeout, maxConnections: maxConnections)
         let files = ServerLimits.raiseOpenFileLimit()
         if files < maxConnections + 64 {
@@ -113,24 +118,6 @@ struct MasterCommand: AsyncParsableCommand {
         return tls
     }
 
-    static func defaultDB() -> String {
-        let env = ProcessInfo.processInfo.environment
-        let dir = env["FFRTMP_STATE_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? (geteuid() == 0 ? "/var/lib/ffrtmp" : (env["HOME"] ?? "/tmp") + "/.local/state/ffrtmp")
-        return "sqlite:" + dir + "/master.db"
-    }
-
-    static func openStore(_ url: String, logger: Logger) throws -> JobStore {
-        if url.hasPrefix("sqlite:") {
-            let path = String(url.dropFirst(7))
-            guard !path.isEmpty else { throw ValidationError("--db sqlite: needs a path, e.g. sqlite:/var/lib/ffrtmp/master.db") }
-            let dir = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-            if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-            return try SQLiteJobStore(path: path)
-        }
-        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") { return try PostgresJobStore(url: url, logger: logger) }
-        throw ValidationError("--db must be sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB")
-    }
-
     /// The key never comes from argv (it would show in ps): a file, or the environment.
     static func apiKey(file: String?) throws -> String {
         let raw: String?
@@ -144,6 +131,15 @@ struct MasterCommand: AsyncParsableCommand {
         guard key.count >= 16 else {
             throw ValidationError("an API key of at least 16 characters is required: set FFRTMP_API_KEY or --api-key-file")
         }
+        return key
+    }
+
+    static func readKey(file: String, adminKey: String) throws -> String {
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { throw ValidationError("cannot read --read-key-file \(file)") }
+        let key = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard key.count >= 16 else { throw ValidationError("--read-key-file \(file): the key must be at least 16 characters") }
+        guard key != adminKey else { throw ValidationError("--read-key-file \(file): the read-only key must differ from the admin key") }
+        guard !key.hasPrefix(NodeKeys.prefix) else { throw ValidationError("--read-key-file \(file): that is a node key (\(NodeKeys.prefix)…), not a read-only key") }
         return key
     }
 }

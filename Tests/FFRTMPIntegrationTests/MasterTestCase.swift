@@ -10,6 +10,9 @@ class MasterTestCase: IntegrationTestCase {
     /// Set by startMaster(tls:): the CA the master's certificate chains to.
     var caFile: String?
     var scheme: String { caFile == nil ? "http" : "https" }
+    /// The agent's own key for node edge-test (`ffrtmp-master nodes add`), issued on the first
+    /// startMaster: the admin key may not call the node routes.
+    var nodeKey: String?
 
     override func tearDown() {
         if let m = master, m.isRunning { m.terminate(); m.waitUntilExit() }
@@ -32,16 +35,34 @@ class MasterTestCase: IntegrationTestCase {
         m.standardError = FileHandle.nullDevice
         caFile = tls?.caCert
         clientPair = tls.map { ($0.clientCert, $0.clientKey) }
+        if nodeKey == nil { nodeKey = try issueNodeKey("edge-test") }
         try m.run()
         master = m
         XCTAssertTrue(h.waitUntil(10, "master healthy") { (try? self.api("GET", "/health")).map { $0.contains("ok") } ?? false })
+    }
+
+    /// `ffrtmp-master nodes add NODE --db sqlite:…` (the master's store): the key it prints.
+    func issueNodeKey(_ node: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: h.binDir + "/ffrtmp-master")
+        p.arguments = ["nodes", "add", node, "--db", "sqlite:\(h.stateDir)/master.db"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let key = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertEqual(p.terminationStatus, 0, "ffrtmp-master nodes add \(node)")
+        XCTAssertTrue(key.hasPrefix("ffrtmp_node_"), key)
+        return key
     }
 
     /// curl's client certificate, for a master that requires one.
     var clientPair: (String, String)?
 
     var agentEnv: [String: String] {
-        var e = ["MASTER_URL": "\(scheme)://127.0.0.1:\(port)", "FFRTMP_API_KEY": Self.key, "NODE_ID": "edge-test",
+        var e = ["MASTER_URL": "\(scheme)://127.0.0.1:\(port)", "FFRTMP_API_KEY": nodeKey ?? Self.key, "NODE_ID": "edge-test",
                  "POLL_INTERVAL": "0.1", "HEARTBEAT_INTERVAL": "0.3", "FFMPEG_PATH": "/usr/bin/ffmpeg"]
         if let caFile { e["MASTER_CA_FILE"] = caFile }
         return e

@@ -11,11 +11,13 @@ final class APITests: XCTestCase {
     static let key = "test-key-0123456789abcdef"
     static var auth: HTTPFields { [.authorization: "Bearer \(Self.key)", .contentType: "application/json"] }
 
+    /// The admin key calls the node routes here (the request shapes, not the roles, are under
+    /// test), so the master runs with --allow-shared-node-key; NodeKeyAPITests tests the roles.
     func withApp(metricsAuth: Bool = false, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let dir = try TempDir()
         let store = try SQLiteJobStore(path: dir.path + "/m.db")
         try await store.migrate()
-        let app = Application(router: MasterAPI(store: store, apiKey: Self.key, metricsNeedKey: metricsAuth).router())
+        let app = Application(router: MasterAPI(store: store, apiKey: Self.key, allowSharedNodeKey: true, metricsNeedKey: metricsAuth).router())
         try await app.test(.router, body)
         await store.close()
         _ = dir

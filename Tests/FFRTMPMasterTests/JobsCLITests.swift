@@ -96,12 +96,17 @@ final class JobsCLITests: XCTestCase {
         // The store from MASTER_DB in the environment (no --db): a database URL and its password stay out of argv.
         master.arguments = ["--listen", "127.0.0.1:\(port)", "--node-lost-after", "0.4"]
         master.environment = ProcessInfo.processInfo.environment.merging(["FFRTMP_API_KEY": Self.key, "MASTER_DB": "sqlite:\(dir.path)/m.db"]) { $1 }
+        // The node's own key, issued in the same store (MASTER_DB) before the master starts.
+        let issued = try run(bin + "/ffrtmp-master", ["nodes", "add", "edge-1"], env: ["MASTER_DB": "sqlite:\(dir.path)/m.db"])
+        XCTAssertEqual(issued.0, 0, issued.2)
+        let nodeKey = issued.1.trimmingCharacters(in: .whitespacesAndNewlines)
         master.standardOutput = FileHandle.nullDevice
         master.standardError = FileHandle.nullDevice
         try master.run()
         defer { master.terminate(); master.waitUntilExit() }
         func api(_ method: String, _ path: String, _ body: String? = nil) throws -> String {
-            var args = ["-s", "-X", method, "-H", "Authorization: Bearer \(Self.key)", "http://127.0.0.1:\(port)\(path)"]
+            let key = path.hasPrefix("/api/nodes/") || path.hasPrefix("/api/jobs/next") ? nodeKey : Self.key
+            var args = ["-s", "-X", method, "-H", "Authorization: Bearer \(key)", "http://127.0.0.1:\(port)\(path)"]
             if let body { args += ["-d", body] }
             return try run("/usr/bin/curl", args, env: [:]).1
         }

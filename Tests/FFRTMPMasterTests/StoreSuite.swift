@@ -19,7 +19,39 @@ enum StoreSuite {
         ("lostNodesMakeJobsUnknownUntilReconciled", lostNodesMakeJobsUnknownUntilReconciled),
         ("listFiltersAndStats", listFiltersAndStats),
         ("badIdsAreRejected", badIdsAreRejected),
+        ("nodeKeysAddListRevoke", nodeKeysAddListRevoke),
     ]
+
+    static func nodeKeysAddListRevoke(_ s: JobStore) async throws {
+        await eq(try await s.nodeKeys(), [])
+        let a = try await s.addNodeKey(nodeID: "edge-a")
+        XCTAssertTrue(a.hasPrefix(NodeKeys.prefix), a)
+        XCTAssertEqual(a.count, NodeKeys.prefix.count + 64, "32 random bytes, hex")
+        let b = try await s.addNodeKey(nodeID: "edge-b")
+        XCTAssertNotEqual(a, b)
+        await eq(try await s.node(forKeyHash: NodeKeys.hash(a)), "edge-a")
+        await eq(try await s.node(forKeyHash: NodeKeys.hash(b)), "edge-b")
+        await eq(try await s.node(forKeyHash: NodeKeys.hash("ffrtmp_node_nope")), nil)
+        await eq(try await s.node(forKeyHash: a), nil, "the key itself is not stored, only its hash")
+        await assertThrows(WireError.conflict(reason: "node \"edge-a\" already has a live key; to rotate it: `ffrtmp-master nodes revoke edge-a`, then `ffrtmp-master nodes add edge-a`")) {
+            _ = try await s.addNodeKey(nodeID: "edge-a")
+        }
+        await eq(try await s.node(forKeyHash: NodeKeys.hash(a)), "edge-a", "a refused add leaves the live key alone")
+        try await s.revokeNodeKey(nodeID: "edge-a")
+        await eq(try await s.node(forKeyHash: NodeKeys.hash(a)), nil, "a revoked key is unknown")
+        await assertThrows(WireError.notFound(what: "live key for node", id: "edge-a")) { try await s.revokeNodeKey(nodeID: "edge-a") }
+        let list = try await s.nodeKeys()
+        XCTAssertEqual(list.map(\.nodeID), ["edge-a", "edge-b"])
+        XCTAssertNotNil(list[0].revokedMs)
+        XCTAssertNil(list[1].revokedMs)
+        XCTAssertGreaterThan(list[1].createdMs, 1_600_000_000_000)
+        let a2 = try await s.addNodeKey(nodeID: "edge-a")
+        await eq(try await s.node(forKeyHash: NodeKeys.hash(a2)), "edge-a", "rotate = revoke, then add")
+        await eq(try await s.node(forKeyHash: NodeKeys.hash(a)), nil, "the old key stays dead after the rotation")
+        await eq(try await s.nodeKeys().first?.revokedMs, nil)
+        await assertThrowsField("node_id") { _ = try await s.addNodeKey(nodeID: "../x") }
+        await assertThrows(WireError.notFound(what: "live key for node", id: "edge-c")) { try await s.revokeNodeKey(nodeID: "edge-c") }
+    }
 
     static func wrapperFieldsRoundTrip(_ s: JobStore) async throws {
         let old = try await s.create(NewJob(id: "old-job", engine: .ffmpeg, parameters: .object(["input": .string("testsrc")])))

@@ -33,10 +33,10 @@ final class TwoMastersTests: XCTestCase {
         return p
     }
 
-    static func request(_ port: Int, _ path: String, method: String = "GET", body: Data? = nil) async throws -> (Int, Data) {
+    static func request(_ port: Int, _ path: String, method: String = "GET", body: Data? = nil, key: String = key) async throws -> (Int, Data) {
         var r = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         r.httpMethod = method
-        r.setValue("Bearer \(Self.key)", forHTTPHeaderField: "Authorization")
+        r.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
         r.httpBody = body
         let (data, resp) = try await URLSession.shared.data(for: r)
         return ((resp as? HTTPURLResponse)?.statusCode ?? 0, data)
@@ -57,7 +57,12 @@ final class TwoMastersTests: XCTestCase {
         let bin = try binary()
         let store = try await PGFixture.freshStore(url: url)
         for i in 0..<1000 { _ = try await store.create(NewJob(id: String(format: "bulk-%04d", i))) }
-        for n in 0..<8 { _ = try await store.register(NodeRegistration(nodeID: "poller-\(n)")) }
+        var keys: [String] = []
+        for n in 0..<8 {
+            _ = try await store.register(NodeRegistration(nodeID: "poller-\(n)"))
+            keys.append(try await store.addNodeKey(nodeID: "poller-\(n)"))
+        }
+        let nodeKeys = keys
         let ports = [18_081 + Int(getpid() % 500), 18_581 + Int(getpid() % 500)]
         let masters = try ports.map { try startMaster(bin, db: url, port: $0) }
         defer { for m in masters where m.isRunning { m.terminate(); m.waitUntilExit() } }
@@ -70,7 +75,7 @@ final class TwoMastersTests: XCTestCase {
                     var empty = 0
                     var i = n
                     while empty < 4 {
-                        let (status, data) = try await Self.request(ports[i % 2], "/api/jobs/next?node_id=poller-\(n)")
+                        let (status, data) = try await Self.request(ports[i % 2], "/api/jobs/next?node_id=poller-\(n)", key: nodeKeys[n])
                         i += 1
                         if status == 204 { empty += 1; continue }
                         XCTAssertEqual(status, 200, String(decoding: data, as: UTF8.self))
@@ -90,6 +95,12 @@ final class TwoMastersTests: XCTestCase {
         let assigned = try await store.list(status: .assigned, nodeID: nil, limit: 1000)
         XCTAssertEqual(assigned.count, 1000)
         XCTAssertTrue(assigned.allSatisfy { $0.attempt == 1 })
+        // A revoke in the shared database is seen by both masters at once (no key cache).
+        try await store.revokeNodeKey(nodeID: "poller-0")
+        for p in ports {
+            await eq(try await Self.request(p, "/api/jobs/next?node_id=poller-0", key: nodeKeys[0]).0, 401)
+            await eq(try await Self.request(p, "/api/jobs/next?node_id=poller-1", key: nodeKeys[1]).0, 204)
+        }
         await store.close()
     }
 }

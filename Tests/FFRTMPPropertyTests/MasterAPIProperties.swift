@@ -20,7 +20,7 @@ import FFRTMPTestSupport
         let dir = try TempDir("ffrtmp-prop-master")
         let store = try SQLiteJobStore(path: dir.path + "/m.db")
         try await store.migrate()
-        let app = Application(router: MasterAPI(store: store, apiKey: key).router())
+        let app = Application(router: MasterAPI(store: store, apiKey: key, allowSharedNodeKey: true).router())
         do {
             try await app.test(.router, body)
         } catch {

@@ -38,7 +38,8 @@ trap cleanup EXIT
 harness_key "$work"
 export FFRTMP_CGROUP_PARENT=$PARENT
 PORT=$(free_port "${BENCH_PORT_LO:-18400}" "${BENCH_PORT_HI:-18499}")
-master_start "$work" "$PORT" "sqlite:$work/master.db"
+# The bench registers and dispatches for its agents with the admin key: a migration-mode master.
+HARNESS_SHARED_NODE_KEY=1 master_start "$work" "$PORT" "sqlite:$work/master.db"
 hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }

@@ -56,7 +56,8 @@ mkdir -p "$repo/docs/bench"
 
 bench_store() {  # LABEL DB
   local label=$1 db=$2 p r
-  master_start "$work" "$PORT" "$db" "$work/master-$label.log"
+  # The bench polls as many nodes with the admin key: a migration-mode master.
+  HARNESS_SHARED_NODE_KEY=1 master_start "$work" "$PORT" "$db" "$work/master-$label.log"
   for ((k = 0; k < 16; k++)); do
     api POST /api/nodes/register "{\"node_id\":\"bench-$k\",\"hostname\":\"bench-$k\",\"wrapper_enabled\":true}" >/dev/null
     [ "$API_STATUS" = 200 ] || { echo "register bench-$k: HTTP $API_STATUS" >&2; exit 1; }

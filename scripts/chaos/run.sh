@@ -187,10 +187,11 @@ MPORT=$(free_port "${CHAOS_PORT_LO:-18300}" "${CHAOS_PORT_HI:-18399}") || exit 1
 NODE=chaos-$$
 note "ffrtmp chaos suite, $mode, seed $seed, $(date -u +%FT%TZ)"
 note "$(machine_line)"
+harness_node_key "$work" "$NODE" "sqlite:$work/master.db" || exit 1
 master_start "$work" "$MPORT" "sqlite:$work/master.db" || exit 1
 cat > "$AGENT_CONF" <<EOF
 MASTER_URL=$MASTER_URL
-FFRTMP_API_KEY_FILE=$work/api.key
+FFRTMP_API_KEY_FILE=$work/node.key
 NODE_ID=$NODE
 MAX_JOBS=$MAXJOBS
 POLL_INTERVAL=0.2

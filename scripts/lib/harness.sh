@@ -28,6 +28,14 @@ harness_key() {  # DIR
   chmod 600 "$dir/auth.hdr"
 }
 
+# A node key for NODE in the master's store DB (`ffrtmp-master nodes add`), in DIR/node.key (0600):
+# what an agent sends (FFRTMP_API_KEY_FILE). The admin key in api.key may not call the node routes
+# unless the master runs with --allow-shared-node-key (HARNESS_SHARED_NODE_KEY=1, the benches).
+harness_node_key() {  # DIR NODE DB
+  (umask 077; "$BIN/ffrtmp-master" nodes add "$2" --db "$3" > "$1/node.key" 2>>"$1/master.log") \
+    || { echo "ffrtmp-master nodes add $2 failed; see $1/master.log" >&2; return 1; }
+}
+
 # First port in [LO, HI] nobody listens on (a connect to it is refused).
 free_port() {  # LO HI
   local p
@@ -39,9 +47,11 @@ free_port() {  # LO HI
 }
 
 # Starts ffrtmp-master in the background; sets MASTER_PID. Waits until /health answers.
+# HARNESS_SHARED_NODE_KEY=1: the admin key may also call the node routes (--allow-shared-node-key).
 master_start() {  # DIR PORT DB [LOG]
   local dir=$1 port=$2 db=$3 log=${4:-$1/master.log}
-  FFRTMP_API_KEY=$(cat "$dir/api.key") "$BIN/ffrtmp-master" --listen "127.0.0.1:$port" --db "$db" >>"$log" 2>&1 &
+  FFRTMP_API_KEY=$(cat "$dir/api.key") "$BIN/ffrtmp-master" --listen "127.0.0.1:$port" --db "$db" \
+    ${HARNESS_SHARED_NODE_KEY:+--allow-shared-node-key} >>"$log" 2>&1 &
   MASTER_PID=$!
   MASTER_URL=http://127.0.0.1:$port
   local i

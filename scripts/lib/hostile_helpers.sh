@@ -87,7 +87,7 @@ as_attacker() { setpriv --reuid="$DAEMON_UID" --regid="$DAEMON_GID" --clear-grou
 write_worker_env() { # FILE WRAPPER_ENABLED
   cat > "$1" <<EOF
 MASTER_URL=$MASTER_URL
-FFRTMP_API_KEY_FILE=$T/api.key
+FFRTMP_API_KEY_FILE=$T/node.key
 NODE_ID=hostile-$$
 MAX_JOBS=8
 POLL_INTERVAL=0.1

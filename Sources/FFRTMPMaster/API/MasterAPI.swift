@@ -8,6 +8,10 @@ import Synchronization
 public struct MasterAPI: Sendable {
     public let store: JobStore
     public let apiKey: String
+    /// The optional read-only key: GET jobs, a job, nodes.
+    public let readKey: String?
+    /// Migration aid: the admin key may call the node routes, for any node (logged once a minute).
+    public let allowSharedNodeKey: Bool
     public let metricsNeedKey: Bool
     /// Results this master process received again for an attempt it already had: a healthy
     /// fleet keeps it at 0, so a non-zero value means a worker resent (and was deduplicated).
@@ -17,16 +21,18 @@ public struct MasterAPI: Sendable {
         let value = Mutex(0)
     }
 
-    public init(store: JobStore, apiKey: String, metricsNeedKey: Bool = false) {
+    public init(store: JobStore, apiKey: String, readKey: String? = nil, allowSharedNodeKey: Bool = false, metricsNeedKey: Bool = false) {
         self.store = store
         self.apiKey = apiKey
+        self.readKey = readKey
+        self.allowSharedNodeKey = allowSharedNodeKey
         self.metricsNeedKey = metricsNeedKey
     }
 
     public func router() -> Router<MasterContext> {
         let router = Router(context: MasterContext.self)
         router.add(middleware: WireErrorMiddleware())
-        router.add(middleware: BearerAuthMiddleware(key: apiKey, openPaths: metricsNeedKey ? ["/health"] : ["/health", "/metrics"]))
+        router.add(middleware: BearerAuthMiddleware(key: apiKey, readKey: readKey, store: store, allowSharedNodeKey: allowSharedNodeKey, openPaths: metricsNeedKey ? ["/health"] : ["/health", "/metrics"]))
         router.get("/health") { _, _ in Health(status: "ok") }
         let duplicates = self.duplicates
         router.get("/metrics") { _, _ in
@@ -56,10 +62,11 @@ public struct MasterAPI: Sendable {
             return try await store.list(status: status, nodeID: node, limit: limit)
         }
         // Registered before /jobs/:id so "next" is never taken for a job id.
-        api.get("jobs/next") { req, _ -> Response in
+        api.get("jobs/next") { req, ctx -> Response in
             guard let node = req.uri.queryParameters.get("node_id") else {
                 throw WireError.invalidField(field: "node_id", reason: "missing; use /api/jobs/next?node_id=NODE")
             }
+            try Self.principal(ctx).mayAct(for: String(node))
             guard let job = try await store.dispatch(nodeID: String(node)) else { return Response(status: .noContent) }
             return try JSONResponse.make(job)
         }
@@ -70,18 +77,43 @@ public struct MasterAPI: Sendable {
             try await store.cancel(try ctx.parameters.require("id"))
         }
         api.post("nodes/register") { req, ctx -> Node in
-            try await store.register(try await Self.decode(NodeRegistration.self, req, ctx))
+            let reg = try await Self.decode(NodeRegistration.self, req, ctx)
+            try Self.principal(ctx).mayAct(for: reg.nodeID)
+            return try await store.register(reg)
         }
         api.post("nodes/:id/heartbeat") { req, ctx -> HeartbeatReply in
-            try await store.heartbeat(nodeID: try ctx.parameters.require("id"), try await Self.decode(Heartbeat.self, req, ctx))
+            let id = try ctx.parameters.require("id")
+            try Self.principal(ctx).mayAct(for: id)
+            return try await store.heartbeat(nodeID: id, try await Self.decode(Heartbeat.self, req, ctx))
         }
         api.get("nodes") { _, _ -> [Node] in try await store.nodes() }
         api.post("results") { req, ctx -> ResultAck in
-            let (job, duplicate) = try await store.record(try await Self.decode(JobResultReport.self, req, ctx))
+            let report = try await Self.decode(JobResultReport.self, req, ctx)
+            try await Self.mayReport(report, Self.principal(ctx), store: store)
+            let (job, duplicate) = try await store.record(report)
             if duplicate { duplicates.value.withLock { $0 += 1 } }
             return ResultAck(job: job, duplicate: duplicate)
         }
         return router
+    }
+
+    /// The principal BearerAuthMiddleware put in the context (a node route without one is refused).
+    static func principal(_ ctx: MasterContext) throws -> Principal {
+        guard let p = ctx.principal else { throw HTTPError(.forbidden, message: "no principal for a node route") }
+        return p
+    }
+
+    /// A node key may report only its own node's results, and only for a job that is assigned to
+    /// (or running on) that node now, so a forged result never lands before the real one. The
+    /// store checks the attempt again inside its transaction.
+    static func mayReport(_ report: JobResultReport, _ who: Principal, store: JobStore) async throws {
+        let report = try report.validated()
+        try who.mayAct(for: report.nodeID)
+        guard case .node(let own) = who else { return }
+        let job = try await store.job(report.jobID)
+        guard job.nodeID == own else {
+            throw HTTPError(.forbidden, message: "node key of \"\(own)\" may not act for node \"\(job.nodeID ?? "none")\": job \"\(job.id)\" is not assigned to it")
+        }
     }
 
     /// Decodes a JSON body; a decoding failure names the field (400), an oversized body is 413.

@@ -30,6 +30,15 @@ public protocol JobStore: Sendable {
     /// Marks nodes silent for longer than `seconds` lost, and their live jobs unknown.
     func sweep(lostAfterSeconds seconds: Double) async throws -> (nodes: Int, jobs: Int)
     func stats() async throws -> FleetStats
+    /// Issues a key for `nodeID` and returns it (the only time it is ever seen: the store keeps
+    /// its SHA-256). Refuses a node that already has a live key (409): rotate = revoke, then add.
+    func addNodeKey(nodeID: String) async throws -> String
+    /// Every node key, live and revoked, by node id.
+    func nodeKeys() async throws -> [NodeKeyInfo]
+    /// Revokes the live key of `nodeID` (404 if it has none); the next request with it is 401.
+    func revokeNodeKey(nodeID: String) async throws
+    /// The node whose live key hashes to `keyHash`, or nil (unknown or revoked).
+    func node(forKeyHash keyHash: String) async throws -> String?
     func close() async
 }
 

@@ -64,7 +64,7 @@ public final class PostgresJobStore: JobStore {
                   id TEXT PRIMARY KEY, hostname TEXT, status TEXT NOT NULL, wrapper_enabled BOOLEAN,
                   registered_ms BIGINT NOT NULL, last_seen_ms BIGINT NOT NULL, running_jobs TEXT NOT NULL)
                 """,
-            ] {
+            ] + Self.nodeKeysSchema {
                 try await c.query(PostgresQuery(unsafeSQL: sql), logger: logger)
             }
         }
@@ -307,7 +307,7 @@ extension PostgresJobStore {
     /// Tests only: empties every table of the (throwaway) test database.
     public func truncateForTests() async throws {
         try await client.withConnection { c in
-            try await c.query("TRUNCATE jobs, results, nodes", logger: self.logger)
+            try await c.query("TRUNCATE jobs, results, nodes, node_keys", logger: self.logger)
         }
     }
 }

@@ -30,6 +30,7 @@ public final class SQLiteJobStore: JobStore {
                 CREATE TABLE IF NOT EXISTS nodes (
                   id TEXT PRIMARY KEY, hostname TEXT, status TEXT NOT NULL, wrapper_enabled INTEGER,
                   registered_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, running_jobs TEXT NOT NULL);
+                \(Self.nodeKeysSchema)
                 """)
         }
     }
