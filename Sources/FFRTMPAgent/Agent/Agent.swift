@@ -19,6 +19,10 @@ public final class Agent {
     let lock: StateDirLock
     /// Register, heartbeat, poll and delivery, on tasks of their own (nil: standalone).
     let session: MasterSession?
+    /// The session writes a byte here when a job or a cancel comes in, so the loop starts the
+    /// job at once rather than at its next 100 ms pass (a job taken from the master but not yet
+    /// journaled is lost if the agent dies in between).
+    let wake: (read: Int32, write: Int32)
     let logger: Logger
 
     struct Tracked {
@@ -79,7 +83,16 @@ public final class Agent {
                                       pollReserveBytes: UInt64(config.pollReserveMB) << 20)
         let m = AgentMetrics()
         metrics = m
-        session = master.map { MasterSession(transport: $0, nodeID: config.nodeID, outbox: box, stateDir: journal.stateDir, metrics: m, logger: logger, view: view) }
+        let w = try Sys.pipeCloexec()
+        for fd in [w.read, w.write] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        wake = w
+        session = master.map { MasterSession(transport: $0, nodeID: config.nodeID, outbox: box, stateDir: journal.stateDir, wakeFD: w.write, metrics: m, logger: logger, view: view) }
+    }
+
+    /// The session is stopped whenever run() returns, so nothing writes to the pipe after this.
+    deinit {
+        close(wake.read)
+        close(wake.write)
     }
 
     var engines: EngineCommand { EngineCommand(ffmpegPath: config.ffmpegPath, gstLaunchPath: config.gstLaunchPath) }
@@ -114,7 +127,9 @@ public final class Agent {
         notifier.notify("READY=1\nSTATUS=running")
         logger.info("agent started node=\(config.nodeID) master=\(config.masterURL ?? "none (standalone)") wrapper_enabled=\(config.wrapperEnabled) max_jobs=\(config.maxJobs) job_user=\(media.user?.description ?? "-") media_roots=\(media.roots.listed)")
         while true {
-            if Sys.pollReadable([signalFD], timeoutMs: 100)[0] {
+            let ready = Sys.pollReadable([signalFD, wake.read], timeoutMs: 100)
+            if ready[1] { MasterSession.drain(wake.read) }
+            if ready[0] {
                 switch Sys.readSignal(signalFD) {
                 case SIGTERM, SIGINT:
                     notifier.notify("STOPPING=1")

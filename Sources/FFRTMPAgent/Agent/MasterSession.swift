@@ -2,6 +2,7 @@ import Dispatch
 import FFRTMPCore
 import FFRTMPWire
 import FoundationEssentials
+import Glibc
 import Logging
 import Synchronization
 
@@ -40,9 +41,13 @@ public final class MasterSession: Sendable {
     let task = Mutex<Task<Void, Never>?>(nil)
     /// The state dir, whose free space gates polls.
     let stateDir: String
+    /// Written to when a job or a cancel is handed over: wakes the loop (non-blocking pipe).
+    let wakeFD: Int32
 
-    init(transport: MasterTransport, nodeID: String, outbox: Outbox, stateDir: String, metrics: AgentMetrics, logger: Logger, view: View) {
+    init(transport: MasterTransport, nodeID: String, outbox: Outbox, stateDir: String, wakeFD: Int32, metrics: AgentMetrics,
+         logger: Logger, view: View) {
         self.stateDir = stateDir
+        self.wakeFD = wakeFD
         self.transport = transport
         self.nodeID = nodeID
         self.outbox = outbox
@@ -187,7 +192,10 @@ public final class MasterSession: Sendable {
             }
             guard (200..<300).contains(status) else { throw MasterRefusal(status: status, message: MasterAnswer.message(data)) }
             let reply = try JSONDecoder().decode(HeartbeatReply.self, from: data)
-            if !reply.cancel.isEmpty { state.withLock { $0.cancels += reply.cancel } }
+            if !reply.cancel.isEmpty {
+                state.withLock { $0.cancels += reply.cancel }
+                wakeLoop()
+            }
         } catch {
             metrics.heartbeatFailures.increment()
             logger.warning("heartbeat failed: \(error)")
@@ -205,6 +213,7 @@ public final class MasterSession: Sendable {
                 s.jobs.append(job)
                 s.view.freeSlots -= 1
             }
+            wakeLoop()
             return true
         } catch {
             logger.warning("poll failed: \(error)")
@@ -242,6 +251,18 @@ public final class MasterSession: Sendable {
             return .failed
         }
         return sent ? .delivered : .idle
+    }
+
+    /// One byte: a full pipe (EAGAIN) already holds a wake-up, which is all that is needed.
+    func wakeLoop() {
+        var b: UInt8 = 1
+        _ = write(wakeFD, &b, 1)
+    }
+
+    /// The loop's side: empties the wake pipe (non-blocking).
+    static func drain(_ fd: Int32) {
+        var buf = [UInt8](repeating: 0, count: 64)
+        while read(fd, &buf, buf.count) > 0 {}
     }
 
     static func sleep(_ seconds: Double) async {
