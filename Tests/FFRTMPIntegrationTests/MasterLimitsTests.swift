@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import XCTest
 
 /// A real ffrtmp-master against idle sockets and a hostile body: /health keeps answering with
@@ -77,5 +78,79 @@ final class MasterLimitsTests: MasterTestCase {
         }
         XCTAssertEqual(closed, sockets.count, "idle connections the master closed after --idle-timeout 3")
         XCTAssertTrue(try health().1)
+    }
+
+    /// One HTTP/1.1 request on a fresh loopback connection; returns the status and the seconds
+    /// it took (connect to the end of the answer). The test's own client, so that 50 callers in
+    /// parallel cost no process spawns.
+    static func request(port: Int, _ method: String, _ path: String, key: String, body: String) -> (Int, Double) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        guard withUnsafePointer(to: &addr, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }) == 0 else { return (-1, 0) }
+        let text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        let bytes = Array(text.utf8)
+        var off = 0
+        while off < bytes.count {
+            let n = bytes[off...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { return (-1, 0) }
+            off += n
+        }
+        var answer: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let n = recv(fd, &buf, buf.count, 0)
+            if n <= 0 { break }
+            answer += buf[0..<n]
+        }
+        let status = Int(String(decoding: answer.prefix(12), as: UTF8.self).split(separator: " ").dropFirst().first ?? "") ?? -1
+        return (status, Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    }
+
+    /// While the 32 KB nested body is posted again and again, heartbeats of 50 nodes in parallel
+    /// (each with its own node key) keep their p99 under 100 ms: the refusal costs the store nothing.
+    func testHeartbeatsOf50NodesKeepTimeWhileTheHostileBodyIsPosted() throws {
+        try startMaster()
+        let nodes = (1...50).map { "hb-\($0)" }
+        let keys = try nodes.map { try issueNodeKey($0) }
+        let port = self.port
+        for (n, k) in zip(nodes, keys) {
+            let (status, _) = Self.request(port: port, "POST", "/api/nodes/register", key: k, body: #"{"node_id":"\#(n)","hostname":"\#(n)"}"#)
+            XCTAssertEqual(status, 200, "register \(n)")
+        }
+        let hostile = #"{"id":"deep","parameters":"# + String(repeating: #"{"a":"#, count: 6500) + "1" + String(repeating: "}", count: 6500) + "}"
+        let stop = Mutex(false), refusals = Mutex<[Int]>([])
+        let poster = Thread {
+            while !stop.withLock({ $0 }) {
+                let (status, _) = Self.request(port: port, "POST", "/api/jobs", key: Self.key, body: hostile)
+                refusals.withLock { $0.append(status) }
+            }
+        }
+        poster.start()
+        let latencies = Mutex<[Double]>([]), failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: nodes.count) { i in
+            for _ in 0..<20 {
+                let (status, t) = Self.request(port: port, "POST", "/api/nodes/\(nodes[i])/heartbeat", key: keys[i], body: #"{"running_jobs":[]}"#)
+                if status != 200 { failures.withLock { $0.append("\(nodes[i]): \(status)") } }
+                latencies.withLock { $0.append(t) }
+            }
+        }
+        stop.withLock { $0 = true }
+        while poster.isExecuting || !poster.isFinished { usleep(10_000) }
+        let sorted = latencies.withLock { $0 }.sorted()
+        let p99 = sorted[Int(Double(sorted.count) * 0.99) - 1], median = sorted[sorted.count / 2]
+        print("heartbeats: \(sorted.count), median \(Int(median * 1000)) ms, p99 \(Int(p99 * 1000)) ms; hostile posts: \(refusals.withLock { $0.count })")
+        XCTAssertEqual(failures.withLock { $0 }, [])
+        XCTAssertEqual(sorted.count, 1000)
+        XCTAssertLessThan(p99, 0.1, "p99 of 1,000 heartbeats from 50 nodes beside the hostile body")
+        let statuses = Set(refusals.withLock { $0 })
+        XCTAssertEqual(statuses, [400], "every hostile post was refused")
+        XCTAssertGreaterThan(refusals.withLock { $0.count }, 10, "the hostile body was posted throughout")
     }
 }
