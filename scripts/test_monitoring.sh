@@ -208,7 +208,7 @@ check "both targets are up (master scraped with the bearer key file)" wait_for 3
   "curl -sf http://127.0.0.1:$pport/api/v1/targets | jq -e '[.data.activeTargets[] | select(.health == \"up\") | .labels.job] | sort == [\"ffrtmp-agent\", \"ffrtmp-master\"]'" \
   || papi targets | jq -c '.data.activeTargets[] | {job: .labels.job, health, lastError}'
 check "every alert rule evaluates without error" wait_for 20 sh -c \
-  "curl -sf http://127.0.0.1:$pport/api/v1/rules | jq -e '[.data.groups[].rules[] | .health] | length == 12 and all(. == \"ok\")'"
+  "curl -sf http://127.0.0.1:$pport/api/v1/rules | jq -e '[.data.groups[].rules[] | .health] | length == 14 and all(. == \"ok\")'"
 alert_on() { papi alerts | jq -e --arg a "$1" --arg s "$2" --arg st "$3" \
   '[.data.alerts[] | select(.labels.alertname == $a and .labels.state == $s and (.state | IN($st | split(",")[])) and .labels.job == "ffrtmp-agent")] | length == 1'; }
 check "FFRTMPJobLost fires for the lost job" wait_for 20 alert_on FFRTMPJobLost lost firing

@@ -4,10 +4,16 @@ import FFRTMPWire
 /// Written out directly: a handful of gauges read from the store on each scrape, so there
 /// is no registry state to keep consistent across several masters.
 enum FleetMetrics {
-    static func render(_ s: FleetStats) -> String {
+    static func render(_ s: FleetStats, nowMs: Int64) -> String {
         var out = "# HELP ffrtmp_master_jobs Jobs in the store by status.\n# TYPE ffrtmp_master_jobs gauge\n"
         for st in MasterJobStatus.allCases {
             out += "ffrtmp_master_jobs{status=\"\(st.rawValue)\"} \(s.jobsByStatus[st] ?? 0)\n"
+        }
+        out += "# HELP ffrtmp_master_job_oldest_age_seconds Seconds since the longest-waiting job in this status last changed (0 when none): a job stuck assigned or unknown.\n"
+        out += "# TYPE ffrtmp_master_job_oldest_age_seconds gauge\n"
+        for st in [MasterJobStatus.assigned, .unknown] {
+            let age = s.oldestChangeMs[st].map { max(0, Double(nowMs - $0) / 1000) } ?? 0
+            out += "ffrtmp_master_job_oldest_age_seconds{status=\"\(st.rawValue)\"} \(age)\n"
         }
         out += "# HELP ffrtmp_master_nodes Nodes by liveness.\n# TYPE ffrtmp_master_nodes gauge\n"
         for st in [NodeStatus.online, .lost] {

@@ -36,7 +36,7 @@ public struct MasterAPI: Sendable {
         router.get("/health") { _, _ in Health(status: "ok") }
         let duplicates = self.duplicates
         router.get("/metrics") { _, _ in
-            let text = FleetMetrics.render(try await store.stats())
+            let text = FleetMetrics.render(try await store.stats(), nowMs: JobRules.now())
                 + "# HELP ffrtmp_master_results_duplicate_total Results received again for an attempt already recorded (this process).\n"
                 + "# TYPE ffrtmp_master_results_duplicate_total counter\nffrtmp_master_results_duplicate_total \(duplicates.value.withLock { $0 })\n"
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))

@@ -6,6 +6,9 @@ public struct FleetStats: Equatable, Sendable {
     public var slaCompliant: Int
     public var slaTotal: Int
     public var nodesByStatus: [NodeStatus: Int]
+    /// The oldest last change (unix ms) of a job in each status: how long the most stuck
+    /// `assigned` or `unknown` job has been so.
+    public var oldestChangeMs: [MasterJobStatus: Int64] = [:]
 
     public var slaUptime: Double { slaTotal == 0 ? 1 : Double(slaCompliant) / Double(slaTotal) }
 }

@@ -283,8 +283,12 @@ public final class PostgresJobStore: JobStore {
     public func stats() async throws -> FleetStats {
         try await client.withConnection { c in
             var byStatus: [MasterJobStatus: Int] = [:]
-            for try await (s, n) in try await c.query("SELECT status, COUNT(*) FROM jobs GROUP BY status", logger: self.logger).decode((String, Int64).self) {
-                if let st = MasterJobStatus(rawValue: s) { byStatus[st] = Int(n) }
+            var oldest: [MasterJobStatus: Int64] = [:]
+            for try await (s, n, o) in try await c.query("SELECT status, COUNT(*), MIN(updated_ms) FROM jobs GROUP BY status", logger: self.logger).decode((String, Int64, Int64).self) {
+                if let st = MasterJobStatus(rawValue: s) {
+                    byStatus[st] = Int(n)
+                    oldest[st] = o
+                }
             }
             var ok = 0, total = 0
             for try await (a, b) in try await c.query("SELECT COUNT(*) FILTER (WHERE platform_sla), COUNT(platform_sla) FROM jobs", logger: self.logger).decode((Int64, Int64).self) {
@@ -294,7 +298,7 @@ public final class PostgresJobStore: JobStore {
             for try await (s, n) in try await c.query("SELECT status, COUNT(*) FROM nodes GROUP BY status", logger: self.logger).decode((String, Int64).self) {
                 if let st = NodeStatus(rawValue: s) { nodes[st] = Int(n) }
             }
-            return FleetStats(jobsByStatus: byStatus, slaCompliant: ok, slaTotal: total, nodesByStatus: nodes)
+            return FleetStats(jobsByStatus: byStatus, slaCompliant: ok, slaTotal: total, nodesByStatus: nodes, oldestChangeMs: oldest)
         }
     }
 

@@ -220,15 +220,20 @@ public final class SQLiteJobStore: JobStore {
     public func stats() async throws -> FleetStats {
         try await pool.read { db in
             var byStatus: [MasterJobStatus: Int] = [:]
-            for r in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status") {
-                if let s = MasterJobStatus(rawValue: r["status"]) { byStatus[s] = r["n"] }
+            var oldest: [MasterJobStatus: Int64] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n, MIN(updated_ms) AS oldest FROM jobs GROUP BY status") {
+                if let s = MasterJobStatus(rawValue: r["status"]) {
+                    byStatus[s] = r["n"]
+                    oldest[s] = r["oldest"]
+                }
             }
             let sla = try Row.fetchOne(db, sql: "SELECT COALESCE(SUM(platform_sla = 1), 0) AS ok, COUNT(platform_sla) AS total FROM jobs")
             var nodes: [NodeStatus: Int] = [:]
             for r in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM nodes GROUP BY status") {
                 if let s = NodeStatus(rawValue: r["status"]) { nodes[s] = r["n"] }
             }
-            return FleetStats(jobsByStatus: byStatus, slaCompliant: sla?["ok"] ?? 0, slaTotal: sla?["total"] ?? 0, nodesByStatus: nodes)
+            return FleetStats(jobsByStatus: byStatus, slaCompliant: sla?["ok"] ?? 0, slaTotal: sla?["total"] ?? 0, nodesByStatus: nodes,
+                              oldestChangeMs: oldest)
         }
     }
 
