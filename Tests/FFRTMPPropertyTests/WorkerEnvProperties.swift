@@ -71,6 +71,11 @@ import FFRTMPTestSupport
         return k.allSatisfy { $0 == "_" || ($0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0))) }
     }
 
+    /// Found by the property below: a line of carriage returns only is blank, as systemd reads it.
+    @Test func carriageReturnsAloneAreABlankLine() throws {
+        #expect(try EnvFile.parse("A=1\n\r\r\n \r\t\nB=2 \r\r\n") == ["A": "1", "B": "2"])
+    }
+
     @Test func randomTextParsesOrNamesTheLine() async {
         let tally = Tally("worker.env random")
         await propertyCheck(count: Iterations.count(3000), input: gen { r -> String in

@@ -45,9 +45,10 @@ public enum EnvFile {
         }
     }
 
-    /// Without the blanks (spaces, tabs) around it, in any mix, as systemd reads them.
+    /// Without the blanks (spaces, tabs, and carriage returns, which systemd counts as line
+    /// ends: a line of "\r\r" is blank to it) around it, in any mix.
     static func trimmed(_ s: some StringProtocol) -> String {
-        let blank: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" }
+        let blank: (Unicode.Scalar) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
         let u = s.unicodeScalars
         guard let first = u.firstIndex(where: { !blank($0) }), let last = u.lastIndex(where: { !blank($0) }) else { return "" }
         return String(String.UnicodeScalarView(u[first...last]))
