@@ -6,7 +6,14 @@ public struct MasterEndpoint: Sendable, Equatable {
     public struct Invalid: Error, CustomStringConvertible, Equatable {
         public var url: String
         public var description: String {
-            "MASTER_URL \"\(url.prefix(200))\" is not an https://HOST[:PORT][/PATH] or http://HOST[:PORT][/PATH] URL"
+            "MASTER_URL \"\(Self.shown(url))\" is not an https://HOST[:PORT][/PATH] or http://HOST[:PORT][/PATH] URL (no user info, query or fragment)"
+        }
+
+        /// The URL as it may be logged: user info (a password, often) is never repeated.
+        public static func shown(_ url: String) -> String {
+            guard let at = url.lastIndex(of: "@") else { return String(url.prefix(200)) }
+            let scheme = url.hasPrefix("https://") ? "https://" : url.hasPrefix("http://") ? "http://" : ""
+            return String((scheme + "…@" + url[url.index(after: at)...]).prefix(200))
         }
     }
 

@@ -16,29 +16,13 @@ final class AgentControlTests: IntegrationTestCase {
         try "NODE_ID=metrics-node\nFFMPEG_PATH=/usr/bin/ffmpeg\nMETRICS_PORT=\(port)\n".write(toFile: env, atomically: true, encoding: .utf8)
         let agent = try h.start(["agent", "--config", env])
         defer { kill(agent.pid, SIGTERM); _ = try? h.finish(agent) }
-        func connect() -> Int32 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var a = sockaddr_in()
-            a.sin_family = sa_family_t(AF_INET)
-            a.sin_port = in_port_t(UInt16(port).bigEndian)
-            inet_pton(AF_INET, "127.0.0.1", &a.sin_addr)
-            let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            if rc != 0 { close(fd); return -1 }
-            return fd
-        }
+        func connect() -> Int32 { Harness.connectLoopback(port) }
         XCTAssertTrue(h.waitUntil(10, "metrics port open") { let fd = connect(); if fd >= 0 { close(fd) }; return fd >= 0 })
         let idle = (0..<50).map { _ in connect() }
         defer { for fd in idle where fd >= 0 { close(fd) } }
         XCTAssertEqual(idle.filter { $0 < 0 }.count, 0, "all 50 idle connections accepted")
-        let curl = Process()
-        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        curl.arguments = ["-s", "-m", "1", "http://127.0.0.1:\(port)/metrics"]
-        let out = Pipe()
-        curl.standardOutput = out
-        try curl.run()
-        let body = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        curl.waitUntilExit()
-        XCTAssertEqual(curl.terminationStatus, 0, "curl -m 1 /metrics beside 50 idle connections")
+        let (status, body) = try Harness.output("/usr/bin/curl", ["-s", "-m", "1", "http://127.0.0.1:\(port)/metrics"])
+        XCTAssertEqual(status, 0, "curl -m 1 /metrics beside 50 idle connections")
         XCTAssertTrue(body.contains("ffrtmp_platform_sla_total"), body)
         let ss = Process()
         ss.executableURL = URL(fileURLWithPath: "/usr/bin/ss")

@@ -134,17 +134,7 @@ final class AgentTests: MasterTestCase {
         let doomed = try job("doomed")
         XCTAssertEqual(doomed["platform_sla"] as? Bool, false)
         XCTAssertEqual(doomed["platform_sla_reason"] as? String, "outcome_lost")
-        func curl(_ path: String) throws -> String {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            p.arguments = ["-s", "http://127.0.0.1:\(metricsPort)\(path)"]
-            let out = Pipe()
-            p.standardOutput = out
-            try p.run()
-            let d = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            return String(decoding: d, as: UTF8.self)
-        }
+        func curl(_ path: String) throws -> String { try Harness.output("/usr/bin/curl", ["-s", "http://127.0.0.1:\(metricsPort)\(path)"]).stdout }
         var text = ""
         h.waitUntil(10, "metrics show both outcomes") {
             text = (try? curl("/metrics")) ?? ""

@@ -136,6 +136,34 @@ final class Harness {
 
     func track(_ pid: Int32) { extraPIDs.append(pid) }
 
+    /// Runs a helper program (curl, openssl) to completion: its status and stdout (stderr to
+    /// `stderr`, when given, else discarded).
+    static func output(_ path: String, _ args: [String], stderr: Pipe? = nil) throws -> (status: Int32, stdout: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = stderr ?? FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// A TCP connection to 127.0.0.1:PORT, or -1.
+    static func connectLoopback(_ port: Int) -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return -1 }
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        a.sin_port = UInt16(port).bigEndian
+        let rc = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        if rc != 0 { close(fd); return -1 }
+        return fd
+    }
+
     func jobFile(_ id: String, _ name: String) -> String { stateDir + "/jobs/\(id)/\(name)" }
 
     func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }

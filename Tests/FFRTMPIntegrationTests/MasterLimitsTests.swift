@@ -16,15 +16,9 @@ final class MasterLimitsTests: MasterTestCase {
 
     func connectIdle(_ count: Int, partial: Bool) throws {
         for i in 0..<count {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { throw NSError(domain: "socket #\(i): errno \(errno)", code: 1) }
+            let fd = Harness.connectLoopback(port)
+            guard fd >= 0 else { throw NSError(domain: "connect #\(i): errno \(errno)", code: 1) }
             sockets.append(fd)
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            addr.sin_port = UInt16(port).bigEndian
-            let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            guard rc == 0 else { throw NSError(domain: "connect #\(i): errno \(errno)", code: 1) }
             if partial && i % 2 == 0 { _ = "GET /health HTTP/1.1\r\nHo".withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) } }
         }
     }
@@ -32,14 +26,7 @@ final class MasterLimitsTests: MasterTestCase {
     /// Seconds a GET /health took (curl, bounded at 5 s), and whether it said ok.
     func health() throws -> (Double, Bool) {
         let t0 = Date()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        p.arguments = ["-s", "--max-time", "5", "http://127.0.0.1:\(port)/health"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let body = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let body = try Harness.output("/usr/bin/curl", ["-s", "--max-time", "5", "http://127.0.0.1:\(port)/health"]).stdout
         return (Date().timeIntervalSince(t0), body.contains("ok"))
     }
 
@@ -85,15 +72,11 @@ final class MasterLimitsTests: MasterTestCase {
     /// parallel cost no process spawns.
     static func request(port: Int, _ method: String, _ path: String, key: String, body: String) -> (Int, Double) {
         let t0 = DispatchTime.now().uptimeNanoseconds
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = Harness.connectLoopback(port)
+        guard fd >= 0 else { return (-1, 0) }
         defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = UInt16(port).bigEndian
         var tv = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        guard withUnsafePointer(to: &addr, { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }) == 0 else { return (-1, 0) }
         let text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer \(key)\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
         let bytes = Array(text.utf8)
         var off = 0
@@ -152,5 +135,32 @@ final class MasterLimitsTests: MasterTestCase {
         let statuses = Set(refusals.withLock { $0 })
         XCTAssertEqual(statuses, [400], "every hostile post was refused")
         XCTAssertGreaterThan(refusals.withLock { $0.count }, 10, "the hostile body was posted throughout")
+    }
+
+    /// The server's own flags: out of range, half a pair, or an unreadable file is refused at
+    /// start with the flag named, before anything listens.
+    func testBadServerFlagsAreRefusedByName() throws {
+        let db = "sqlite:\(h.stateDir)/flags.db"
+        let cases: [([String], String)] = [
+            (["--idle-timeout", "0"], "--idle-timeout must be 1 to 3600 seconds, not 0"),
+            (["--max-connections", "5"], "--max-connections must be 16 to 1000000, not 5"),
+            (["--tls-cert", "/nonexistent.pem"], "--tls-cert and --tls-key go together"),
+            (["--tls-client-ca", "/nonexistent.pem"], "--tls-client-ca needs --tls-cert and --tls-key"),
+            (["--tls-cert", h.stateDir + "/none.pem", "--tls-key", h.stateDir + "/none.key"], "--tls-cert \(h.stateDir)/none.pem"),
+        ]
+        for (flags, text) in cases {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: h.binDir + "/ffrtmp-master")
+            p.arguments = ["--listen", "127.0.0.1:0", "--db", db] + flags
+            p.environment = ProcessInfo.processInfo.environment.merging(["FFRTMP_API_KEY": Self.key]) { $1 }
+            let err = Pipe()
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = err
+            try p.run()
+            let text2 = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            XCTAssertNotEqual(p.terminationStatus, 0, "\(flags)")
+            XCTAssertTrue(text2.contains(text), "\(flags): \(text2)")
+        }
     }
 }

@@ -70,18 +70,10 @@ class MasterTestCase: IntegrationTestCase {
 
     @discardableResult
     func api(_ method: String, _ path: String, _ body: String? = nil) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
         var tlsArgs: [String] = caFile.map { ["--cacert", $0] } ?? []
         if let (cert, key) = clientPair { tlsArgs += ["--cert", cert, "--key", key] }
-        p.arguments = ["-s", "-X", method, "-H", "Authorization: Bearer \(Self.key)"] + tlsArgs
-            + ["\(scheme)://127.0.0.1:\(port)\(path)"] + (body.map { ["-d", $0] } ?? [])
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        return try Harness.output("/usr/bin/curl", ["-s", "-X", method, "-H", "Authorization: Bearer \(Self.key)"] + tlsArgs
+            + ["\(scheme)://127.0.0.1:\(port)\(path)"] + (body.map { ["-d", $0] } ?? [])).stdout
     }
 
     func job(_ id: String) throws -> [String: Any] {
@@ -121,16 +113,12 @@ struct TestPKI {
     }
 
     static func openssl(_ args: [String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        p.arguments = args
         let err = Pipe()
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = err
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw NSError(domain: "openssl \(args.first ?? "")", code: Int(p.terminationStatus), userInfo: [NSLocalizedDescriptionKey: text]) }
+        let (status, _) = try Harness.output("/usr/bin/openssl", args, stderr: err)
+        guard status == 0 else {
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            throw NSError(domain: "openssl \(args.first ?? "")", code: Int(status), userInfo: [NSLocalizedDescriptionKey: text])
+        }
     }
 }
 

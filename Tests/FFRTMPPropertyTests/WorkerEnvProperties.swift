@@ -157,10 +157,11 @@ import FFRTMPTestSupport
         add("HEARTBEAT_INTERVAL", number(0.1...3600))
         add("POLL_INTERVAL", number(0.05...3600))
         add("AUTO_ATTACH_MIN_AGE", number(0...86400))
+        add("POLL_RESERVE_MB", integer(0...1_048_576))
         for k in ["WRAPPER_ENABLED", "AUTO_ATTACH"] {
             add(k, ({ r in boolWords.pick(&r) }, { r in ["maybe", "2", "tru", "y", "enable", "\u{0}", "true false"].pick(&r) }))
         }
-        for k in ["FFMPEG_PATH", "GST_LAUNCH_PATH", "FFRTMP_STATE_DIR"] {
+        for k in ["FFMPEG_PATH", "GST_LAUNCH_PATH", "FFRTMP_STATE_DIR", "MASTER_CA_FILE"] {
             add(k, (absPath, { r in ["ffmpeg", "./ffmpeg", "~/bin/ffmpeg", "usr/bin/x", "C:\\ffmpeg"].pick(&r) }))
         }
         add("NODE_ID", ({ r in Fragments.validID(&r) }, { r in WireSchemas.invalidIDString(&r).replacingOccurrences(of: "\n", with: "") }))

@@ -5,13 +5,15 @@
 
 # ---------------------------------------------------------------- 15: refused configurations
 
-# Expects `ffrtmp agent --config FILE` to exit 78 with stderr holding every TEXT.
+# Expects `ffrtmp agent --config FILE` to exit 78 with stderr holding every TEXT; the stderr
+# stays in REFUSED_ERR for further checks.
 refused_config() { # FILE TEXT...
   local file=$1 rc=0 err t0 ms
   shift
   t0=$(date +%s%N)
   err=$(timeout 20 "$BIN/ffrtmp" agent --config "$file" 2>&1 >/dev/null) || rc=$?
   ms=$((($(date +%s%N) - t0) / 1000000))
+  REFUSED_ERR=$err
   [ "$rc" = 78 ] || { f "$file: exit $rc after $ms ms, not 78: $(tail -n 2 <<<"$err" | tr '\n' ' ')"; return 1; }
   [ "$ms" -lt 5000 ] || { f "$file: exit 78 only after $ms ms"; return 1; }
   local s
@@ -45,11 +47,20 @@ test15() {
   chown nobody "$c/nobody.key"
   standalone_env "$c/key.env" "$c/st" "FFRTMP_API_KEY_FILE=$c/nobody.key"
   refused_config "$c/key.env" "$c/nobody.key" "owner uid $NOBODY_UID" || return
+  # a CA file nobody owns (nobody could swap in their own CA and be the master), and a
+  # MASTER_URL carrying credentials
+  printf 'not even a certificate\n' > "$c/nobody-ca.pem"
+  chown nobody "$c/nobody-ca.pem"
+  standalone_env "$c/ca.env" "$c/st" "MASTER_CA_FILE=$c/nobody-ca.pem"
+  refused_config "$c/ca.env" "MASTER_CA_FILE $c/nobody-ca.pem" "owner uid $NOBODY_UID" || return
+  standalone_env "$c/url.env" "$c/st" "MASTER_URL=https://admin:secret@master.example" "FFRTMP_API_KEY=0123456789abcdef0123"
+  refused_config "$c/url.env" "invalid MASTER_URL" "https://…@master.example" "no user info" || return
+  ! grep -q secret <<<"$REFUSED_ERR" || { f "the refusal repeats the URL's password: $REFUSED_ERR"; return; }
   # a JOB_USER that does not exist
   standalone_env "$c/user.env" "$c/st" "JOB_USER=ffrtmp-no-such-user"
   refused_config "$c/user.env" "ffrtmp-no-such-user" "useradd" || return
 }
-t 15 "untrusted worker.env, state dir, FFMPEG_PATH, key file, and a missing JOB_USER: the agent exits 78" test15
+t 15 "untrusted worker.env, state dir, FFMPEG_PATH, key file, MASTER_CA_FILE, a MASTER_URL with credentials, and a missing JOB_USER: the agent exits 78" test15
 
 # ---------------------------------------------------------------- 16: reload with a bad file
 

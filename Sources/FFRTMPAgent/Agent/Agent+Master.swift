@@ -42,7 +42,14 @@ extension Agent {
         // A kill request an earlier agent wrote (it died during the grace period) is re-armed:
         // the grace counts from when it was written, so the workload still dies on time.
         let age = journal.killRequest(id) != nil ? journal.killRequestAge(id) : nil
-        if age != nil, (try? inspector.status(id, withUsage: false))?.state.isLive != true { return }
+        if age != nil {
+            do {
+                guard try inspector.status(id, withUsage: false).state.isLive else { return }
+            } catch {
+                logger.warning("cancel of \(masterID): not re-armed, the job's state cannot be read: \(error)")
+                return
+            }
+        }
         let grace = max(0, Self.cancelGrace - (age ?? 0))
         if let age { logger.info("cancel of \(masterID): re-armed after a restart (requested \(Int(age)) s ago, \(Int(grace.rounded(.up))) s of grace left)") }
         // The grace period must not stall the loop (and with it the systemd watchdog).

@@ -80,7 +80,7 @@ public struct WorkerConfig: Equatable, Sendable {
         }
         if let url = v["MASTER_URL"] {
             guard (try? MasterEndpoint(url)) != nil else {
-                throw Invalid(key: "MASTER_URL", value: url, expected: "https://HOST[:PORT][/PATH] (or http:// on loopback), with no user info, query or fragment")
+                throw Invalid(key: "MASTER_URL", value: MasterEndpoint.Invalid.shown(url), expected: "https://HOST[:PORT][/PATH] (or http:// on loopback), with no user info, query or fragment")
             }
             c.masterURL = url
         }
