@@ -101,6 +101,21 @@ public enum WireValidation {
         }
     }
 
+    /// An agent instance id: 8-128 of A-Z a-z 0-9 . _ - (the agent makes 32 hex and a boot id).
+    public static func instanceID(_ raw: String) throws {
+        try token(raw, field: "instance_id", lengths: 8...128, dot: true)
+    }
+
+    /// A token of ASCII letters, digits, `-` and `_` (and `.` when `dot`), of a length in `lengths`.
+    public static func token(_ raw: String, field: String, lengths: ClosedRange<Int>, dot: Bool) throws {
+        let ok = lengths.contains(raw.utf8.count) && raw.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == 0x2d || b == 0x5f || (dot && b == 0x2e)
+        }
+        guard ok else {
+            throw WireError.invalidField(field: field, reason: "must be \(lengths.lowerBound)-\(lengths.upperBound) of A-Z a-z 0-9 \(dot ? ". " : "")_ -")
+        }
+    }
+
     /// Node ids follow the job id rules: they end up in logs, labels and paths.
     public static func nodeID(_ raw: String) throws -> String {
         do { return try JobID(raw).value } catch {

@@ -56,11 +56,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("node-lost-after"), help: "Seconds without a heartbeat after which a node is lost and its running jobs become unknown.")
     var nodeLostAfter: Double = 30
 
+    @Option(name: .customLong("dispatch-lease"), help: "Seconds an assignment waits for its node to acknowledge the start; then it is requeued as a new attempt.")
+    var dispatchLease: Double = 30
+
     func validate() throws {
         guard let _ = Self.hostPort(listen) else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080, not \(listen)") }
         guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 1 to 3600 seconds, not \(idleTimeout)") }
         guard (16...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be 16 to 1000000, not \(maxConnections)") }
         guard nodeLostAfter > 0 else { throw ValidationError("--node-lost-after must be greater than 0") }
+        guard dispatchLease.isFinite, (0.5...3600).contains(dispatchLease) else { throw ValidationError("--dispatch-lease must be 0.5 to 3600 seconds, not \(dispatchLease)") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard tlsClientCA == nil || tlsCert != nil else { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
     }
@@ -77,7 +81,8 @@ struct ServeCommand: AsyncParsableCommand {
         let readKey = try readKeyFile.map { try Self.readKey(file: $0, adminKey: key) }
         let store = try await self.store.open(logger: logger)
         let (host, port) = Self.hostPort(listen)!
-        let api = MasterAPI(store: store, apiKey: key, readKey: readKey, allowSharedNodeKey: allowSharedNodeKey, metricsNeedKey: metricsAuth)
+        let api = MasterAPI(store: store, apiKey: key, readKey: readKey, allowSharedNodeKey: allowSharedNodeKey, metricsNeedKey: metricsAuth,
+                            nodeLostAfterSeconds: nodeLostAfter, dispatchLeaseSeconds: dispatchLease)
         if allowSharedNodeKey {
             logger.warning("--allow-shared-node-key: the admin key may act for any node; issue node keys (ffrtmp-master nodes add NODE_ID) and drop the flag")
         }
@@ -90,7 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
         var app = Application(router: api.router(), server: server,
                               configuration: limits.configuration(host: host, port: port, logger: logger), logger: logger)
         logger.info("serving \(tlsCert == nil ? "http" : "https")://\(listen)\(tlsClientCA == nil ? "" : " (client certificates required)")")
-        app.addServices(NodeLivenessService(store: store, lostAfterSeconds: nodeLostAfter, logger: logger))
+        app.addServices(NodeLivenessService(store: store, lostAfterSeconds: nodeLostAfter, leaseSeconds: dispatchLease, logger: logger))
         try await app.runService()
         await store.close()
     }

@@ -20,7 +20,110 @@ enum StoreSuite {
         ("listFiltersAndStats", listFiltersAndStats),
         ("badIdsAreRejected", badIdsAreRejected),
         ("nodeKeysAddListRevoke", nodeKeysAddListRevoke),
+        ("leasedDispatchIsExactlyOnce", leasedDispatchIsExactlyOnce),
+        ("releaseAndCancelBeforeStart", releaseAndCancelBeforeStart),
+        ("oneLiveInstancePerNodeID", oneLiveInstancePerNodeID),
     ]
+
+    /// A poll's request id, repeated after a lost answer, gets the same jobs (lease renewed) and
+    /// claims nothing new; an unacknowledged lease requeues the job as the next attempt, whose
+    /// result alone lands; a heartbeat naming the current attempt acknowledges it, a stale one does not.
+    static func leasedDispatchIsExactlyOnce(_ s: JobStore) async throws {
+        for i in 1...5 { _ = try await s.create(NewJob(id: "L\(i)")) }
+        _ = try await s.register(NodeRegistration(nodeID: "na"))
+        _ = try await s.register(NodeRegistration(nodeID: "nb"))
+        let first = try await s.claim(nodeID: "na", requestID: "r1", max: 3, leaseMs: 60_000)
+        XCTAssertEqual(first.map(\.id), ["L1", "L2", "L3"], "up to max, oldest first")
+        XCTAssertEqual(Set(first.map(\.attempt)), [1])
+        let again = try await s.claim(nodeID: "na", requestID: "r1", max: 3, leaseMs: 60_000)
+        XCTAssertEqual(again.map(\.id), ["L1", "L2", "L3"], "the same request id returns the same assignment")
+        XCTAssertEqual(Set(again.map(\.attempt)), [1], "not a new attempt")
+        await eq(try await s.claim(nodeID: "nb", requestID: "r1", max: 5, leaseMs: 60_000).map(\.id), ["L4", "L5"],
+                 "another node's request id is its own")
+        await eq(try await s.claim(nodeID: "na", requestID: "r2", max: 5, leaseMs: 60_000).map(\.id), [], "nothing left")
+        await eq(try await s.expireLeases(), [], "no lease has ended")
+        // na acknowledges L1 (attempt 1); L2 and L3 it never starts.
+        _ = try await s.heartbeat(nodeID: "na", Heartbeat(runningJobs: ["L1", "L2"], attempts: ["L1": 1, "L2": 7]))
+        await eq(try await s.job("L1").status, .running)
+        await eq(try await s.job("L2").status, .assigned, "a listing of another attempt acknowledges nothing")
+        // Shorten the leases of what is still assigned by re-polling with a 0 ms lease.
+        _ = try await s.claim(nodeID: "na", requestID: "r1", max: 3, leaseMs: -1)
+        _ = try await s.claim(nodeID: "nb", requestID: "r1", max: 5, leaseMs: -1)
+        await eq(Set(try await s.expireLeases()), ["L2", "L3", "L4", "L5"])
+        await eq(try await s.job("L2").status, .queued)
+        await eq(try await s.job("L2").nodeID, nil)
+        await eq(try await s.job("L1").status, .running, "a started job is never requeued")
+        // A request id whose jobs were requeued holds nothing: it claims afresh, as new attempts.
+        let second = try await s.claim(nodeID: "nb", requestID: "r1", max: 2, leaseMs: 60_000)
+        XCTAssertEqual(second.map(\.id), ["L2", "L3"])
+        XCTAssertEqual(Set(second.map(\.attempt)), [2], "the requeued job is attempt 2")
+        await assertThrows(WireError.conflict(reason: "result for attempt 1 of job \"L2\", whose current attempt is 2")) {
+            _ = try await s.record(JobResultReport(jobID: "L2", attempt: 1, nodeID: "na", status: .completed))
+        }
+        _ = try await s.heartbeat(nodeID: "nb", Heartbeat(runningJobs: ["L2"], attempts: ["L2": 2]))
+        let (done, dup) = try await s.record(JobResultReport(jobID: "L2", attempt: 2, nodeID: "nb", status: .completed))
+        XCTAssertFalse(dup)
+        XCTAssertEqual(done.status, .completed)
+        XCTAssertEqual(done.attempt, 2)
+    }
+
+    static func releaseAndCancelBeforeStart(_ s: JobStore) async throws {
+        for i in 1...3 { _ = try await s.create(NewJob(id: "R\(i)")) }
+        _ = try await s.register(NodeRegistration(nodeID: "na"))
+        _ = try await s.register(NodeRegistration(nodeID: "nb"))
+        _ = try await s.claim(nodeID: "na", requestID: "q1", max: 3, leaseMs: 60_000)
+        await assertThrows(WireError.conflict(reason: "job \"R1\" attempt 1 is not an unstarted assignment of node nb (it is assigned, attempt 1, node na)")) {
+            _ = try await s.release(nodeID: "nb", JobRelease(jobID: "R1", attempt: 1, reason: nil))
+        }
+        let back = try await s.release(nodeID: "na", JobRelease(jobID: "R1", attempt: 1, reason: "state dir full"))
+        XCTAssertEqual(back.status, .queued)
+        await assertThrows(WireError.conflict(reason: "job \"R1\" attempt 1 is not an unstarted assignment of node na (it is queued, attempt 1, node none)")) {
+            _ = try await s.release(nodeID: "na", JobRelease(jobID: "R1", attempt: 1, reason: nil))
+        }
+        _ = try await s.heartbeat(nodeID: "na", Heartbeat(runningJobs: ["R2"]))
+        await assertThrowsField("attempt") { _ = try await s.release(nodeID: "na", JobRelease(jobID: "R2", attempt: 0, reason: nil)) }
+        await assertThrows(WireError.conflict(reason: "job \"R2\" attempt 1 is not an unstarted assignment of node na (it is running, attempt 1, node na)")) {
+            _ = try await s.release(nodeID: "na", JobRelease(jobID: "R2", attempt: 1, reason: nil))
+        }
+        // A cancel of an assignment that never started ends it when its lease does.
+        _ = try await s.cancel("R3")
+        _ = try await s.claim(nodeID: "na", requestID: "q1", max: 3, leaseMs: -1)
+        await eq(try await s.expireLeases(), ["R3"])
+        let r3 = try await s.job("R3")
+        XCTAssertEqual(r3.status, .canceled)
+        XCTAssertEqual(r3.failureReason, "canceled before it started (lease ended)")
+    }
+
+    /// A second instance of one node id is refused while the first is live, naming both hosts;
+    /// the first's heartbeats go on; once it is silent past the window the second may take over.
+    static func oneLiveInstancePerNodeID(_ s: JobStore) async throws {
+        _ = try await s.register(NodeRegistration(nodeID: "clone", hostname: "box-1", instanceID: "aaaaaaaaaaaa"), liveWithinMs: 60_000)
+        _ = try await s.register(NodeRegistration(nodeID: "clone", hostname: "box-1", instanceID: "aaaaaaaaaaaa"), liveWithinMs: 60_000)
+        do {
+            _ = try await s.register(NodeRegistration(nodeID: "clone", hostname: "box-2", instanceID: "bbbbbbbbbbbb"), liveWithinMs: 60_000)
+            XCTFail("a second live instance was registered")
+        } catch let WireError.conflict(reason) {
+            XCTAssertTrue(reason.contains("already live on host box-1"), reason)
+            XCTAssertTrue(reason.contains("this agent runs on host box-2"), reason)
+        }
+        _ = try await s.heartbeat(nodeID: "clone", Heartbeat(runningJobs: [], instanceID: "aaaaaaaaaaaa"))
+        await assertThrows(WireError.conflict(reason: "node id \"clone\" is registered by another agent instance (host box-1): register again")) {
+            _ = try await s.heartbeat(nodeID: "clone", Heartbeat(runningJobs: [], instanceID: "bbbbbbbbbbbb"))
+        }
+        await eq(try await s.nodes().first?.hostname, "box-1", "the refused one changed nothing")
+        // The renamed box: a node id registered by the same instance may act for the old one.
+        _ = try await s.register(NodeRegistration(nodeID: "renamed", hostname: "box-1", instanceID: "aaaaaaaaaaaa"))
+        await eq(try await s.sameInstance("renamed", "clone"), true)
+        _ = try await s.register(NodeRegistration(nodeID: "other", instanceID: "cccccccccccc"))
+        await eq(try await s.sameInstance("other", "clone"), false)
+        await eq(try await s.sameInstance("other", "nobody"), false)
+        // Silent past the window (here 0 ms): the newcomer takes over.
+        try await Task.sleep(for: .milliseconds(5))
+        _ = try await s.register(NodeRegistration(nodeID: "clone", hostname: "box-2", instanceID: "bbbbbbbbbbbb"), liveWithinMs: 1)
+        await eq(try await s.sameInstance("renamed", "clone"), false)
+        await assertThrowsField("instance_id") { _ = try await s.register(NodeRegistration(nodeID: "x", instanceID: "short")) }
+        await assertThrowsField("hostname") { _ = try await s.register(NodeRegistration(nodeID: "x", hostname: "a\nb")) }
+    }
 
     static func nodeKeysAddListRevoke(_ s: JobStore) async throws {
         await eq(try await s.nodeKeys(), [])

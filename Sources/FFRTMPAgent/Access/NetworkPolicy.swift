@@ -98,11 +98,8 @@ public struct NetworkPolicy: Equatable, Sendable {
     static func isThisBox(_ host: String) -> Bool {
         if host == "localhost" || host.hasSuffix(".localhost") || host == "localhost.localdomain" || host == "ip6-localhost" { return true }
         // This box's own name (Debian maps it to 127.0.1.1 in /etc/hosts).
-        var buf = [CChar](repeating: 0, count: 256)
-        if gethostname(&buf, 255) == 0 {
-            let me = String(cString: buf).lowercased()
-            if !me.isEmpty, host == me || host == me.split(separator: ".").first.map(String.init) { return true }
-        }
+        let me = Sys.hostname().lowercased()
+        if !me.isEmpty, host == me || host == me.split(separator: ".").first.map(String.init) { return true }
         var v4 = in_addr()
         if inet_pton(AF_INET, host, &v4) == 1 { return isThisBoxV4(UInt32(bigEndian: v4.s_addr)) }
         var v6 = in6_addr()

@@ -8,7 +8,9 @@ import Logging
 extension Agent {
     // MARK: running jobs
 
-    func start(_ job: MasterJob) {
+    /// `startBy`: the monotonic time after which the master may have requeued the attempt (a
+    /// release is worth sending until a little after it).
+    func start(_ job: MasterJob, startBy: Int64 = .max) {
         let path = JobRouting.path(jobSays: job.wrapperEnabled, nodeDefault: config.wrapperEnabled)
         guard (try? WireValidation.jobID(job.id)) != nil, job.attempt >= 1 else {
             // Nothing from this job may become a path; the master is told nothing (there is no valid id to answer).
@@ -58,7 +60,12 @@ extension Agent {
                                          result: .object(["error": .string("\(error)"), "path": .string(path.rawValue)]))
             // A job that never started is a finished job too: a platform spawn failure must
             // count against ffrtmp_platform_sla_uptime_ratio like any other platform fault.
-            if enqueue(report) { metrics.finished(path, report, oom: false) }
+            metrics.finished(path, report, oom: false)
+            if !enqueue(report) {
+                // Its verdict cannot even be queued (a full state dir): hand the attempt back so
+                // the master requeues it now, rather than leaving it assigned until the lease ends.
+                session?.release(job, reason: "not started on \(config.nodeID): \(error)", startBy: startBy == .max ? .max : startBy + 10_000_000_000)
+            }
         }
     }
 

@@ -11,9 +11,15 @@ extension Agent {
     var registered: Bool { session?.registered ?? false }
 
     var sessionView: MasterSession.View {
-        MasterSession.View(running: tracked.values.map(\.job.masterJobID), freeSlots: config.maxJobs - tracked.count,
-                           wrapperEnabled: config.wrapperEnabled, heartbeatInterval: config.heartbeatInterval,
-                           pollInterval: config.pollInterval, pollReserveBytes: UInt64(config.pollReserveMB) << 20)
+        var view = MasterSession.View(running: [], freeSlots: config.maxJobs - tracked.count,
+                                      wrapperEnabled: config.wrapperEnabled, heartbeatInterval: config.heartbeatInterval,
+                                      pollInterval: config.pollInterval, pollReserveBytes: UInt64(config.pollReserveMB) << 20)
+        for t in tracked.values {
+            view.attempts[t.job.masterJobID] = t.job.attempt
+            if let n = t.job.nodeID, n != config.nodeID { view.otherNodes[n, default: []].append(t.job.masterJobID) }
+            else { view.running.append(t.job.masterJobID) }
+        }
+        return view
     }
 
     /// Once per loop pass: act on the cancels and start the jobs the session took from the master.
@@ -21,7 +27,17 @@ extension Agent {
         guard let session else { return }
         let (jobs, cancels) = session.exchange(sessionView)
         for c in cancels { cancel(masterID: c) }
-        for j in jobs { start(j) }
+        for d in jobs {
+            // Past this point the master may have requeued the job as a new attempt (for another
+            // node): a stale attempt is never started, only handed back.
+            let late = Clock.monotonicNanoseconds() - d.startBy
+            guard late <= 0 else {
+                logger.warning("job \(d.job.id) attempt \(d.job.attempt) not started: taken too late in its lease (\(late / 1_000_000) ms past the start deadline); handed back to the master")
+                session.release(d.job, reason: "not started within its lease", startBy: d.startBy + 10_000_000_000)
+                continue
+            }
+            start(d.job, startBy: d.startBy)
+        }
     }
 
     /// The grace period of a master cancel before SIGKILL.

@@ -86,7 +86,9 @@ public final class Agent {
         let w = try Sys.pipeCloexec()
         for fd in [w.read, w.write] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         wake = w
-        session = master.map { MasterSession(transport: $0, nodeID: config.nodeID, outbox: box, stateDir: journal.stateDir, wakeFD: w.write, metrics: m, logger: logger, view: view) }
+        let instance = master == nil ? "" : try AgentInstance.id(stateDir: journal.stateDir)
+        session = master.map { MasterSession(transport: $0, nodeID: config.nodeID, outbox: box, stateDir: journal.stateDir, wakeFD: w.write, metrics: m,
+                                             logger: logger, view: view, instanceID: instance, hostname: Sys.hostname()) }
     }
 
     /// The session is stopped whenever run() returns, so nothing writes to the pipe after this.

@@ -16,7 +16,12 @@ import Synchronization
 public final class MasterSession: Sendable {
     /// What the loop tells the session on every pass.
     public struct View: Sendable, Equatable {
+        /// Master job ids running under this NODE_ID, and the attempt of each.
         public var running: [String]
+        public var attempts: [String: Int] = [:]
+        /// Jobs still running under the node id they were dispatched to, from before NODE_ID
+        /// changed: heartbeated (and their cancels taken) under that id.
+        public var otherNodes: [String: [String]] = [:]
         public var freeSlots: Int
         public var wrapperEnabled: Bool
         public var heartbeatInterval: Double
@@ -25,11 +30,24 @@ public final class MasterSession: Sendable {
         public var pollReserveBytes: UInt64
     }
 
+    /// A job the master assigned, to be started before `startBy` (monotonic ns): after that its
+    /// lease may have ended and the master may have given the job to another node as a new attempt.
+    struct Dispatched: Sendable {
+        var job: MasterJob
+        var startBy: Int64
+    }
+
     struct State {
         var view: View
-        var jobs: [MasterJob] = []
+        var jobs: [Dispatched] = []
         var cancels: [String] = []
         var registered = false
+        /// Jobs listed in the last heartbeat the master took; a new one sends a heartbeat at once
+        /// (it acknowledges the start, within the lease).
+        var acknowledged: Set<String> = []
+        var beatNow = false
+        /// Attempts the loop could not start, to hand back to the master (until their lease ends).
+        var releases: [(JobRelease, until: Int64)] = []
     }
 
     let state: Mutex<State>
@@ -43,9 +61,14 @@ public final class MasterSession: Sendable {
     let stateDir: String
     /// Written to when a job or a cancel is handed over: wakes the loop (non-blocking pipe).
     let wakeFD: Int32
+    /// AgentInstance.id: sent with register and heartbeat.
+    let instanceID: String
+    let hostname: String
 
     init(transport: MasterTransport, nodeID: String, outbox: Outbox, stateDir: String, wakeFD: Int32, metrics: AgentMetrics,
-         logger: Logger, view: View) {
+         logger: Logger, view: View, instanceID: String, hostname: String) {
+        self.instanceID = instanceID
+        self.hostname = hostname
         self.stateDir = stateDir
         self.wakeFD = wakeFD
         self.transport = transport
@@ -61,14 +84,24 @@ public final class MasterSession: Sendable {
     /// The loop's side, once per pass: hands over the jobs and cancels that came in, and takes
     /// the loop's view. The jobs handed over now are not running yet: they are counted against
     /// the free slots here, so the poll task never takes more than the node can run.
-    func exchange(_ view: View) -> (jobs: [MasterJob], cancels: [String]) {
+    func exchange(_ view: View) -> (jobs: [Dispatched], cancels: [String]) {
         state.withLock { s in
             let out = (s.jobs, s.cancels)
             s.jobs = []
             s.cancels = []
             s.view = view
             s.view.freeSlots -= out.0.count
+            if !Set(view.running).isSubset(of: s.acknowledged) { s.beatNow = true }
             return out
+        }
+    }
+
+    /// The loop's side: an attempt it took but will not start goes back to the master now (the
+    /// lease would requeue it anyway, later). Sent by the heartbeat task.
+    func release(_ job: MasterJob, reason: String, startBy: Int64) {
+        state.withLock { s in
+            s.releases.append((JobRelease(jobID: job.id, attempt: job.attempt, reason: String(reason.prefix(900))), until: startBy))
+            s.beatNow = true
         }
     }
 
@@ -104,18 +137,29 @@ public final class MasterSession: Sendable {
 
     func heartbeats() async {
         while !Task.isCancelled {
-            let v = state.withLock { $0.view }
+            let v = state.withLock { s in
+                s.beatNow = false
+                return s.view
+            }
             if !registered {
                 if await register(v) { continue }
             } else {
+                await sendReleases()
                 await heartbeat(v)
             }
-            await Self.sleep(v.heartbeatInterval)
+            // A job started (or one to release) sends the next heartbeat now, not at the interval's end.
+            let until = Clock.monotonicNanoseconds() + Int64(v.heartbeatInterval * 1e9)
+            while !Task.isCancelled, Clock.monotonicNanoseconds() < until, !state.withLock({ $0.beatNow && $0.registered }) {
+                await Self.sleep(min(0.05, v.heartbeatInterval))
+            }
         }
     }
 
     func polls() async {
         var backoff = 0.0
+        // Kept until an answer arrives: a poll whose answer was lost is repeated with it, and the
+        // master then returns the jobs it already assigned to it rather than new ones.
+        var request: String?
         var warnedFull: Int64 = 0
         while !Task.isCancelled {
             let (v, ready) = state.withLock { s in (s.view, s.registered && s.jobs.isEmpty && s.view.freeSlots > 0) }
@@ -134,7 +178,11 @@ public final class MasterSession: Sendable {
                 await Self.sleep(max(1, v.pollInterval))
                 continue
             }
-            if await poll() {
+            let id = request ?? Self.requestID()
+            request = id
+            let (answered, ok) = await poll(requestID: id, max: min(v.freeSlots, PollRequest.maxJobs), lease: v)
+            if answered { request = nil }
+            if ok {
                 backoff = 0
                 await Self.sleep(v.pollInterval)
             } else {
@@ -164,14 +212,27 @@ public final class MasterSession: Sendable {
 
     /// True when registered.
     func register(_ v: View) async -> Bool {
-        let body = NodeRegistration(nodeID: nodeID, hostname: nodeID, wrapperEnabled: v.wrapperEnabled, runningJobs: v.running)
+        let body = NodeRegistration(nodeID: nodeID, hostname: hostname, wrapperEnabled: v.wrapperEnabled, runningJobs: v.running,
+                                    instanceID: instanceID, heartbeatIntervalSeconds: v.heartbeatInterval)
         do {
             let (status, data) = try await transport.call("POST", "/api/nodes/register", body: try JSONEncoder().encode(body))
+            if status == 409 {
+                // Another box runs this NODE_ID: stay out of dispatch (no polls) and say so plainly.
+                metrics.heartbeatFailures.increment()
+                logger.error("register refused: another live agent already uses NODE_ID=\(nodeID); this agent takes no jobs until it is gone (retrying every \(v.heartbeatInterval) s): \(MasterAnswer.message(data).prefix(400))")
+                return false
+            }
             guard (200..<300).contains(status) else {
                 throw MasterRefusal(status: status, message: MasterAnswer.message(data))
             }
+            let node = try? JSONDecoder().decode(Node.self, from: data)
+            if let lost = node?.nodeLostAfterSeconds, v.heartbeatInterval >= lost {
+                metrics.heartbeatFailures.increment()
+                logger.error("HEARTBEAT_INTERVAL=\(v.heartbeatInterval) is not below the master's --node-lost-after=\(lost): the node would be marked lost between heartbeats; this agent takes no jobs until HEARTBEAT_INTERVAL is lowered")
+                return false
+            }
             state.withLock { $0.registered = true }
-            logger.info("registered with \(transport.baseURL)")
+            logger.info("registered with \(transport.baseURL)\(node?.dispatchLeaseSeconds.map { " (dispatch lease \($0) s)" } ?? "")")
             return true
         } catch {
             // Retried once per heartbeat interval: a wrong key or a master that is down must not
@@ -183,12 +244,25 @@ public final class MasterSession: Sendable {
     }
 
     func heartbeat(_ v: View) async {
+        let own = Heartbeat(runningJobs: v.running, attempts: v.attempts, instanceID: instanceID)
+        guard await beat(nodeID, own) else { return }
+        state.withLock { $0.acknowledged = Set(v.running) }
+        // Jobs dispatched under an earlier NODE_ID: their heartbeats (and cancels) go to that id.
+        for (old, jobs) in v.otherNodes.sorted(by: { $0.key < $1.key }) {
+            _ = await beat(old, Heartbeat(runningJobs: jobs, attempts: v.attempts.filter { jobs.contains($0.key) }, instanceID: instanceID))
+        }
+    }
+
+    /// One heartbeat for `node`; true when the master took it.
+    func beat(_ node: String, _ hb: Heartbeat) async -> Bool {
         do {
-            let (status, data) = try await transport.call("POST", "/api/nodes/\(nodeID)/heartbeat",
-                                                          body: try JSONEncoder().encode(Heartbeat(runningJobs: v.running)))
-            if status == 404 {
+            let (status, data) = try await transport.call("POST", "/api/nodes/\(node)/heartbeat", body: try JSONEncoder().encode(hb))
+            if node == nodeID, status == 404 || status == 409 {
+                // Unknown to the master (a new database), or another instance registered since:
+                // register again (which a live other instance makes a 409).
+                if status == 409 { logger.error("heartbeat refused: \(MasterAnswer.message(data).prefix(300))") }
                 state.withLock { $0.registered = false }
-                return
+                return false
             }
             guard (200..<300).contains(status) else { throw MasterRefusal(status: status, message: MasterAnswer.message(data)) }
             let reply = try JSONDecoder().decode(HeartbeatReply.self, from: data)
@@ -196,30 +270,75 @@ public final class MasterSession: Sendable {
                 state.withLock { $0.cancels += reply.cancel }
                 wakeLoop()
             }
-        } catch {
-            metrics.heartbeatFailures.increment()
-            logger.warning("heartbeat failed: \(error)")
-        }
-    }
-
-    /// True when the master answered (with a job or with none).
-    func poll() async -> Bool {
-        do {
-            let (status, data) = try await transport.call("GET", "/api/jobs/next?node_id=\(nodeID)", body: nil)
-            if status == 204 { return true }
-            guard status == 200 else { throw MasterRefusal(status: status, message: MasterAnswer.message(data)) }
-            let job = try JSONDecoder().decode(MasterJob.self, from: data)
-            state.withLock { s in
-                s.jobs.append(job)
-                s.view.freeSlots -= 1
-            }
-            wakeLoop()
             return true
         } catch {
-            logger.warning("poll failed: \(error)")
+            metrics.heartbeatFailures.increment()
+            logger.warning("heartbeat\(node == nodeID ? "" : " for earlier node id \(node)") failed: \(error)")
             return false
         }
     }
+
+    /// Hands back the attempts the loop could not start; one whose lease has ended is dropped
+    /// (the master has requeued it by then).
+    func sendReleases() async {
+        let now = Clock.monotonicNanoseconds()
+        let pending = state.withLock { s in
+            s.releases.removeAll { $0.until < now }
+            return s.releases
+        }
+        for (rel, _) in pending {
+            do {
+                let (status, data) = try await transport.call("POST", "/api/nodes/\(nodeID)/release", body: try JSONEncoder().encode(rel))
+                // 409: the master no longer holds it as this node's assignment (the lease ended): done too.
+                guard (200..<300).contains(status) || status == 409 || status == 404 else {
+                    throw MasterRefusal(status: status, message: MasterAnswer.message(data))
+                }
+                logger.info("job \(rel.jobID) attempt \(rel.attempt) handed back to the master\(status == 409 ? " (it had requeued it already)" : "")")
+                state.withLock { s in s.releases.removeAll { $0.0 == rel } }
+            } catch {
+                logger.warning("release of job \(rel.jobID) attempt \(rel.attempt) failed (retried until its lease ends): \(error)")
+                return
+            }
+        }
+    }
+
+    /// One poll. `answered`: the master answered it (the request id is spent); `ok`: not an
+    /// outage (backoff).
+    func poll(requestID: String, max: Int, lease v: View) async -> (answered: Bool, ok: Bool) {
+        let sent = Clock.monotonicNanoseconds()
+        do {
+            let body = try JSONEncoder().encode(PollRequest(requestID: requestID, max: max))
+            let (status, data) = try await transport.call("POST", "/api/nodes/\(nodeID)/poll", body: body)
+            if status == 404 || status == 409 {
+                state.withLock { $0.registered = false }
+                return (true, true)
+            }
+            if status >= 500 { throw MasterRefusal(status: status, message: MasterAnswer.message(data)) }
+            guard status == 200 else {
+                logger.warning("poll refused: \(MasterRefusal(status: status, message: MasterAnswer.message(data)))")
+                return (true, false)
+            }
+            let answer = try JSONDecoder().decode(PollAnswer.self, from: data)
+            guard !answer.jobs.isEmpty else { return (true, true) }
+            // Started only within 80% of the lease (counted from when this poll was sent, before
+            // the master set the lease): the rest is for the heartbeat that acknowledges it.
+            let startBy = sent + Int64(answer.leaseSeconds * 0.8 * 1e9)
+            state.withLock { s in
+                s.jobs += answer.jobs.map { Dispatched(job: $0, startBy: startBy) }
+                s.view.freeSlots -= answer.jobs.count
+            }
+            wakeLoop()
+            return (true, true)
+        } catch {
+            // No answer (or a 5xx): the same request id is polled again, so a job the master
+            // assigned meanwhile comes back rather than waiting out its lease.
+            logger.warning("poll failed: \(error)")
+            return (false, false)
+        }
+    }
+
+    /// A fresh poll request id: 32 random hex digits.
+    static func requestID() -> String { AgentInstance.randomHex(words: 2) }
 
     enum Delivery { case idle, delivered, failed }
 

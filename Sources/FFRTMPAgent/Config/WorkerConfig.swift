@@ -184,9 +184,7 @@ public struct WorkerConfig: Equatable, Sendable {
         if let raw {
             do { return try WireValidation.nodeID(raw) } catch { throw Invalid(key: "NODE_ID", value: raw, expected: "1-128 of A-Z a-z 0-9 . _ -") }
         }
-        var buf = [CChar](repeating: 0, count: 256)
-        gethostname(&buf, 255)
-        let host = String(cString: buf).split(separator: ".").first.map(String.init) ?? "node"
+        let host = Sys.hostname().split(separator: ".").first.map(String.init) ?? "node"
         return (try? WireValidation.nodeID(host)) ?? "node"
     }
 }

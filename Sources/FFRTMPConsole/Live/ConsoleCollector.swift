@@ -27,11 +27,7 @@ public final class ConsoleCollector {
         watch = JournalWatch(inspector: inspector)
     }
 
-    public static func hostname() -> String {
-        var buf = [CChar](repeating: 0, count: 256)
-        gethostname(&buf, 255)
-        return String(cString: buf)
-    }
+    public static func hostname() -> String { Sys.hostname() }
 
     public func snapshot(agent: AgentLink, wrapperEnabled: Bool?, detailFor detailID: String?) -> ConsoleSnapshot {
         let now = Clock.realtimeNanoseconds(), mono = Clock.monotonicNanoseconds()

@@ -6,6 +6,13 @@ func ffrtmpPidfdOpen(_ pid: Int32) -> Int32 { ffrtmp_pidfd_open(pid) }
 func ffrtmpPidfdSendSignal(_ fd: Int32, _ sig: Int32) -> Int32 { ffrtmp_pidfd_send_signal(fd, sig) }
 
 public enum Sys {
+    /// gethostname(2), or "" when it fails.
+    public static func hostname() -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, 255) == 0 else { return "" }
+        return String(cString: buf)
+    }
+
     /// Bytes an unprivileged writer may still use on the filesystem holding `path` (statvfs
     /// f_bavail), or nil when it cannot be asked.
     public static func freeBytes(_ path: String) -> UInt64? {

@@ -34,7 +34,7 @@ public struct BearerAuthMiddleware<Context: PrincipalRequestContext>: RouterMidd
         let p = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
         switch (method, p.count) {
         case (.post, 3) where p == ["api", "nodes", "register"]: return .node
-        case (.post, 4) where p[0] == "api" && p[1] == "nodes" && p[3] == "heartbeat": return .node
+        case (.post, 4) where p[0] == "api" && p[1] == "nodes" && ["heartbeat", "poll", "release"].contains(p[3]): return .node
         case (.get, 3) where p == ["api", "jobs", "next"]: return .node
         case (.post, 2) where p == ["api", "results"]: return .node
         case (.get, 2) where p == ["api", "jobs"] || p == ["api", "nodes"]: return .read

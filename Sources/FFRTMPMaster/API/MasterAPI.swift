@@ -13,6 +13,11 @@ public struct MasterAPI: Sendable {
     /// Migration aid: the admin key may call the node routes, for any node (logged once a minute).
     public let allowSharedNodeKey: Bool
     public let metricsNeedKey: Bool
+    /// --node-lost-after: a second instance of a node id seen within it is refused (409), and a
+    /// HEARTBEAT_INTERVAL at or above it is refused at register.
+    public let nodeLostAfterMs: Int64
+    /// --dispatch-lease: how long an assignment waits for its node to acknowledge the start.
+    public let leaseMs: Int64
     /// Results this master process received again for an attempt it already had: a healthy
     /// fleet keeps it at 0, so a non-zero value means a worker resent (and was deduplicated).
     let duplicates = DuplicateCounter()
@@ -21,7 +26,10 @@ public struct MasterAPI: Sendable {
         let value = Mutex(0)
     }
 
-    public init(store: JobStore, apiKey: String, readKey: String? = nil, allowSharedNodeKey: Bool = false, metricsNeedKey: Bool = false) {
+    public init(store: JobStore, apiKey: String, readKey: String? = nil, allowSharedNodeKey: Bool = false, metricsNeedKey: Bool = false,
+                nodeLostAfterSeconds: Double = 30, dispatchLeaseSeconds: Double = 30) {
+        self.nodeLostAfterMs = Int64(nodeLostAfterSeconds * 1000)
+        self.leaseMs = Int64(dispatchLeaseSeconds * 1000)
         self.store = store
         self.apiKey = apiKey
         self.readKey = readKey
@@ -35,6 +43,7 @@ public struct MasterAPI: Sendable {
         router.add(middleware: BearerAuthMiddleware(key: apiKey, readKey: readKey, store: store, allowSharedNodeKey: allowSharedNodeKey, openPaths: metricsNeedKey ? ["/health"] : ["/health", "/metrics"]))
         router.get("/health") { _, _ in Health(status: "ok") }
         let duplicates = self.duplicates
+        let (lostAfterMs, leaseMs) = (nodeLostAfterMs, self.leaseMs)
         router.get("/metrics") { _, _ in
             let text = FleetMetrics.render(try await store.stats(), nowMs: JobRules.now())
                 + "# HELP ffrtmp_master_results_duplicate_total Results received again for an attempt already recorded (this process).\n"
@@ -66,9 +75,24 @@ public struct MasterAPI: Sendable {
             guard let node = req.uri.queryParameters.get("node_id") else {
                 throw WireError.invalidField(field: "node_id", reason: "missing; use /api/jobs/next?node_id=NODE")
             }
-            try Self.principal(ctx).mayAct(for: String(node))
-            guard let job = try await store.dispatch(nodeID: String(node)) else { return Response(status: .noContent) }
+            try await Self.authorize(ctx, for: String(node), store: store)
+            guard let job = try await store.dispatch(nodeID: String(node), leaseMs: leaseMs) else { return Response(status: .noContent) }
             return try JSONResponse.make(job)
+        }
+        api.post("nodes/:id/poll") { req, ctx -> Response in
+            let id = try ctx.parameters.require("id")
+            try Self.principal(ctx).mayAct(for: id)
+            let poll = try await Self.decode(PollRequest.self, req, ctx).validated()
+            let jobs = try await store.claim(nodeID: id, requestID: poll.requestID, max: poll.max, leaseMs: leaseMs)
+            return try JSONResponse.make(PollAnswer(jobs: jobs, leaseSeconds: Double(leaseMs) / 1000))
+        }
+        api.post("nodes/:id/release") { req, ctx -> MasterJob in
+            let id = try ctx.parameters.require("id")
+            try await Self.authorize(ctx, for: id, store: store)
+            let rel = try await Self.decode(JobRelease.self, req, ctx)
+            let job = try await store.release(nodeID: id, rel)
+            ctx.logger.warning("job \(rel.jobID) attempt \(rel.attempt) released by node \(id) (requeued): \(rel.reason?.prefix(200) ?? "no reason given")")
+            return job
         }
         api.get("jobs/:id") { _, ctx -> MasterJob in
             try await store.job(try ctx.parameters.require("id"))
@@ -79,17 +103,21 @@ public struct MasterAPI: Sendable {
         api.post("nodes/register") { req, ctx -> Node in
             let reg = try await Self.decode(NodeRegistration.self, req, ctx)
             try Self.principal(ctx).mayAct(for: reg.nodeID)
-            return try await store.register(reg)
+            try JobRules.checkHeartbeatInterval(reg, lostAfterMs: lostAfterMs)
+            var node = try await store.register(reg, liveWithinMs: lostAfterMs)
+            node.nodeLostAfterSeconds = Double(lostAfterMs) / 1000
+            node.dispatchLeaseSeconds = Double(leaseMs) / 1000
+            return node
         }
         api.post("nodes/:id/heartbeat") { req, ctx -> HeartbeatReply in
             let id = try ctx.parameters.require("id")
-            try Self.principal(ctx).mayAct(for: id)
+            try await Self.authorize(ctx, for: id, store: store)
             return try await store.heartbeat(nodeID: id, try await Self.decode(Heartbeat.self, req, ctx))
         }
         api.get("nodes") { _, _ -> [Node] in try await store.nodes() }
         api.post("results") { req, ctx -> ResultAck in
             let report = try await Self.decode(JobResultReport.self, req, ctx)
-            try await Self.mayReport(report, Self.principal(ctx), store: store)
+            try await Self.mayReport(report, ctx, store: store)
             let (job, duplicate) = try await store.record(report)
             if duplicate { duplicates.value.withLock { $0 += 1 } }
             return ResultAck(job: job, duplicate: duplicate)
@@ -103,15 +131,28 @@ public struct MasterAPI: Sendable {
         return p
     }
 
+    /// A node key acts for its own node, and for a node id the same agent instance registered
+    /// before its NODE_ID changed (the jobs it still runs under the old id: their heartbeats,
+    /// cancels and results). The instance id is never shown by the API.
+    static func authorize(_ ctx: MasterContext, for node: String, store: JobStore) async throws {
+        let who = try principal(ctx)
+        do {
+            try who.mayAct(for: node)
+        } catch {
+            guard case .node(let own) = who, try await store.sameInstance(own, node) else { throw error }
+        }
+    }
+
     /// A node key may report only its own node's results, and only for a job that is assigned to
     /// (or running on) that node now, so a forged result never lands before the real one. The
     /// store checks the attempt again inside its transaction.
-    static func mayReport(_ report: JobResultReport, _ who: Principal, store: JobStore) async throws {
+    static func mayReport(_ report: JobResultReport, _ ctx: MasterContext, store: JobStore) async throws {
         let report = try report.validated()
-        try who.mayAct(for: report.nodeID)
-        guard case .node(let own) = who else { return }
+        try await authorize(ctx, for: report.nodeID, store: store)
+        guard case .node = try principal(ctx) else { return }
         let job = try await store.job(report.jobID)
-        guard job.nodeID == own else {
+        guard job.nodeID == report.nodeID else {
+            let own = report.nodeID
             throw HTTPError(.forbidden, message: "node key of \"\(own)\" may not act for node \"\(job.nodeID ?? "none")\": job \"\(job.id)\" is not assigned to it")
         }
     }

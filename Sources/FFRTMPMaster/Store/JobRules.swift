@@ -60,13 +60,69 @@ enum JobRules {
         return r
     }
 
-    static func assign(_ r: JobRow, to node: String, now: Int64) -> JobRow {
+    /// --dispatch-lease's default: 30 s.
+    public static let defaultLeaseMs: Int64 = 30_000
+
+    static func assign(_ r: JobRow, to node: String, now: Int64, request: String?, leaseMs: Int64) -> JobRow {
         var r = r
         r.status = MasterJobStatus.assigned.rawValue
         r.nodeID = node
         r.attempt += 1
         r.updatedMs = now
+        r.leaseUntilMs = now + leaseMs
+        r.dispatchRequest = request
         return r
+    }
+
+    /// An assignment whose lease ran out (or that its node released) goes back to the queue; the
+    /// next dispatch is attempt + 1, so the old attempt's result can never land (409). A cancel
+    /// that came in meanwhile ends it instead: it never started.
+    static func requeue(_ r: JobRow, now: Int64, why: String) -> JobRow {
+        var r = r
+        if r.cancelRequested {
+            r.status = MasterJobStatus.canceled.rawValue
+            r.failureReason = "canceled before it started (\(why))"
+        } else {
+            r.status = MasterJobStatus.queued.rawValue
+            r.nodeID = nil
+        }
+        r.leaseUntilMs = nil
+        r.dispatchRequest = nil
+        r.updatedMs = now
+        return r
+    }
+
+    /// A node's release of an attempt it took but could not start.
+    static func release(_ rel: JobRelease, of r: JobRow, by node: String, now: Int64) throws -> JobRow {
+        guard r.nodeID == node, rel.attempt == r.attempt, status(r) == .assigned else {
+            throw WireError.conflict(reason: "job \"\(r.id)\" attempt \(rel.attempt) is not an unstarted assignment of node \(node) (it is \(r.status), attempt \(r.attempt), node \(r.nodeID ?? "none"))")
+        }
+        return requeue(r, now: now, why: "released by \(node)")
+    }
+
+    /// SQL condition for an assigned job whose lease has ended by `now` (rows assigned before
+    /// leases existed count from their last change).
+    static func leaseEndedSQL(nowParam: String) -> String {
+        "status = 'assigned' AND COALESCE(lease_until_ms, updated_ms + \(defaultLeaseMs)) < \(nowParam)"
+    }
+
+    /// A second instance of one node id, while the first is live: refused, naming both boxes.
+    static func checkInstance(node: String, existing: NodeRow?, instance: String?, hostname: String?, now: Int64, liveWithinMs: Int64) throws {
+        guard let e = existing, let had = e.instanceID, let instance, had != instance,
+              e.status == NodeStatus.online.rawValue, now - e.lastSeenMs < liveWithinMs else { return }
+        throw WireError.conflict(reason: "node id \"\(node)\" is already live on host \(e.hostname ?? "?") (another agent instance, seen \((now - e.lastSeenMs) / 1000) s ago); this agent runs on host \(hostname ?? "?"). Give each box its own NODE_ID (a cloned image keeps the hostname); if the other box is gone, this clears after --node-lost-after")
+    }
+
+    /// A heartbeat from another instance than the one registered: that instance must register
+    /// (and is refused while this one is live).
+    static func checkBeat(node: String, existing: NodeRow, instance: String?) throws {
+        guard let had = existing.instanceID, let instance, had != instance else { return }
+        throw WireError.conflict(reason: "node id \"\(node)\" is registered by another agent instance (host \(existing.hostname ?? "?")): register again")
+    }
+
+    static func checkHeartbeatInterval(_ reg: NodeRegistration, lostAfterMs: Int64) throws {
+        guard let h = reg.heartbeatIntervalSeconds, h * 1000 >= Double(lostAfterMs) else { return }
+        throw WireError.invalidField(field: "heartbeat_interval_seconds", reason: "HEARTBEAT_INTERVAL=\(h) is not below the master's --node-lost-after=\(Double(lostAfterMs) / 1000): the node would be marked lost between its heartbeats; lower HEARTBEAT_INTERVAL (a third of --node-lost-after or less)")
     }
 
     /// Applies a result to its job. The attempt must be the job's current one and come from
@@ -89,11 +145,16 @@ enum JobRules {
         return r
     }
 
-    /// A node says it runs these jobs: assigned or unknown ones of its own become running.
-    static func reconcile(_ r: JobRow, node: String, now: Int64) -> JobRow? {
+    /// A node says it runs these jobs: assigned or unknown ones of its own become running (for
+    /// an assigned one, that acknowledges the start and ends its lease). With `attempt` given,
+    /// only that attempt is acknowledged: a stale attempt's listing changes nothing.
+    static func reconcile(_ r: JobRow, node: String, attempt: Int?, now: Int64) -> JobRow? {
         guard r.nodeID == node, [.assigned, .unknown].contains(status(r)) else { return nil }
+        if let a = attempt, a != r.attempt { return nil }
         var r = r
         r.status = MasterJobStatus.running.rawValue
+        r.leaseUntilMs = nil
+        r.dispatchRequest = nil
         r.updatedMs = now
         return r
     }

@@ -22,12 +22,26 @@ public protocol JobStore: Sendable {
     func job(_ id: String) async throws -> MasterJob
     func list(status: MasterJobStatus?, nodeID: String?, limit: Int) async throws -> [MasterJob]
     func cancel(_ id: String) async throws -> MasterJob
-    /// Hands the oldest queued job to `nodeID` (status assigned, attempt + 1), or nil.
-    /// Never hands one job out twice, across concurrent pollers and masters.
-    func dispatch(nodeID: String) async throws -> MasterJob?
+    /// Hands up to `max` of the oldest queued jobs to `nodeID` (status assigned, attempt + 1),
+    /// each with a lease of `leaseMs`. Never hands one job out twice, across concurrent pollers
+    /// and masters. A repeated `requestID` (the answer was lost) returns the jobs that request
+    /// got, with their lease renewed, and claims nothing new.
+    func claim(nodeID: String, requestID: String?, max: Int, leaseMs: Int64) async throws -> [MasterJob]
+    /// An assigned attempt the node cannot start goes back to the queue (409 unless it is that
+    /// node's current, unacknowledged attempt).
+    func release(nodeID: String, _ release: JobRelease) async throws -> MasterJob
+    /// Assigned jobs whose lease ran out go back to `queued` (or to `canceled`, if a cancel came
+    /// in meanwhile); returns their ids. The next dispatch is attempt + 1.
+    func expireLeases() async throws -> [String]
+    /// True when both nodes were registered by one agent instance (a box whose NODE_ID changed):
+    /// the new id's key may then act for the old id's jobs.
+    func sameInstance(_ a: String, _ b: String) async throws -> Bool
     /// Records one attempt's result; a repeat of the same (job_id, attempt) changes nothing.
     func record(_ report: JobResultReport) async throws -> (job: MasterJob, duplicate: Bool)
-    func register(_ registration: NodeRegistration) async throws -> Node
+    /// Registers (or re-registers) a node. 409 when another instance of the node id was seen
+    /// within `liveWithinMs`, naming both hostnames.
+    func register(_ registration: NodeRegistration, liveWithinMs: Int64) async throws -> Node
+    /// 409 when the beat's instance id is not the one the node registered with.
     func heartbeat(nodeID: String, _ beat: Heartbeat) async throws -> HeartbeatReply
     func nodes() async throws -> [Node]
     /// Marks nodes silent for longer than `seconds` lost, and their live jobs unknown.
@@ -43,6 +57,17 @@ public protocol JobStore: Sendable {
     /// The node whose live key hashes to `keyHash`, or nil (unknown or revoked).
     func node(forKeyHash keyHash: String) async throws -> String?
     func close() async
+}
+
+extension JobStore {
+    /// One job, no request id: the old `GET /api/jobs/next`.
+    public func dispatch(nodeID: String, leaseMs: Int64 = 30_000) async throws -> MasterJob? {
+        try await claim(nodeID: nodeID, requestID: nil, max: 1, leaseMs: leaseMs).first
+    }
+
+    public func register(_ registration: NodeRegistration) async throws -> Node {
+        try await register(registration, liveWithinMs: 30_000)
+    }
 }
 
 /// A job row as both stores keep it; times are unix milliseconds.
@@ -62,8 +87,11 @@ struct JobRow: Sendable {
     var platformSLA: Bool?
     var platformSLAReason: String?
     var failureReason: String?
+    /// While assigned: when the lease ends (unix ms), and the poll request that took it.
+    var leaseUntilMs: Int64? = nil
+    var dispatchRequest: String? = nil
 
-    static let columns = "id, engine, parameters, wrapper_enabled, wrapper_constraints, status, node_id, attempt, cancel_requested, created_ms, updated_ms, result, platform_sla, platform_sla_reason, failure_reason"
+    static let columns = "id, engine, parameters, wrapper_enabled, wrapper_constraints, status, node_id, attempt, cancel_requested, created_ms, updated_ms, result, platform_sla, platform_sla_reason, failure_reason, lease_until_ms, dispatch_request"
 }
 
 struct NodeRow: Sendable {
@@ -74,6 +102,7 @@ struct NodeRow: Sendable {
     var registeredMs: Int64
     var lastSeenMs: Int64
     var runningJobs: String
+    var instanceID: String? = nil
 
-    static let columns = "id, hostname, status, wrapper_enabled, registered_ms, last_seen_ms, running_jobs"
+    static let columns = "id, hostname, status, wrapper_enabled, registered_ms, last_seen_ms, running_jobs, instance_id"
 }

@@ -64,6 +64,11 @@ public final class PostgresJobStore: JobStore {
                   id TEXT PRIMARY KEY, hostname TEXT, status TEXT NOT NULL, wrapper_enabled BOOLEAN,
                   registered_ms BIGINT NOT NULL, last_seen_ms BIGINT NOT NULL, running_jobs TEXT NOT NULL)
                 """,
+                // Columns added after the first release: leases, and the agent instance of a node.
+                "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS lease_until_ms BIGINT",
+                "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS dispatch_request TEXT",
+                "ALTER TABLE nodes ADD COLUMN IF NOT EXISTS instance_id TEXT",
+                "CREATE INDEX IF NOT EXISTS jobs_request ON jobs(node_id, dispatch_request)",
             ] + Self.nodeKeysSchema {
                 try await c.query(PostgresQuery(unsafeSQL: sql), logger: logger)
             }
@@ -79,7 +84,33 @@ public final class PostgresJobStore: JobStore {
                       cancelRequested: try r["cancel_requested"].decode(Bool.self), createdMs: try r["created_ms"].decode(Int64.self),
                       updatedMs: try r["updated_ms"].decode(Int64.self), result: try r["result"].decode(String?.self),
                       platformSLA: try r["platform_sla"].decode(Bool?.self), platformSLAReason: try r["platform_sla_reason"].decode(String?.self),
-                      failureReason: try r["failure_reason"].decode(String?.self))
+                      failureReason: try r["failure_reason"].decode(String?.self), leaseUntilMs: try r["lease_until_ms"].decode(Int64?.self),
+                      dispatchRequest: try r["dispatch_request"].decode(String?.self))
+    }
+
+    static func nodeRow(_ row: PostgresRow) throws -> NodeRow {
+        let r = row.makeRandomAccess()
+        return NodeRow(id: try r["id"].decode(String.self), hostname: try r["hostname"].decode(String?.self), status: try r["status"].decode(String.self),
+                       wrapperEnabled: try r["wrapper_enabled"].decode(Bool?.self), registeredMs: try r["registered_ms"].decode(Int64.self),
+                       lastSeenMs: try r["last_seen_ms"].decode(Int64.self), runningJobs: try r["running_jobs"].decode(String.self),
+                       instanceID: try r["instance_id"].decode(String?.self))
+    }
+
+    func fetchNode(_ c: PostgresConnection, _ id: String, lock: Bool) async throws -> NodeRow? {
+        var b = PostgresBindings()
+        b.append(id)
+        for try await row in try await c.query(PostgresQuery(unsafeSQL: "SELECT \(NodeRow.columns) FROM nodes WHERE id = $1" + (lock ? " FOR UPDATE" : ""), binds: b), logger: logger) {
+            return try Self.nodeRow(row)
+        }
+        return nil
+    }
+
+    /// The database's clock (unix ms, the transaction's start): every master sharing the
+    /// database measures liveness, leases and dispatch order on this one clock, so skew between
+    /// the masters' own clocks cannot shorten --node-lost-after or a lease.
+    func dbNow(_ c: PostgresConnection) async throws -> Int64 {
+        for try await n in try await c.query("SELECT (extract(epoch from now()) * 1000)::bigint", logger: logger).decode(Int64.self) { return n }
+        throw WireError.conflict(reason: "the database did not say what time it is")
     }
 
     func fetchJob(_ c: PostgresConnection, _ id: String, lock: Bool) async throws -> JobRow? {
@@ -102,17 +133,18 @@ public final class PostgresJobStore: JobStore {
         b.append(r.engine); b.append(r.parameters); b.append(r.wrapperEnabled); b.append(r.wrapperConstraints)
         b.append(r.status); b.append(r.nodeID); b.append(Int32(r.attempt)); b.append(r.cancelRequested)
         b.append(r.createdMs); b.append(r.updatedMs); b.append(r.result); b.append(r.platformSLA)
-        b.append(r.platformSLAReason); b.append(r.failureReason); b.append(r.id)
+        b.append(r.platformSLAReason); b.append(r.failureReason); b.append(r.leaseUntilMs); b.append(r.dispatchRequest); b.append(r.id)
         let sql = insert
             ? """
               INSERT INTO jobs (engine, parameters, wrapper_enabled, wrapper_constraints, status, node_id, attempt, cancel_requested,
-                created_ms, updated_ms, result, platform_sla, platform_sla_reason, failure_reason, id)
-              VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)
+                created_ms, updated_ms, result, platform_sla, platform_sla_reason, failure_reason, lease_until_ms, dispatch_request, id)
+              VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
               """
             : """
               UPDATE jobs SET engine=$1, parameters=$2, wrapper_enabled=$3, wrapper_constraints=$4, status=$5, node_id=$6, attempt=$7,
-                cancel_requested=$8, created_ms=$9, updated_ms=$10, result=$11, platform_sla=$12, platform_sla_reason=$13, failure_reason=$14
-              WHERE id=$15
+                cancel_requested=$8, created_ms=$9, updated_ms=$10, result=$11, platform_sla=$12, platform_sla_reason=$13, failure_reason=$14,
+                lease_until_ms=$15, dispatch_request=$16
+              WHERE id=$17
               """
         try await c.query(PostgresQuery(unsafeSQL: sql, binds: b), logger: logger)
     }
@@ -136,6 +168,9 @@ public final class PostgresJobStore: JobStore {
             b.append(row.id)
             let rows = try await c.query(PostgresQuery(unsafeSQL: "INSERT INTO jobs (id, engine, parameters, status, attempt, cancel_requested, created_ms, updated_ms) VALUES ($1, '', '', '', 0, false, 0, 0) ON CONFLICT (id) DO NOTHING RETURNING id", binds: b), logger: logger).collect()
             guard !rows.isEmpty else { throw WireError.conflict(reason: "job \"\(row.id)\" already exists") }
+            var row = row
+            row.createdMs = try await self.dbNow(c)
+            row.updatedMs = row.createdMs
             try await self.save(c, row)
             return JobRules.job(row)
         }
@@ -167,23 +202,79 @@ public final class PostgresJobStore: JobStore {
     public func cancel(_ id: String) async throws -> MasterJob {
         let id = try WireValidation.jobID(id)
         return try await transaction { c in
-            let r = try JobRules.cancel(try await self.requireJob(c, id), now: JobRules.now())
+            let r = try JobRules.cancel(try await self.requireJob(c, id), now: try await self.dbNow(c))
             try await self.save(c, r)
             return JobRules.job(r)
         }
     }
 
-    public func dispatch(nodeID: String) async throws -> MasterJob? {
+    func jobs(_ c: PostgresConnection, _ sql: String, _ binds: PostgresBindings) async throws -> [JobRow] {
+        var out: [JobRow] = []
+        for try await r in try await c.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) { out.append(try Self.jobRow(r)) }
+        return out
+    }
+
+    public func claim(nodeID: String, requestID: String?, max: Int, leaseMs: Int64) async throws -> [MasterJob] {
         let node = try WireValidation.nodeID(nodeID)
         return try await transaction { c in
             try await self.requireNode(c, node)
-            let claim = "SELECT \(JobRow.columns) FROM jobs WHERE status = 'queued' ORDER BY created_ms, id LIMIT 1 FOR UPDATE SKIP LOCKED"
-            var row: JobRow?
-            for try await r in try await c.query(PostgresQuery(unsafeSQL: claim), logger: self.logger) { row = try Self.jobRow(r) }
-            guard let row else { return nil }
-            let assigned = JobRules.assign(row, to: node, now: JobRules.now())
-            try await self.save(c, assigned)
-            return JobRules.job(assigned)
+            let now = try await self.dbNow(c)
+            if let requestID {
+                var b = PostgresBindings()
+                b.append(node); b.append(requestID)
+                let again = try await self.jobs(c, "SELECT \(JobRow.columns) FROM jobs WHERE node_id = $1 AND dispatch_request = $2 AND status = 'assigned' ORDER BY created_ms, id FOR UPDATE", b)
+                if !again.isEmpty {
+                    var out: [MasterJob] = []
+                    for var r in again {
+                        r.leaseUntilMs = now + leaseMs
+                        try await self.save(c, r)
+                        out.append(JobRules.job(r))
+                    }
+                    return out
+                }
+            }
+            var b = PostgresBindings()
+            b.append(Int64(max))
+            var out: [MasterJob] = []
+            for row in try await self.jobs(c, "SELECT \(JobRow.columns) FROM jobs WHERE status = 'queued' ORDER BY created_ms, id LIMIT $1 FOR UPDATE SKIP LOCKED", b) {
+                let assigned = JobRules.assign(row, to: node, now: now, request: requestID, leaseMs: leaseMs)
+                try await self.save(c, assigned)
+                out.append(JobRules.job(assigned))
+            }
+            return out
+        }
+    }
+
+    public func release(nodeID: String, _ rel: JobRelease) async throws -> MasterJob {
+        let node = try WireValidation.nodeID(nodeID)
+        let rel = try rel.validated()
+        return try await transaction { c in
+            let r = try JobRules.release(rel, of: try await self.requireJob(c, rel.jobID), by: node, now: try await self.dbNow(c))
+            try await self.save(c, r)
+            return JobRules.job(r)
+        }
+    }
+
+    public func expireLeases() async throws -> [String] {
+        try await transaction { c in
+            let now = try await self.dbNow(c)
+            var b = PostgresBindings()
+            b.append(now)
+            var out: [String] = []
+            for row in try await self.jobs(c, "SELECT \(JobRow.columns) FROM jobs WHERE \(JobRules.leaseEndedSQL(nowParam: "$1")) FOR UPDATE SKIP LOCKED", b) {
+                let r = JobRules.requeue(row, now: now, why: "lease ended")
+                try await self.save(c, r)
+                out.append(r.id)
+            }
+            return out
+        }
+    }
+
+    public func sameInstance(_ a: String, _ b: String) async throws -> Bool {
+        try await client.withConnection { c in
+            let x = try await self.fetchNode(c, a, lock: false)?.instanceID
+            let y = try await self.fetchNode(c, b, lock: false)?.instanceID
+            return x != nil && x == y
         }
     }
 
@@ -195,7 +286,7 @@ public final class PostgresJobStore: JobStore {
     public func record(_ report: JobResultReport) async throws -> (job: MasterJob, duplicate: Bool) {
         let rep = try report.validated()
         return try await transaction { c in
-            let now = JobRules.now()
+            let now = try await self.dbNow(c)
             let current = try await self.requireJob(c, rep.jobID)
             let seen = try await c.query("SELECT 1 FROM results WHERE job_id = \(rep.jobID) AND attempt = \(Int32(rep.attempt))", logger: self.logger).collect()
             if !seen.isEmpty { return (JobRules.job(current), true) }
@@ -207,42 +298,46 @@ public final class PostgresJobStore: JobStore {
         }
     }
 
-    public func register(_ reg: NodeRegistration) async throws -> Node {
-        let id = try WireValidation.nodeID(reg.nodeID)
+    public func register(_ reg: NodeRegistration, liveWithinMs: Int64) async throws -> Node {
+        let reg = try reg.validated()
+        let id = reg.nodeID
         let running = try JobRules.validateRunning(reg.runningJobs ?? [])
         return try await transaction { c in
-            let now = JobRules.now()
+            let now = try await self.dbNow(c)
+            // Two masters registering one node id at once: the first INSERT wins, the second sees its row.
+            try await c.query("INSERT INTO nodes (id, status, registered_ms, last_seen_ms, running_jobs) VALUES (\(id), 'lost', \(now), 0, '[]') ON CONFLICT (id) DO NOTHING", logger: self.logger)
+            guard let existing = try await self.fetchNode(c, id, lock: true) else { throw WireError.notFound(what: "node", id: id) }
+            try JobRules.checkInstance(node: id, existing: existing, instance: reg.instanceID, hostname: reg.hostname, now: now, liveWithinMs: liveWithinMs)
             let encoded = JobRules.encode(running)
-            let rows = try await c.query("""
-                INSERT INTO nodes (id, hostname, status, wrapper_enabled, registered_ms, last_seen_ms, running_jobs)
-                VALUES (\(id), \(reg.hostname), 'online', \(reg.wrapperEnabled), \(now), \(now), \(encoded))
-                ON CONFLICT (id) DO UPDATE SET hostname = EXCLUDED.hostname, status = 'online',
-                  wrapper_enabled = EXCLUDED.wrapper_enabled, last_seen_ms = EXCLUDED.last_seen_ms, running_jobs = EXCLUDED.running_jobs
-                RETURNING registered_ms
-                """, logger: self.logger).collect()
-            let registered = try rows.first?.makeRandomAccess()["registered_ms"].decode(Int64.self) ?? now
-            try await self.reconcile(c, node: id, running: running, now: now)
+            let instance = reg.instanceID ?? existing.instanceID
+            try await c.query("""
+                UPDATE nodes SET hostname = \(reg.hostname), status = 'online', wrapper_enabled = \(reg.wrapperEnabled), last_seen_ms = \(now),
+                  running_jobs = \(encoded), instance_id = \(instance) WHERE id = \(id)
+                """, logger: self.logger)
+            try await self.reconcile(c, node: id, running: running, attempts: [:], now: now)
             return JobRules.node(NodeRow(id: id, hostname: reg.hostname, status: "online", wrapperEnabled: reg.wrapperEnabled,
-                                         registeredMs: registered, lastSeenMs: now, runningJobs: encoded))
+                                         registeredMs: existing.registeredMs, lastSeenMs: now, runningJobs: encoded, instanceID: instance))
         }
     }
 
-    func reconcile(_ c: PostgresConnection, node: String, running: [String], now: Int64) async throws {
+    func reconcile(_ c: PostgresConnection, node: String, running: [String], attempts: [String: Int], now: Int64) async throws {
         for jid in running {
             guard let row = try await fetchJob(c, jid, lock: true) else { continue }
-            if let r = JobRules.reconcile(row, node: node, now: now) { try await save(c, r) }
+            if let r = JobRules.reconcile(row, node: node, attempt: attempts[jid], now: now) { try await save(c, r) }
         }
     }
 
     public func heartbeat(nodeID: String, _ beat: Heartbeat) async throws -> HeartbeatReply {
         let id = try WireValidation.nodeID(nodeID)
+        let beat = try beat.validated()
         let running = try JobRules.validateRunning(beat.runningJobs)
         return try await transaction { c in
-            try await self.requireNode(c, id)
-            let now = JobRules.now()
+            guard let existing = try await self.fetchNode(c, id, lock: true) else { throw WireError.notFound(what: "node (register it first)", id: id) }
+            try JobRules.checkBeat(node: id, existing: existing, instance: beat.instanceID)
+            let now = try await self.dbNow(c)
             let encoded = JobRules.encode(running)
             try await c.query("UPDATE nodes SET status = 'online', last_seen_ms = \(now), running_jobs = \(encoded) WHERE id = \(id)", logger: self.logger)
-            try await self.reconcile(c, node: id, running: running, now: now)
+            try await self.reconcile(c, node: id, running: running, attempts: beat.attempts ?? [:], now: now)
             var cancels: [String] = []
             let q: PostgresQuery = "SELECT id FROM jobs WHERE node_id = \(id) AND cancel_requested AND status IN ('assigned','running','unknown') ORDER BY id"
             for try await r in try await c.query(q, logger: self.logger) { cancels.append(try r.decode(String.self)) }
@@ -254,11 +349,7 @@ public final class PostgresJobStore: JobStore {
         try await client.withConnection { c in
             var out: [Node] = []
             for try await row in try await c.query(PostgresQuery(unsafeSQL: "SELECT \(NodeRow.columns) FROM nodes ORDER BY id"), logger: self.logger) {
-                let r = row.makeRandomAccess()
-                out.append(JobRules.node(NodeRow(
-                    id: try r["id"].decode(String.self), hostname: try r["hostname"].decode(String?.self), status: try r["status"].decode(String.self),
-                    wrapperEnabled: try r["wrapper_enabled"].decode(Bool?.self), registeredMs: try r["registered_ms"].decode(Int64.self),
-                    lastSeenMs: try r["last_seen_ms"].decode(Int64.self), runningJobs: try r["running_jobs"].decode(String.self))))
+                out.append(JobRules.node(try Self.nodeRow(row)))
             }
             return out
         }
@@ -266,14 +357,14 @@ public final class PostgresJobStore: JobStore {
 
     public func sweep(lostAfterSeconds seconds: Double) async throws -> (nodes: Int, jobs: Int) {
         try await transaction { c in
-            let now = JobRules.now()
+            let now = try await self.dbNow(c)
             let cutoff = now - Int64(seconds * 1000)
             var lost: [String] = []
             let q: PostgresQuery = "UPDATE nodes SET status = 'lost' WHERE status = 'online' AND last_seen_ms < \(cutoff) RETURNING id"
             for try await r in try await c.query(q, logger: self.logger) { lost.append(try r.decode(String.self)) }
             var jobs = 0
             for n in lost {
-                let changed = try await c.query("UPDATE jobs SET status = 'unknown', updated_ms = \(now) WHERE node_id = \(n) AND status IN ('assigned','running') RETURNING id", logger: self.logger).collect()
+                let changed = try await c.query("UPDATE jobs SET status = 'unknown', updated_ms = \(now) WHERE node_id = \(n) AND status = 'running' RETURNING id", logger: self.logger).collect()
                 jobs += changed.count
             }
             return (lost.count, jobs)

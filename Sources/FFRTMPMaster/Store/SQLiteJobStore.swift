@@ -32,6 +32,12 @@ public final class SQLiteJobStore: JobStore {
                   registered_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, running_jobs TEXT NOT NULL);
                 \(Self.nodeKeysSchema)
                 """)
+            // Columns added after the first release: leases, and the agent instance of a node.
+            for (table, column, type) in [("jobs", "lease_until_ms", "INTEGER"), ("jobs", "dispatch_request", "TEXT"), ("nodes", "instance_id", "TEXT")] {
+                let have = try Row.fetchAll(db, sql: "PRAGMA table_info(\(table))").map { $0["name"] as String }
+                if !have.contains(column) { try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN \(column) \(type)") }
+            }
+            try db.execute(sql: "CREATE INDEX IF NOT EXISTS jobs_request ON jobs(node_id, dispatch_request)")
         }
     }
 
@@ -50,7 +56,17 @@ public final class SQLiteJobStore: JobStore {
         JobRow(id: r["id"], engine: r["engine"], parameters: r["parameters"], wrapperEnabled: r["wrapper_enabled"],
                wrapperConstraints: r["wrapper_constraints"], status: r["status"], nodeID: r["node_id"], attempt: r["attempt"],
                cancelRequested: r["cancel_requested"], createdMs: r["created_ms"], updatedMs: r["updated_ms"], result: r["result"],
-               platformSLA: r["platform_sla"], platformSLAReason: r["platform_sla_reason"], failureReason: r["failure_reason"])
+               platformSLA: r["platform_sla"], platformSLAReason: r["platform_sla_reason"], failureReason: r["failure_reason"],
+               leaseUntilMs: r["lease_until_ms"], dispatchRequest: r["dispatch_request"])
+    }
+
+    static func nodeRow(_ r: Row) -> NodeRow {
+        NodeRow(id: r["id"], hostname: r["hostname"], status: r["status"], wrapperEnabled: r["wrapper_enabled"],
+                registeredMs: r["registered_ms"], lastSeenMs: r["last_seen_ms"], runningJobs: r["running_jobs"], instanceID: r["instance_id"])
+    }
+
+    static func fetchNode(_ db: Database, _ id: String) throws -> NodeRow? {
+        try Row.fetchOne(db, sql: "SELECT \(NodeRow.columns) FROM nodes WHERE id = ?", arguments: [id]).map(nodeRow)
     }
 
     static func fetchJob(_ db: Database, _ id: String) throws -> JobRow {
@@ -63,17 +79,18 @@ public final class SQLiteJobStore: JobStore {
     static func save(_ db: Database, _ r: JobRow, insert: Bool = false) throws {
         let args: StatementArguments = [r.engine, r.parameters, r.wrapperEnabled, r.wrapperConstraints, r.status, r.nodeID, r.attempt,
                                         r.cancelRequested, r.createdMs, r.updatedMs, r.result, r.platformSLA, r.platformSLAReason,
-                                        r.failureReason, r.id]
+                                        r.failureReason, r.leaseUntilMs, r.dispatchRequest, r.id]
         if insert {
             try db.execute(sql: """
                 INSERT INTO jobs (engine, parameters, wrapper_enabled, wrapper_constraints, status, node_id, attempt, cancel_requested,
-                  created_ms, updated_ms, result, platform_sla, platform_sla_reason, failure_reason, id)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+                  created_ms, updated_ms, result, platform_sla, platform_sla_reason, failure_reason, lease_until_ms, dispatch_request, id)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                 """, arguments: args)
         } else {
             try db.execute(sql: """
                 UPDATE jobs SET engine=?, parameters=?, wrapper_enabled=?, wrapper_constraints=?, status=?, node_id=?, attempt=?,
-                  cancel_requested=?, created_ms=?, updated_ms=?, result=?, platform_sla=?, platform_sla_reason=?, failure_reason=?
+                  cancel_requested=?, created_ms=?, updated_ms=?, result=?, platform_sla=?, platform_sla_reason=?, failure_reason=?,
+                  lease_until_ms=?, dispatch_request=?
                 WHERE id=?
                 """, arguments: args)
         }
@@ -116,16 +133,56 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func dispatch(nodeID: String) async throws -> MasterJob? {
+    public func claim(nodeID: String, requestID: String?, max: Int, leaseMs: Int64) async throws -> [MasterJob] {
         let node = try WireValidation.nodeID(nodeID)
         return try await write { db in
             try Self.requireNode(db, node)
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(JobRow.columns) FROM jobs WHERE status = 'queued' ORDER BY created_ms, id LIMIT 1") else {
-                return nil
+            let now = JobRules.now()
+            if let requestID {
+                let again = try Row.fetchAll(db, sql: "SELECT \(JobRow.columns) FROM jobs WHERE node_id = ? AND dispatch_request = ? AND status = 'assigned' ORDER BY created_ms, id",
+                                             arguments: [node, requestID]).map(Self.jobRow)
+                if !again.isEmpty {
+                    return try again.map { r in
+                        var r = r
+                        r.leaseUntilMs = now + leaseMs
+                        try Self.save(db, r)
+                        return JobRules.job(r)
+                    }
+                }
             }
-            let r = JobRules.assign(Self.jobRow(row), to: node, now: JobRules.now())
+            return try Row.fetchAll(db, sql: "SELECT \(JobRow.columns) FROM jobs WHERE status = 'queued' ORDER BY created_ms, id LIMIT ?", arguments: [max]).map { row in
+                let r = JobRules.assign(Self.jobRow(row), to: node, now: now, request: requestID, leaseMs: leaseMs)
+                try Self.save(db, r)
+                return JobRules.job(r)
+            }
+        }
+    }
+
+    public func release(nodeID: String, _ rel: JobRelease) async throws -> MasterJob {
+        let node = try WireValidation.nodeID(nodeID)
+        let rel = try rel.validated()
+        return try await write { db in
+            let r = try JobRules.release(rel, of: try Self.fetchJob(db, rel.jobID), by: node, now: JobRules.now())
             try Self.save(db, r)
             return JobRules.job(r)
+        }
+    }
+
+    public func expireLeases() async throws -> [String] {
+        try await write { db in
+            let now = JobRules.now()
+            return try Row.fetchAll(db, sql: "SELECT \(JobRow.columns) FROM jobs WHERE \(JobRules.leaseEndedSQL(nowParam: "?"))", arguments: [now]).map { row in
+                let r = JobRules.requeue(Self.jobRow(row), now: now, why: "lease ended")
+                try Self.save(db, r)
+                return r.id
+            }
+        }
+    }
+
+    public func sameInstance(_ a: String, _ b: String) async throws -> Bool {
+        try await pool.read { db in
+            let i = try [a, b].map { try Self.fetchNode(db, $0)?.instanceID }
+            return i[0] != nil && i[0] == i[1]
         }
     }
 
@@ -151,40 +208,46 @@ public final class SQLiteJobStore: JobStore {
         }
     }
 
-    public func register(_ reg: NodeRegistration) async throws -> Node {
-        let id = try WireValidation.nodeID(reg.nodeID)
+    public func register(_ reg: NodeRegistration, liveWithinMs: Int64) async throws -> Node {
+        let reg = try reg.validated()
+        let id = reg.nodeID
         let running = try JobRules.validateRunning(reg.runningJobs ?? [])
         return try await write { db in
             let now = JobRules.now()
-            let existing = try Row.fetchOne(db, sql: "SELECT registered_ms FROM nodes WHERE id = ?", arguments: [id])
+            let existing = try Self.fetchNode(db, id)
+            try JobRules.checkInstance(node: id, existing: existing, instance: reg.instanceID, hostname: reg.hostname, now: now, liveWithinMs: liveWithinMs)
             let node = NodeRow(id: id, hostname: reg.hostname, status: NodeStatus.online.rawValue, wrapperEnabled: reg.wrapperEnabled,
-                               registeredMs: existing?["registered_ms"] ?? now, lastSeenMs: now, runningJobs: JobRules.encode(running))
+                               registeredMs: existing?.registeredMs ?? now, lastSeenMs: now, runningJobs: JobRules.encode(running),
+                               instanceID: reg.instanceID ?? existing?.instanceID)
             try db.execute(sql: """
-                INSERT INTO nodes (\(NodeRow.columns)) VALUES (?,?,?,?,?,?,?)
+                INSERT INTO nodes (\(NodeRow.columns)) VALUES (?,?,?,?,?,?,?,?)
                 ON CONFLICT(id) DO UPDATE SET hostname=excluded.hostname, status=excluded.status,
-                  wrapper_enabled=excluded.wrapper_enabled, last_seen_ms=excluded.last_seen_ms, running_jobs=excluded.running_jobs
-                """, arguments: [node.id, node.hostname, node.status, node.wrapperEnabled, node.registeredMs, node.lastSeenMs, node.runningJobs])
-            try Self.reconcile(db, node: id, running: running, now: now)
+                  wrapper_enabled=excluded.wrapper_enabled, last_seen_ms=excluded.last_seen_ms, running_jobs=excluded.running_jobs,
+                  instance_id=excluded.instance_id
+                """, arguments: [node.id, node.hostname, node.status, node.wrapperEnabled, node.registeredMs, node.lastSeenMs, node.runningJobs, node.instanceID])
+            try Self.reconcile(db, node: id, running: running, attempts: [:], now: now)
             return JobRules.node(node)
         }
     }
 
-    static func reconcile(_ db: Database, node: String, running: [String], now: Int64) throws {
+    static func reconcile(_ db: Database, node: String, running: [String], attempts: [String: Int], now: Int64) throws {
         for jid in running {
             guard let row = try Row.fetchOne(db, sql: "SELECT \(JobRow.columns) FROM jobs WHERE id = ?", arguments: [jid]) else { continue }
-            if let r = JobRules.reconcile(jobRow(row), node: node, now: now) { try save(db, r) }
+            if let r = JobRules.reconcile(jobRow(row), node: node, attempt: attempts[jid], now: now) { try save(db, r) }
         }
     }
 
     public func heartbeat(nodeID: String, _ beat: Heartbeat) async throws -> HeartbeatReply {
         let id = try WireValidation.nodeID(nodeID)
+        let beat = try beat.validated()
         let running = try JobRules.validateRunning(beat.runningJobs)
         return try await write { db in
-            try Self.requireNode(db, id)
+            guard let existing = try Self.fetchNode(db, id) else { throw WireError.notFound(what: "node (register it first)", id: id) }
             let now = JobRules.now()
+            try JobRules.checkBeat(node: id, existing: existing, instance: beat.instanceID)
             try db.execute(sql: "UPDATE nodes SET status = 'online', last_seen_ms = ?, running_jobs = ? WHERE id = ?",
                            arguments: [now, JobRules.encode(running), id])
-            try Self.reconcile(db, node: id, running: running, now: now)
+            try Self.reconcile(db, node: id, running: running, attempts: beat.attempts ?? [:], now: now)
             let cancels = try String.fetchAll(db, sql: """
                 SELECT id FROM jobs WHERE node_id = ? AND cancel_requested = 1 AND status IN ('assigned','running','unknown') ORDER BY id
                 """, arguments: [id])
@@ -194,10 +257,7 @@ public final class SQLiteJobStore: JobStore {
 
     public func nodes() async throws -> [Node] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT \(NodeRow.columns) FROM nodes ORDER BY id").map { r in
-                JobRules.node(NodeRow(id: r["id"], hostname: r["hostname"], status: r["status"], wrapperEnabled: r["wrapper_enabled"],
-                                      registeredMs: r["registered_ms"], lastSeenMs: r["last_seen_ms"], runningJobs: r["running_jobs"]))
-            }
+            try Row.fetchAll(db, sql: "SELECT \(NodeRow.columns) FROM nodes ORDER BY id").map { JobRules.node(Self.nodeRow($0)) }
         }
     }
 
@@ -209,7 +269,8 @@ public final class SQLiteJobStore: JobStore {
             var jobs = 0
             for n in lost {
                 try db.execute(sql: "UPDATE nodes SET status = 'lost' WHERE id = ?", arguments: [n])
-                try db.execute(sql: "UPDATE jobs SET status = 'unknown', updated_ms = ? WHERE node_id = ? AND status IN ('assigned','running')",
+                // Assigned jobs are the lease's business: they never started, so they are requeued.
+                try db.execute(sql: "UPDATE jobs SET status = 'unknown', updated_ms = ? WHERE node_id = ? AND status = 'running'",
                                arguments: [now, n])
                 jobs += db.changesCount
             }
