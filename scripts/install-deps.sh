@@ -7,7 +7,7 @@ need() { command -v "$1" >/dev/null 2>&1 || want+=("$2"); }
 case "${1:-test}" in
   # prometheus: promtool and the server, for scripts/test_monitoring.sh. On a host where systemd
   # runs, Debian's package also enables and starts prometheus.service on :9090 (not in containers).
-  test)  need ffmpeg ffmpeg; need tmux tmux; need setfacl acl; [ -e /usr/include/ncursesw/curses.h ] || want+=(libncursesw5-dev); need curl curl; need jq jq; need systemd-analyze systemd; need promtool prometheus; [ -d /usr/lib/postgresql ] || want+=(postgresql); [ -e /usr/include/sqlite3.h ] || want+=(libsqlite3-dev) ;;
+  test)  need ffmpeg ffmpeg; need tmux tmux; need setfacl acl; [ -e /usr/include/ncursesw/curses.h ] || want+=(libncursesw5-dev); need curl curl; need jq jq; need python3 python3; need systemd-analyze systemd; need promtool prometheus; [ -d /usr/lib/postgresql ] || want+=(postgresql); [ -e /usr/include/sqlite3.h ] || want+=(libsqlite3-dev) ;;
   run)   need ffmpeg ffmpeg; [ -e /usr/include/ncursesw/curses.h ] || want+=(libncursesw5-dev); [ -e /usr/include/sqlite3.h ] || want+=(libsqlite3-dev) ;;
   bench) need ffmpeg ffmpeg; need htop htop; need tmux tmux; [ -e /usr/include/ncursesw/curses.h ] || want+=(libncursesw5-dev); need cgcreate cgroup-tools; need hyperfine hyperfine ;;
   screenshots) need tmux tmux; need aha aha; need chromium chromium; [ -e /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf ] || want+=(fonts-dejavu-core); [ -e /usr/include/ncursesw/curses.h ] || want+=(libncursesw5-dev) ;;

@@ -17,6 +17,9 @@
 #      (exit 125, ENOSPC named, no signal, no half-made job), the other jobs' journal intact.
 #   4. torn journal files: a truncated, a garbage and an empty exit.json, a torn spec.json:
 #      `ffrtmp ps --json` names each as corrupt, the other jobs are unaffected.
+#   5. fleet dispatch (scripts/chaos/fleet.sh, its own master with a 3 s lease): kill -9 of an
+#      agent right after the master assigned it a job, poll answers lost by a proxy, two agents
+#      with one NODE_ID, a full state dir, kill -9 during a cancel's grace period.
 #
 # Environment: FFRTMP_BIN_DIR (default .build/debug), CHAOS_SEED (default: from the clock;
 # printed, so a run can be replayed), CHAOS_PORT_LO/HI (default 18300-18399).
@@ -28,7 +31,7 @@ mode=quick
 case ${1:-} in
   ""|--quick) mode=quick ;;
   --long) mode=long ;;
-  -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+  -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
   *) echo "usage: $0 [--quick|--long]" >&2; exit 2 ;;
 esac
 harness_require ffmpeg jq curl sha256sum
@@ -54,11 +57,16 @@ unset FFRTMP_CGROUP_DRIVER FFRTMP_API_KEY
 mkdir -p "$STATE" "$work/media" "$TINY"
 chown nobody: "$work/media"  # the jobs' MEDIA_ROOTS, owned by their JOB_USER
 harness_key "$work"
-AGENT_PID="" MASTER_PID=""
+AGENT_PID="" MASTER_PID="" PROXY_PID=""
+declare -A FPID=()  # section 5's agents, by name
 
 cleanup() {
+  local p
+  for p in "${FPID[@]}"; do stop_pid "$p" 5; done
+  stop_pid "$PROXY_PID" 2
   stop_pid "$AGENT_PID" 5
   stop_pid "$MASTER_PID" 5
+  mountpoint -q "$work/fleet/tinystate" && umount "$work/fleet/tinystate"
   cgroup_cleanup "$PARENT"
   mountpoint -q "$TINY" && umount "$TINY"
   rm -rf "$work"
@@ -404,6 +412,9 @@ check "the table view (ffrtmp ps) also lists all six jobs (exit $?)" test "$(tai
 check "ps never rewrites the torn files (left as evidence)" test "$(cat "$j"/*/exit.json "$j"/*/spec.json | sha256sum)" = "$sums"
 "$BIN/ffrtmp" kill --state-dir "$TJ" --grace 1 "$running" >/dev/null 2>&1
 check "the live job can still be killed next to the torn ones" test "$("$BIN/ffrtmp" ps --json --state-dir "$TJ" | jq -r '.[] | select(.job_id == "live") | .state')" = killed
+
+# ---- 5. fleet dispatch under faults -------------------------------------------------------
+. "$repo/scripts/chaos/fleet.sh"
 
 # ---- summary ------------------------------------------------------------------------------
 note "took $((SECONDS - suite_start)) s"
