@@ -74,6 +74,12 @@ final class Harness {
         var outData = Data()
         var errData = Data()
         let lock = NSLock()
+        /// What the process wrote to stderr so far.
+        var stderrSoFar: String {
+            lock.lock()
+            defer { lock.unlock() }
+            return String(decoding: errData, as: UTF8.self)
+        }
         init(process: Process, out: Pipe, err: Pipe) {
             self.process = process
             self.out = out

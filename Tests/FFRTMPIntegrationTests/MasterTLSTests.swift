@@ -5,11 +5,7 @@ import XCTest
 /// a CA, server and client certificates this test makes with openssl.
 final class MasterTLSTests: MasterTestCase {
     func waitForLog(_ r: Harness.Running, _ text: String, _ timeout: Double = 20) -> Bool {
-        h.waitUntil(timeout, "agent log says \(text)") {
-            r.lock.lock()
-            defer { r.lock.unlock() }
-            return String(decoding: r.errData, as: UTF8.self).contains(text)
-        }
+        h.waitUntil(timeout, "agent log says \(text)") { r.stderrSoFar.contains(text) }
     }
 
     /// A master whose certificate another CA signed is refused, with an error naming

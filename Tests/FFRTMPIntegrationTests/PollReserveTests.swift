@@ -30,9 +30,7 @@ final class PollReserveTests: MasterTestCase {
         try submit("room2", wrapper: true)
         sleep(3)
         for id in ["room1", "room2"] { XCTAssertEqual(try job(id)["status"] as? String, "queued", "\(id) was not taken with the state dir full") }
-        agent.lock.lock()
-        let log = String(decoding: agent.errData, as: UTF8.self)
-        agent.lock.unlock()
+        let log = agent.stderrSoFar
         XCTAssertTrue(log.contains("not polling: the state dir \(mnt)/state has 0 MiB free, below POLL_RESERVE_MB=1"), log)
         XCTAssertEqual(unlink(fill), 0)
         XCTAssertTrue(h.waitUntil(30, "both jobs ran once there was room") {
