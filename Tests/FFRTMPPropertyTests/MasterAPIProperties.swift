@@ -98,7 +98,9 @@ import FFRTMPTestSupport
     }
 
     @Test func nodeRegistrationBodies() async throws {
-        try await check("/api/nodes/register", WireSchemas.nodeRegistration, valid: [200], count: 1000)
+        // 409: a random node id met again with another instance_id within --node-lost-after
+        // (a second live instance of that node).
+        try await check("/api/nodes/register", WireSchemas.nodeRegistration, valid: [200, 409], count: 1000)
     }
 
     @Test func heartbeatBodies() async throws {
@@ -106,5 +108,16 @@ import FFRTMPTestSupport
             let reg = try await c.execute(uri: "/api/nodes/register", method: .post, headers: Self.auth, body: ByteBuffer(string: #"{"node_id":"hb-node"}"#))
             #expect(reg.status == .ok)
         }
+    }
+
+    /// Polls and releases: the queue is empty, so a valid poll is 200 with no jobs and a valid
+    /// release 404 (no such job).
+    @Test func pollAndReleaseBodies() async throws {
+        let register: @Sendable (any TestClientProtocol) async throws -> Void = { c in
+            let reg = try await c.execute(uri: "/api/nodes/register", method: .post, headers: Self.auth, body: ByteBuffer(string: #"{"node_id":"poll-node"}"#))
+            #expect(reg.status == .ok)
+        }
+        try await check("/api/nodes/poll-node/poll", WireSchemas.poll, valid: [200], count: 500, setup: register)
+        try await check("/api/nodes/poll-node/release", WireSchemas.release, valid: [404], count: 500, setup: register)
     }
 }

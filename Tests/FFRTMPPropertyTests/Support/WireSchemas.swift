@@ -131,15 +131,82 @@ enum WireSchemas {
         }
     }
 
+    /// A host name as the master takes it, written out: at most 253 bytes, no control characters.
+    static func isValidHostname(_ s: String) -> Bool { s.utf8.count <= 253 && !s.utf8.contains { $0 < 0x20 || $0 == 0x7f } }
+    static func hostname(_ r: inout RNG) -> J {
+        while true {
+            let s = Fragments.anyString(&r)
+            if isValidHostname(s) { return .str(s) }
+        }
+    }
+    static func badHostname(_ r: inout RNG) -> J {
+        switch int(0...3, &r) {
+        case 0: return .str(Fragments.alnumString(1...8, &r) + ["\n", "\u{0}", "\u{1b}[2J", "\t", "\u{7f}"].pick(&r))
+        case 1: return .str(String(repeating: "h", count: int(254...400, &r)))
+        default: return J.wrongType(excluding: [.string], &r)
+        }
+    }
+
+    /// An agent instance id, written out: 8-128 of A-Z a-z 0-9 . _ -.
+    static func instanceID(_ r: inout RNG) -> J {
+        var s = ""
+        let len = int(8...40, &r)
+        while s.utf8.count < len { s.append(Fragments.idChars.pick(&r)) }
+        return .str(s)
+    }
+    static func badInstanceID(_ r: inout RNG) -> J {
+        switch int(0...3, &r) {
+        case 0: return .str(Fragments.alnumString(0...7, &r))
+        case 1: return .str(Fragments.alnumString(8...12, &r) + ["/", " ", "\n", "é", ":"].pick(&r))
+        case 2: return .str(String(repeating: "i", count: int(129...300, &r)))
+        default: return J.wrongType(excluding: [.string], &r)
+        }
+    }
+
+    /// Below the property master's --node-lost-after (30 s); at or above it, or not positive, is refused.
+    static func heartbeatInterval(_ r: inout RNG) -> J { .num(["0.1", "1", "10", "29.5"].pick(&r)) }
+    static func badHeartbeatInterval(_ r: inout RNG) -> J {
+        chance(0.7, &r) ? .num(["0", "-1", "30", "60", "3600", "1e300"].pick(&r)) : J.wrongType(excluding: [.number], &r)
+    }
+
     static let nodeRegistration = Schema(fields: [
         Field("node_id", required: true, valid: id, invalid: badID),
-        Field("hostname", valid: anyString, invalid: badString),
+        Field("hostname", valid: hostname, invalid: badHostname),
         Field("wrapper_enabled", valid: bool, invalid: badBool),
         Field("running_jobs", valid: runningJobs, invalid: badRunningJobs),
+        Field("instance_id", valid: instanceID, invalid: badInstanceID),
+        Field("heartbeat_interval_seconds", valid: heartbeatInterval, invalid: badHeartbeatInterval),
     ])
 
     static let heartbeat = Schema(fields: [
         Field("running_jobs", required: true, valid: runningJobs, invalid: badRunningJobs),
+        Field("instance_id", valid: instanceID, invalid: badInstanceID),
+    ])
+
+    /// A poll request id, written out: 1-64 of A-Z a-z 0-9 - _.
+    static func requestID(_ r: inout RNG) -> J {
+        let chars = Fragments.alnum + Array("-_")
+        let len = int(1...64, &r)
+        return .str(String((0..<len).map { _ in chars.pick(&r) }))
+    }
+    static func badRequestID(_ r: inout RNG) -> J {
+        switch int(0...3, &r) {
+        case 0: return .str("")
+        case 1: return .str(Fragments.alnumString(1...8, &r) + [".", "/", " ", "\n", "é"].pick(&r))
+        case 2: return .str(String(repeating: "r", count: int(65...200, &r)))
+        default: return J.wrongType(excluding: [.string], &r)
+        }
+    }
+
+    static let poll = Schema(fields: [
+        Field("request_id", required: true, valid: requestID, invalid: badRequestID),
+        Field("max", required: true, valid: { r in intJSON(in: 1...64, &r) }, invalid: { r in badInt(outside: 1...64, &r) }),
+    ])
+
+    static let release = Schema(fields: [
+        Field("job_id", required: true, valid: id, invalid: badID),
+        Field("attempt", required: true, valid: { r in intJSON(in: 1...1_000_000, &r) }, invalid: { r in badInt(outside: 1...1_000_000, &r) }),
+        Field("reason", valid: { r in .str(Fragments.alnumString(0...40, &r)) }, invalid: badString),
     ])
 
     static let finalStatuses = ["completed", "failed", "timed_out", "canceled"]
