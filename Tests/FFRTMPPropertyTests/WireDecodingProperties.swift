@@ -50,15 +50,20 @@ import Testing
     }
 
     @Test func nodeRegistrationDecodesOrNamesTheField() async {
-        // The checks SQLiteJobStore.register and PostgresJobStore.register run before any SQL.
+        // The checks the register route (with the default --node-lost-after, 30 s) and the stores
+        // run before any SQL.
         await check(NodeRegistration.self, WireSchemas.nodeRegistration, count: 2000) {
-            _ = try WireValidation.nodeID($0.nodeID)
+            _ = try $0.validated()
+            try JobRules.checkHeartbeatInterval($0, lostAfterMs: 30_000)
             _ = try JobRules.validateRunning($0.runningJobs ?? [])
         }
     }
 
     @Test func heartbeatDecodesOrNamesTheField() async {
-        await check(Heartbeat.self, WireSchemas.heartbeat, count: 1000) { _ = try JobRules.validateRunning($0.runningJobs) }
+        await check(Heartbeat.self, WireSchemas.heartbeat, count: 1000) {
+            _ = try $0.validated()
+            _ = try JobRules.validateRunning($0.runningJobs)
+        }
     }
 
     @Test func masterJobDecodesOrNamesTheField() async {
