@@ -44,7 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.")
     var tlsKey: String?
 
-    @Option(name: .customLong("tls-client-ca"), help: "PEM CA: every client must present a certificate it signed (mutual TLS). Needs --tls-cert.")
+    @Option(name: .customLong("tls-client-ca"), help: "PEM CA: every client must present a certificate it signed (mutual TLS), and a node key is accepted only with a certificate whose CN or SAN DNS name is its node id. Needs --tls-cert.")
     var tlsClientCA: String?
 
     @Option(name: .customLong("idle-timeout"), help: "Seconds after which an idle connection is closed.")
@@ -81,7 +81,8 @@ struct ServeCommand: AsyncParsableCommand {
         let readKey = try readKeyFile.map { try Self.readKey(file: $0, adminKey: key) }
         let store = try await self.store.open(logger: logger)
         let (host, port) = Self.hostPort(listen)!
-        let api = MasterAPI(store: store, apiKey: key, readKey: readKey, allowSharedNodeKey: allowSharedNodeKey, metricsNeedKey: metricsAuth,
+        let api = MasterAPI(store: store, apiKey: key, readKey: readKey, allowSharedNodeKey: allowSharedNodeKey,
+                            bindNodeCertificates: tlsClientCA != nil, metricsNeedKey: metricsAuth,
                             nodeLostAfterSeconds: nodeLostAfter, dispatchLeaseSeconds: dispatchLease)
         if allowSharedNodeKey {
             logger.warning("--allow-shared-node-key: the admin key may act for any node; issue node keys (ffrtmp-master nodes add NODE_ID) and drop the flag")

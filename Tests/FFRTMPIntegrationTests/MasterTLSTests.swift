@@ -77,6 +77,83 @@ final class MasterTLSTests: MasterTestCase {
     }
 }
 
+/// Under --tls-client-ca a node key counts only with a client certificate that names its node
+/// (subject CN or a SAN DNS name), made here with openssl and presented by curl.
+final class NodeCertificateBindingTests: MasterTestCase {
+    static let readKey = "read-only-key-0123456789"
+
+    /// A master with mutual TLS, the node key of node-a, and a read-only key.
+    func startBoundMaster() throws -> (pki: TestPKI, keyA: String) {
+        let pki = try TestPKI(dir: h.stateDir + "/pki")
+        let readKeyFile = h.stateDir + "/read.key"
+        try Self.readKey.write(toFile: readKeyFile, atomically: true, encoding: .utf8)
+        try startMaster(tls: pki, extra: ["--tls-client-ca", pki.caCert, "--read-key-file", readKeyFile])
+        return (pki, try issueNodeKey("node-a"))
+    }
+
+    /// curl over mutual TLS with `key` and the client certificate `pair`: (HTTP status, the
+    /// error's message for an error, else the body).
+    func call(_ key: String, _ pair: (cert: String, key: String), _ method: String, _ path: String, _ body: String? = nil) throws -> (Int, String) {
+        let out = try Harness.output("/usr/bin/curl", ["-s", "-X", method, "-H", "Authorization: Bearer \(key)", "-H", "Content-Type: application/json",
+                                                       "--cacert", caFile!, "--cert", pair.cert, "--key", pair.key, "-w", "\n%{http_code}",
+                                                       "https://127.0.0.1:\(port)\(path)"] + (body.map { ["-d", $0] } ?? [])).stdout
+        let lines = out.split(separator: "\n", omittingEmptySubsequences: false)
+        let text = lines.dropLast().joined(separator: "\n")
+        let error = (try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])?["error"] as? [String: Any]
+        return (Int(lines.last ?? "") ?? -1, error?["message"] as? String ?? text)
+    }
+
+    func testANodeKeyIsAcceptedWithACertificateWhoseCNIsItsNode() throws {
+        let (pki, keyA) = try startBoundMaster()
+        let certA = try pki.issueClient("cn-a", cn: "node-a")
+        let reg = try call(keyA, certA, "POST", "/api/nodes/register", #"{"node_id":"node-a"}"#)
+        XCTAssertEqual(reg.0, 200, reg.1)
+        let beat = try call(keyA, certA, "POST", "/api/nodes/node-a/heartbeat", #"{"running_jobs":[]}"#)
+        XCTAssertEqual(beat.0, 200, beat.1)
+        XCTAssertTrue(beat.1.contains(#""cancel""#), beat.1)
+    }
+
+    /// node-b's certificate with node-a's key: 403 on every node route, naming both; node-b's own
+    /// key with it works, and the admin and read keys are not bound to the certificate's name.
+    func testAnotherNodesCertificateWithTheKeyIsRefusedNamingBoth() throws {
+        let (pki, keyA) = try startBoundMaster()
+        let certA = try pki.issueClient("cn-a", cn: "node-a")
+        let certB = try pki.issueClient("cn-b", cn: "node-b")
+        XCTAssertEqual(try call(keyA, certA, "POST", "/api/nodes/register", #"{"node_id":"node-a"}"#).0, 200, "node-a is registered")
+        let says = #"client certificate names "node-b" (CN) but the key is node "node-a"'s"#
+        for (method, path, body) in [("POST", "/api/nodes/register", #"{"node_id":"node-a"}"#),
+                                     ("POST", "/api/nodes/node-a/heartbeat", #"{"running_jobs":[]}"#),
+                                     ("POST", "/api/nodes/node-a/poll", #"{"request_id":"r1","max":1}"#),
+                                     ("POST", "/api/nodes/node-a/release", #"{"job_id":"j1","attempt":1}"#),
+                                     ("GET", "/api/jobs/next?node_id=node-a", nil),
+                                     ("POST", "/api/results", #"{"job_id":"j1","attempt":1,"node_id":"node-a","status":"completed"}"#)] {
+            let (status, text) = try call(keyA, certB, method, path, body)
+            XCTAssertEqual(status, 403, "\(method) \(path): \(text)")
+            XCTAssertTrue(text.contains(says), "\(method) \(path): \(text)")
+        }
+        let keyB = try issueNodeKey("node-b")
+        let own = try call(keyB, certB, "POST", "/api/nodes/register", #"{"node_id":"node-b"}"#)
+        XCTAssertEqual(own.0, 200, "node-b's certificate with node-b's key: \(own.1)")
+        XCTAssertEqual(try call(Self.key, certB, "GET", "/api/jobs").0, 200, "the admin key is not bound to a node")
+        XCTAssertEqual(try call(Self.readKey, certB, "GET", "/api/nodes").0, 200, "the read key is not bound to a node")
+    }
+
+    /// A SAN DNS name equal to the node id is enough whatever the CN; a SAN that only starts with
+    /// it is not (exact match), and the refusal lists every name the certificate carries.
+    func testASANDNSNameOfTheNodeIsAcceptedWhateverTheCN() throws {
+        let (pki, keyA) = try startBoundMaster()
+        let san = try pki.issueClient("san-a", cn: "edge-box-17", sans: ["DNS:node-a", "DNS:edge-box-17.example"])
+        let reg = try call(keyA, san, "POST", "/api/nodes/register", #"{"node_id":"node-a"}"#)
+        XCTAssertEqual(reg.0, 200, reg.1)
+        let beat = try call(keyA, san, "POST", "/api/nodes/node-a/heartbeat", #"{"running_jobs":[]}"#)
+        XCTAssertEqual(beat.0, 200, beat.1)
+        let near = try pki.issueClient("san-near", cn: "edge-box-18", sans: ["DNS:node-a-x", "DNS:node-A"])
+        let (status, text) = try call(keyA, near, "POST", "/api/nodes/node-a/heartbeat", #"{"running_jobs":[]}"#)
+        XCTAssertEqual(status, 403, text)
+        XCTAssertTrue(text.contains(#"client certificate names "edge-box-18" (CN), "node-a-x" (SAN DNS), "node-A" (SAN DNS) but the key is node "node-a"'s"#), text)
+    }
+}
+
 /// A master that accepts connections and never answers: the agent's calls time out on their
 /// own tasks, while the loop keeps sending WATCHDOG=1 on time and the control socket answers.
 final class BlackHoledMasterTests: IntegrationTestCase {

@@ -112,6 +112,19 @@ struct TestPKI {
         }
     }
 
+    /// A client certificate this CA signs, subject CN `cn`, with the subjectAltName entries
+    /// `sans` (e.g. `DNS:node-a`; none: no SAN extension), and its key, as `dir/NAME.pem|.key`.
+    func issueClient(_ name: String, cn: String, sans: [String] = []) throws -> (cert: String, key: String) {
+        let (cert, key, ext) = (dir + "/\(name).pem", dir + "/\(name).key", dir + "/\(name).ext")
+        try ((sans.isEmpty ? "" : "subjectAltName=\(sans.joined(separator: ","))\n") + "extendedKeyUsage=clientAuth\n")
+            .write(toFile: ext, atomically: true, encoding: .utf8)
+        try Self.openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=\(cn)", "-keyout", key, "-out", dir + "/\(name).csr"])
+        try Self.openssl(["x509", "-req", "-in", dir + "/\(name).csr", "-CA", caCert, "-CAkey", dir + "/ca.key", "-CAcreateserial",
+                          "-days", "2", "-extfile", ext, "-out", cert])
+        chmod(key, 0o600)
+        return (cert, key)
+    }
+
     static func openssl(_ args: [String]) throws {
         let err = Pipe()
         let (status, _) = try Harness.output("/usr/bin/openssl", args, stderr: err)

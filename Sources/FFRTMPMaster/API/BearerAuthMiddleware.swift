@@ -9,21 +9,27 @@ import Synchronization
 ///   - the read-only key (optional): GET /api/jobs, /api/jobs/:id, /api/nodes (and /metrics);
 ///   - a node key (`ffrtmp_node_…`, looked up by its SHA-256 in the store on every request, so a
 ///     revoke is seen at once by every master sharing the database): the node routes only, and the
-///     handlers check the node id (`Principal.mayAct(for:)`).
+///     handlers check the node id (`Principal.mayAct(for:)`). With `bindNodeCertificates` (the
+///     master runs with --tls-client-ca) the connection's client certificate must also name that
+///     node, by CN or SAN DNS name (`NodeCertificate.check`); the admin and read keys are not
+///     bound to a certificate's name.
 /// The admin and read keys are compared in constant time; node keys by their hash.
 public struct BearerAuthMiddleware<Context: PrincipalRequestContext>: RouterMiddleware {
     let key: [UInt8]
     let readKey: [UInt8]?
     let store: JobStore?
     let allowSharedNodeKey: Bool
+    let bindNodeCertificates: Bool
     let openPaths: Set<String>
     let sharedKeyWarning = RateLimitedWarning(everyMs: 60_000)
 
-    public init(key: String, readKey: String? = nil, store: JobStore? = nil, allowSharedNodeKey: Bool = false, openPaths: Set<String>) {
+    public init(key: String, readKey: String? = nil, store: JobStore? = nil, allowSharedNodeKey: Bool = false,
+                bindNodeCertificates: Bool = false, openPaths: Set<String>) {
         self.key = Array(key.utf8)
         self.readKey = readKey.map { Array($0.utf8) }
         self.store = store
         self.allowSharedNodeKey = allowSharedNodeKey
+        self.bindNodeCertificates = bindNodeCertificates
         self.openPaths = openPaths
     }
 
@@ -73,6 +79,7 @@ public struct BearerAuthMiddleware<Context: PrincipalRequestContext>: RouterMidd
                 throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"], message: "unknown or revoked node key")
             }
             guard route == .node else { throw HTTPError(.forbidden, message: "node key of \"\(node)\" may not call \(what): node keys may only call the node routes") }
+            if bindNodeCertificates { try await NodeCertificate.check(node: node, certificate: context.clientCertificateDER) }
             context.principal = .node(node)
         } else {
             throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"], message: "wrong API key")

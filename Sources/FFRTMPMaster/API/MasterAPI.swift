@@ -12,6 +12,8 @@ public struct MasterAPI: Sendable {
     public let readKey: String?
     /// Migration aid: the admin key may call the node routes, for any node (logged once a minute).
     public let allowSharedNodeKey: Bool
+    /// --tls-client-ca: a node key is accepted only with a client certificate naming its node.
+    public let bindNodeCertificates: Bool
     public let metricsNeedKey: Bool
     /// --node-lost-after: a second instance of a node id seen within it is refused (409), and a
     /// HEARTBEAT_INTERVAL at or above it is refused at register.
@@ -26,21 +28,23 @@ public struct MasterAPI: Sendable {
         let value = Mutex(0)
     }
 
-    public init(store: JobStore, apiKey: String, readKey: String? = nil, allowSharedNodeKey: Bool = false, metricsNeedKey: Bool = false,
-                nodeLostAfterSeconds: Double = 30, dispatchLeaseSeconds: Double = 30) {
+    public init(store: JobStore, apiKey: String, readKey: String? = nil, allowSharedNodeKey: Bool = false, bindNodeCertificates: Bool = false,
+                metricsNeedKey: Bool = false, nodeLostAfterSeconds: Double = 30, dispatchLeaseSeconds: Double = 30) {
         self.nodeLostAfterMs = Int64(nodeLostAfterSeconds * 1000)
         self.leaseMs = Int64(dispatchLeaseSeconds * 1000)
         self.store = store
         self.apiKey = apiKey
         self.readKey = readKey
         self.allowSharedNodeKey = allowSharedNodeKey
+        self.bindNodeCertificates = bindNodeCertificates
         self.metricsNeedKey = metricsNeedKey
     }
 
     public func router() -> Router<MasterContext> {
         let router = Router(context: MasterContext.self)
         router.add(middleware: WireErrorMiddleware())
-        router.add(middleware: BearerAuthMiddleware(key: apiKey, readKey: readKey, store: store, allowSharedNodeKey: allowSharedNodeKey, openPaths: metricsNeedKey ? ["/health"] : ["/health", "/metrics"]))
+        router.add(middleware: BearerAuthMiddleware(key: apiKey, readKey: readKey, store: store, allowSharedNodeKey: allowSharedNodeKey,
+                                                  bindNodeCertificates: bindNodeCertificates, openPaths: metricsNeedKey ? ["/health"] : ["/health", "/metrics"]))
         router.get("/health") { _, _ in Health(status: "ok") }
         let duplicates = self.duplicates
         let (lostAfterMs, leaseMs) = (nodeLostAfterMs, self.leaseMs)

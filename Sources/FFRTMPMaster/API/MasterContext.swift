@@ -1,4 +1,5 @@
 import Hummingbird
+import NIOCore
 
 /// The request context of the master: caps request bodies at 1 MiB (a job or a result
 /// is a few KiB; anything larger is refused with 413 before it is read into memory), and
@@ -6,8 +7,14 @@ import Hummingbird
 public struct MasterContext: PrincipalRequestContext {
     public var coreContext: CoreRequestContextStorage
     public var principal: Principal?
-    public init(source: Source) { coreContext = .init(source: source) }
+    /// The connection the request came on: its TLS handler holds the client certificate.
+    let channel: any Channel
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
     public var maxUploadSize: Int { 1 << 20 }
+    public func clientCertificateDER() async throws -> [UInt8]? { try await channel.peerCertificateDER() }
 }
 
 /// Who is calling, from the bearer key.
@@ -25,6 +32,8 @@ public enum Principal: Equatable, Sendable {
 
 public protocol PrincipalRequestContext: RequestContext {
     var principal: Principal? { get set }
+    /// The client certificate of the connection (DER), nil without TLS or without one.
+    func clientCertificateDER() async throws -> [UInt8]?
 }
 
 extension Principal {
