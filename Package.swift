@@ -70,8 +70,9 @@ let package = Package(
         .target(name: "CNcursesw", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("ncursesw")]),
         .target(name: "FFRTMPConsole", dependencies: ["FFRTMPCore", "FFRTMPWire", "FFRTMPAgent"]),
         .executableTarget(name: "ffrtmp-console", dependencies: ["CNcursesw", "FFRTMPConsole", "FFRTMPAgent", "FFRTMPCore"]),
-        // Benchmarks only: the master's JSON decoding against Foundation's JSONSerialization.
-        .executableTarget(name: "ffrtmp-bench-json", dependencies: ["FFRTMPModel", "FFRTMPWire"]),
+        // Benchmarks only: the master's JSON decoding against Foundation's JSONSerialization, and
+        // the job listing (spliced) against the old decode-and-encode route.
+        .executableTarget(name: "ffrtmp-bench-json", dependencies: ["FFRTMPModel", "FFRTMPWire", "FFRTMPMaster"]),
         // A deterministic workload for the tests (spin, alloc, escape via setsid, exit N).
         .executableTarget(name: "ffrtmp-testload", cSettings: [.define("_GNU_SOURCE")]),
         // The wire model shared by the master, the agent and the `ffrtmp jobs` client. Foundation and
@@ -129,6 +130,9 @@ let package = Package(
             dependencies: [
                 "FFRTMPModel", "FFRTMPWire", "FFRTMPMaster", "FFRTMPTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                // The stores' own tables, read around the API (JobListingTests).
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]),
         .testTarget(name: "FFRTMPCoreTests", dependencies: ["FFRTMPCore", "FFRTMPTestSupport"]),
         .testTarget(name: "FFRTMPConsoleTests", dependencies: ["FFRTMPConsole", "FFRTMPCore"]),

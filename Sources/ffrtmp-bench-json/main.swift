@@ -8,6 +8,7 @@ import Foundation
 // and the 32 KB hostile nesting (refused by the scan).
 //
 //   ffrtmp-bench-json [RUNS]      (scripts/bench/json-budget.sh runs it, release build)
+//   ffrtmp-bench-json list [RUNS] [JOBS]   the job listing (ListBench.swift)
 
 func body(depth: Int) -> Data {
     let row = "[" + (0..<1000).map(String.init).joined(separator: ",") + "]"
@@ -32,6 +33,15 @@ func median(_ runs: Int, _ f: () throws -> Void) rethrows -> Double {
     return times.sorted()[runs / 2]
 }
 
+if CommandLine.arguments.dropFirst().first == "list" {
+    let args = CommandLine.arguments.dropFirst(2).map { Int($0) }
+    guard args.allSatisfy({ ($0 ?? 0) > 0 }) else {
+        FileHandle.standardError.write(Data("usage: ffrtmp-bench-json list [RUNS] [JOBS] (positive integers)\n".utf8))
+        exit(2)
+    }
+    try await benchList(runs: args.first.flatMap { $0 } ?? 15, jobs: args.dropFirst().first.flatMap { $0 } ?? 1000)
+    exit(0)
+}
 let runs = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 15 : 15
 let hostile = Data((#"{"id":"deep","parameters":"# + String(repeating: #"{"a":"#, count: 6500) + "1" + String(repeating: "}", count: 6500) + "}").utf8)
 for (name, data) in [("depth 4", body(depth: 4)), ("depth 32", body(depth: 32))] {

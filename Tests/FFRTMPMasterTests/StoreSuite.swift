@@ -23,6 +23,7 @@ enum StoreSuite {
         ("leasedDispatchIsExactlyOnce", leasedDispatchIsExactlyOnce),
         ("releaseAndCancelBeforeStart", releaseAndCancelBeforeStart),
         ("oneLiveInstancePerNodeID", oneLiveInstancePerNodeID),
+        ("listServesStoredJSONAsStored", listServesStoredJSONAsStored),
     ]
 
     /// A poll's request id, repeated after a lost answer, gets the same jobs (lease renewed) and

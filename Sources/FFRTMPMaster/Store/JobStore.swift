@@ -20,7 +20,9 @@ public protocol JobStore: Sendable {
     func migrate() async throws
     func create(_ job: NewJob) async throws -> MasterJob
     func job(_ id: String) async throws -> MasterJob
-    func list(status: MasterJobStatus?, nodeID: String?, limit: Int) async throws -> [MasterJob]
+    /// The newest `limit` jobs (filtered by status and node), with their JSON columns as stored:
+    /// what `GET /api/jobs` writes out without decoding them (`JobListing`).
+    func listRaw(status: MasterJobStatus?, nodeID: String?, limit: Int) async throws -> [JobListing]
     func cancel(_ id: String) async throws -> MasterJob
     /// Hands up to `max` of the oldest queued jobs to `nodeID` (status assigned, attempt + 1),
     /// each with a lease of `leaseMs`. Never hands one job out twice, across concurrent pollers
@@ -60,6 +62,11 @@ public protocol JobStore: Sendable {
 }
 
 extension JobStore {
+    /// `listRaw`, decoded: each job as `GET /api/jobs/{id}` shows it.
+    public func list(status: MasterJobStatus?, nodeID: String?, limit: Int) async throws -> [MasterJob] {
+        try await listRaw(status: status, nodeID: nodeID, limit: limit).map(\.job)
+    }
+
     /// One job, no request id: the old `GET /api/jobs/next`.
     public func dispatch(nodeID: String, leaseMs: Int64 = 30_000) async throws -> MasterJob? {
         try await claim(nodeID: nodeID, requestID: nil, max: 1, leaseMs: leaseMs).first

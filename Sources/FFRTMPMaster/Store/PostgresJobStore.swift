@@ -184,7 +184,7 @@ public final class PostgresJobStore: JobStore {
         return JobRules.job(r)
     }
 
-    public func list(status: MasterJobStatus?, nodeID: String?, limit: Int) async throws -> [MasterJob] {
+    public func listRaw(status: MasterJobStatus?, nodeID: String?, limit: Int) async throws -> [JobListing] {
         var sql = "SELECT \(JobRow.columns) FROM jobs WHERE TRUE"
         var b = PostgresBindings()
         if let s = status { b.append(s.rawValue); sql += " AND status = $\(b.count)" }
@@ -193,8 +193,8 @@ public final class PostgresJobStore: JobStore {
         sql += " ORDER BY created_ms DESC, id LIMIT $\(b.count)"
         let query = PostgresQuery(unsafeSQL: sql, binds: b)
         return try await client.withConnection { c in
-            var out: [MasterJob] = []
-            for try await row in try await c.query(query, logger: self.logger) { out.append(JobRules.job(try Self.jobRow(row))) }
+            var out: [JobListing] = []
+            for try await row in try await c.query(query, logger: self.logger) { out.append(JobListing(try Self.jobRow(row))) }
             return out
         }
     }

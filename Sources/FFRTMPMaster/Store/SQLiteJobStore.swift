@@ -112,7 +112,7 @@ public final class SQLiteJobStore: JobStore {
         return try await pool.read { db in JobRules.job(try Self.fetchJob(db, id)) }
     }
 
-    public func list(status: MasterJobStatus?, nodeID: String?, limit: Int) async throws -> [MasterJob] {
+    public func listRaw(status: MasterJobStatus?, nodeID: String?, limit: Int) async throws -> [JobListing] {
         try await pool.read { db in
             var sql = "SELECT \(JobRow.columns) FROM jobs WHERE 1=1"
             var args: StatementArguments = []
@@ -120,7 +120,7 @@ public final class SQLiteJobStore: JobStore {
             if let n = nodeID { sql += " AND node_id = ?"; args += [n] }
             sql += " ORDER BY created_ms DESC, id LIMIT ?"
             args += [limit]
-            return try Row.fetchAll(db, sql: sql, arguments: args).map { JobRules.job(Self.jobRow($0)) }
+            return try Row.fetchAll(db, sql: sql, arguments: args).map { JobListing(Self.jobRow($0)) }
         }
     }
 
