@@ -4,11 +4,7 @@ import FFRTMPWire
 import XCTest
 
 final class NetworkPolicyTests: XCTestCase {
-    static var hostname: String {
-        var buf = [CChar](repeating: 0, count: 256)
-        gethostname(&buf, 255)
-        return String(cString: buf)
-    }
+    static var hostname: String { Sys.hostname() }
 
     func testThisBoxIsRefusedAsAnInputByDefault() {
         let p = NetworkPolicy()

@@ -64,7 +64,7 @@ extension Agent {
             if !enqueue(report) {
                 // Its verdict cannot even be queued (a full state dir): hand the attempt back so
                 // the master requeues it now, rather than leaving it assigned until the lease ends.
-                session?.release(job, reason: "not started on \(config.nodeID): \(error)", startBy: startBy == .max ? .max : startBy + 10_000_000_000)
+                session?.release(job, reason: "not started on \(config.nodeID): \(error)", startBy: startBy)
             }
         }
     }

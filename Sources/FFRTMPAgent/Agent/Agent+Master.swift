@@ -33,7 +33,7 @@ extension Agent {
             let late = Clock.monotonicNanoseconds() - d.startBy
             guard late <= 0 else {
                 logger.warning("job \(d.job.id) attempt \(d.job.attempt) not started: taken too late in its lease (\(late / 1_000_000) ms past the start deadline); handed back to the master")
-                session.release(d.job, reason: "not started within its lease", startBy: d.startBy + 10_000_000_000)
+                session.release(d.job, reason: "not started within its lease", startBy: d.startBy)
                 continue
             }
             start(d.job, startBy: d.startBy)

@@ -97,10 +97,12 @@ public final class MasterSession: Sendable {
     }
 
     /// The loop's side: an attempt it took but will not start goes back to the master now (the
-    /// lease would requeue it anyway, later). Sent by the heartbeat task.
+    /// lease would requeue it anyway, later). Sent by the heartbeat task, until 10 s past the
+    /// attempt's start deadline (by then the lease has ended and the master requeued it).
     func release(_ job: MasterJob, reason: String, startBy: Int64) {
+        let until = startBy > .max - 10_000_000_000 ? .max : startBy + 10_000_000_000
         state.withLock { s in
-            s.releases.append((JobRelease(jobID: job.id, attempt: job.attempt, reason: String(reason.prefix(900))), until: startBy))
+            s.releases.append((JobRelease(jobID: job.id, attempt: job.attempt, reason: String(reason.prefix(900))), until: until))
             s.beatNow = true
         }
     }
@@ -225,14 +227,14 @@ public final class MasterSession: Sendable {
             guard (200..<300).contains(status) else {
                 throw MasterRefusal(status: status, message: MasterAnswer.message(data))
             }
-            let node = try? JSONDecoder().decode(Node.self, from: data)
-            if let lost = node?.nodeLostAfterSeconds, v.heartbeatInterval >= lost {
+            let node = try JSONDecoder().decode(Node.self, from: data)
+            if let lost = node.nodeLostAfterSeconds, v.heartbeatInterval >= lost {
                 metrics.heartbeatFailures.increment()
                 logger.error("HEARTBEAT_INTERVAL=\(v.heartbeatInterval) is not below the master's --node-lost-after=\(lost): the node would be marked lost between heartbeats; this agent takes no jobs until HEARTBEAT_INTERVAL is lowered")
                 return false
             }
             state.withLock { $0.registered = true }
-            logger.info("registered with \(transport.baseURL)\(node?.dispatchLeaseSeconds.map { " (dispatch lease \($0) s)" } ?? "")")
+            logger.info("registered with \(transport.baseURL)\(node.dispatchLeaseSeconds.map { " (dispatch lease \($0) s)" } ?? "")")
             return true
         } catch {
             // Retried once per heartbeat interval: a wrong key or a master that is down must not

@@ -178,9 +178,23 @@ enum WireSchemas {
         Field("heartbeat_interval_seconds", valid: heartbeatInterval, invalid: badHeartbeatInterval),
     ])
 
+    /// `attempts`: job id → attempt (1...1000000).
+    static func attempts(_ r: inout RNG) -> J {
+        // Distinct keys ("j<i>." first): a duplicate key is not a valid object.
+        .obj((0..<int(0...4, &r)).map { i in ("j\(i)." + Fragments.alnumString(0...20, &r), intJSON(in: 1...1_000_000, &r)) })
+    }
+    static func badAttempts(_ r: inout RNG) -> J {
+        switch int(0...3, &r) {
+        case 0: return .obj([(Fragments.validID(&r), badInt(outside: 1...1_000_000, &r))])
+        case 1: return .obj([(invalidIDString(&r), intJSON(in: 1...1_000_000, &r))])
+        default: return J.wrongType(excluding: [.object], &r)
+        }
+    }
+
     static let heartbeat = Schema(fields: [
         Field("running_jobs", required: true, valid: runningJobs, invalid: badRunningJobs),
         Field("instance_id", valid: instanceID, invalid: badInstanceID),
+        Field("attempts", valid: attempts, invalid: badAttempts),
     ])
 
     /// A poll request id, written out: 1-64 of A-Z a-z 0-9 - _.
