@@ -87,6 +87,11 @@ public protocol CgroupDriver: Sendable {
     func members(_ cg: JobCgroup) -> [Int32]
     /// Moves a whole process (all threads) into the job cgroup in every hierarchy.
     func move(_ pid: Int32, into cg: JobCgroup) throws
+    /// Called before processes that already run are moved into `cg` (attach): arranges for the
+    /// memory they already use to be charged to the job where the kernel can do that (v1
+    /// `memory.move_charge_at_immigrate`). Returns why it cannot (nil: charged), for the
+    /// governance reason of a job with a memory limit.
+    func chargeOnMove(_ cg: JobCgroup) -> String?
     /// Moves a process back to where it was, from its saved /proc/PID/cgroup lines.
     func restore(_ pid: Int32, to original: [String: String]) throws
     /// SIGKILLs every member, including ones that escaped the process group.
@@ -103,6 +108,8 @@ public protocol CgroupDriver: Sendable {
 
 extension CgroupDriver {
     public func liveUsage(_ cg: JobCgroup) -> CgroupUsage { usage(cg) }
+
+    public func chargeOnMove(_ cg: JobCgroup) -> String? { nil }
 
     public func owns(_ cg: JobCgroup, job: JobID) -> Bool {
         let expected = locate(job)

@@ -53,14 +53,18 @@ public struct Attacher: Sendable {
                 throw FFRTMPError.governanceUnavailable(reason: "attach needs cgroups: \(e)")
             }
             creation = c
-            if requireGovernance && !c.degraded.isEmpty {
-                throw FFRTMPError.governanceUnavailable(reason: c.degraded.joined(separator: "; ") + " (and --require-governance is set)")
+            var degraded = c.degraded
+            // Before the move: the memory the processes already use must follow them to count.
+            if let why = driver.chargeOnMove(c.cgroup), constraints.memoryMaxMB != nil { degraded.append(why) }
+            if requireGovernance && !degraded.isEmpty {
+                throw FFRTMPError.governanceUnavailable(reason: degraded.joined(separator: "; ") + " (and --require-governance is set)")
             }
             var spec = JobSpec(jobID: jobID, mode: .attach, argv: procs.compactMap { ProcFS.stat($0.pid)?.comm },
                                constraints: constraints.wire, constraintsApplied: c.applied.wire, cgroup: c.cgroup,
-                               governance: Governance(level: c.degraded.isEmpty ? .full : .degraded,
-                                                      reason: c.degraded.isEmpty ? nil : c.degraded.joined(separator: "; ")),
+                               governance: Governance(level: degraded.isEmpty ? .full : .degraded,
+                                                      reason: degraded.isEmpty ? nil : degraded.joined(separator: "; ")),
                                createdAtUnixNs: Clock.realtimeNanoseconds(), adopted: adopted)
+            if case let .pgid(pgid) = target { spec.adoptedPGID = pgid }
             try journal.writeSpec(spec)
             if let me = ProcessIdentity.current(own) { try journal.writeSupervisor(jobID, me) }
             let leader = procs[0]

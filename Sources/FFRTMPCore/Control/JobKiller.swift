@@ -78,6 +78,10 @@ public struct JobKiller: Sendable {
     /// signal from the driver either way), and the mismatch is returned for the log.
     func sendToGroup(_ st: JobStatus, _ sig: Int32) -> String? {
         guard let w = st.workload else { return nil }
+        // An attach --pid job adopted one process, not its group: whatever else is in that group
+        // (the shell or daemon that started it, a test runner) was never ours to signal. Its
+        // cgroup members get the signal from the driver.
+        guard st.spec.ownsProcessGroup(w.pgid) else { return nil }
         // /proc is read before the leader is signalled: a leader that dies of the signal at once
         // (and is reaped by its shim) would otherwise leave no stat to compare, and a forged
         // group would go unreported.

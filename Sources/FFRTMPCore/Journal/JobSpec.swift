@@ -29,6 +29,9 @@ public struct JobSpec: Codable, Equatable, Sendable {
     public var adopted: [AdoptedProcess]?
     /// Who the workload runs as (nil: the caller's own identity, as with `ffrtmp run`).
     public var runAs: JobUser?
+    /// attach --pgid: the process group adopted whole. Only then may a kill signal the group;
+    /// a job adopted by --pid owns its cgroup's members and nothing else in the leader's group.
+    public var adoptedPGID: Int32?
 
     public init(jobID: JobID, mode: JobMode, argv: [String], constraints: WireConstraints, constraintsApplied: WireConstraints? = nil,
                 timeoutSeconds: Double? = nil,
@@ -48,7 +51,13 @@ public struct JobSpec: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case jobID = "job_id", mode, argv, constraints, constraintsApplied = "constraints_applied", timeoutSeconds = "timeout_seconds", cgroup, governance
-        case createdAtUnixNs = "created_at_unix_ns", adopted, runAs = "run_as"
+        case createdAtUnixNs = "created_at_unix_ns", adopted, runAs = "run_as", adoptedPGID = "adopted_pgid"
+    }
+
+    /// Whether a kill may signal the workload's process group: a job we started owns its group
+    /// (the shim made it with setsid); an adopted one only when it was adopted as a whole group.
+    public func ownsProcessGroup(_ pgid: Int32) -> Bool {
+        mode != .attach || adoptedPGID == pgid
     }
 }
 

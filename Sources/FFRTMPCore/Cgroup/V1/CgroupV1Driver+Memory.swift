@@ -1,3 +1,5 @@
+import Glibc
+
 extension CgroupV1Driver {
     /// v1 reports "unlimited" as a huge page-aligned number; anything above this is treated as no limit.
     static let unlimitedThreshold: UInt64 = 1 << 62
@@ -7,6 +9,22 @@ extension CgroupV1Driver {
         guard let dir = cg.dir("memory") else { return ["memory controller not mounted: memory_max_mb not enforced"] }
         try FileIO.writeCgroup(dir + "/memory.limit_in_bytes", String(bytes))
         return []
+    }
+
+    /// 3 = move both anonymous and file pages charged to the process. Linux deprecated the
+    /// knob in 6.x and newer kernels refuse it (EINVAL): the adopted memory then stays charged
+    /// where it was, which the caller reports as degraded governance.
+    public func chargeOnMove(_ cg: JobCgroup) -> String? {
+        guard let dir = cg.dir("memory") else { return nil }
+        do {
+            try FileIO.writeCgroup(dir + "/memory.move_charge_at_immigrate", "3")
+            return nil
+        } catch let FFRTMPError.cgroupWrite(_, _, err) {
+            return "memory not charged: the kernel refused memory.move_charge_at_immigrate (\(String(cString: strerror(err)))), " +
+                "so memory the process already used stays charged to its old cgroup and memory_max_mb covers only what it allocates from now on"
+        } catch {
+            return "memory not charged: \(error)"
+        }
     }
 
     func readMemory(_ cg: JobCgroup, into u: inout CgroupUsage) {

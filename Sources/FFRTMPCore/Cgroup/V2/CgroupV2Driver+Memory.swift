@@ -6,6 +6,12 @@ extension CgroupV2Driver {
         return []
     }
 
+    /// cgroup v2 never moves a charge: pages stay charged to the cgroup that first touched them.
+    public func chargeOnMove(_ cg: JobCgroup) -> String? {
+        "memory not charged: cgroup v2 never moves memory already in use, so it stays charged to the process's old cgroup and " +
+            "memory_max_mb covers only what it allocates from now on"
+    }
+
     func readMemory(_ dir: String, into u: inout CgroupUsage) {
         u.memoryCurrentBytes = CgroupFS.readUInt(dir + "/memory.current")
         // memory.peak exists only since Linux 5.19; older kernels leave it nil.
