@@ -83,6 +83,7 @@ public struct NewJob: Codable, Equatable, Sendable {
                 if let v = c.cpuMax { _ = try parser.parseCPUMax(v) }
                 if let v = c.cpuWeight { _ = try parser.parseCPUWeight(v) }
                 if let v = c.memoryMaxMB { _ = try parser.parseMemoryMaxMB(v) }
+                if let v = c.memorySwapMaxMB { _ = try parser.parseMemorySwapMaxMB(v, memoryMaxMB: c.memoryMaxMB) }
                 if let v = c.pidsMax { _ = try parser.parsePIDsMax(v) }
                 if let v = c.maxOutputMB { _ = try parser.parseMaxOutputMB(v) }
             } catch let e as FFRTMPError {

@@ -15,7 +15,7 @@ extension FFRTMP {
                 Settings come from --config (worker.env, systemd EnvironmentFile syntax), overridden \
                 by the environment: MASTER_URL, FFRTMP_API_KEY or FFRTMP_API_KEY_FILE, NODE_ID, MAX_JOBS, \
                 HEARTBEAT_INTERVAL, POLL_INTERVAL, WRAPPER_ENABLED, WRAPPER_DEFAULT_CPU_MAX, \
-                WRAPPER_DEFAULT_CPU_WEIGHT, WRAPPER_DEFAULT_MEMORY_MAX_MB, WRAPPER_DEFAULT_IO_MAX, \
+                WRAPPER_DEFAULT_CPU_WEIGHT, WRAPPER_DEFAULT_MEMORY_MAX_MB, WRAPPER_DEFAULT_MEMORY_SWAP_MAX_MB, WRAPPER_DEFAULT_IO_MAX, \
                 MASTER_CA_FILE, MASTER_CLIENT_CERT, MASTER_CLIENT_KEY, \
                 FFMPEG_PATH, GST_LAUNCH_PATH, FFRTMP_STATE_DIR, FFRTMP_CGROUP_PARENT. Without MASTER_URL \
                 it runs standalone. SIGTERM stops it and leaves every job running; SIGHUP reloads --config. \

@@ -82,6 +82,7 @@ extension FFRTMP.Jobs {
         @Option(name: .customLong("cpu-max"), help: "wrapper_constraints.cpu_max, \"QUOTA PERIOD\".") var cpuMax: String?
         @Option(name: .customLong("cpu-weight"), help: "wrapper_constraints.cpu_weight, 1-10000.") var cpuWeight: Int?
         @Option(name: .customLong("memory-max-mb"), help: "wrapper_constraints.memory_max_mb.") var memoryMaxMB: Int?
+        @Option(name: .customLong("memory-swap-max-mb"), help: "wrapper_constraints.memory_swap_max_mb.") var memorySwapMaxMB: Int?
         @Option(name: .customLong("io-max"), help: "wrapper_constraints.io_max.") var ioMax: String?
 
         func run() throws {
@@ -91,7 +92,7 @@ extension FFRTMP.Jobs {
                 do { params = try JSONDecoder().decode(JSONValue.self, from: Data(parameters.utf8)) } catch {
                     throw ValidationError("--parameters is not valid JSON")
                 }
-                let c = WireConstraints(cpuMax: cpuMax, cpuWeight: cpuWeight, memoryMaxMB: memoryMaxMB, ioMax: ioMax)
+                let c = WireConstraints(cpuMax: cpuMax, cpuWeight: cpuWeight, memoryMaxMB: memoryMaxMB, memorySwapMaxMB: memorySwapMaxMB, ioMax: ioMax)
                 let job = NewJob(id: id, engine: eng, parameters: params, wrapperEnabled: wrapperEnabled,
                                  wrapperConstraints: c == WireConstraints() ? nil : c)
                 let valid = try job.validated()

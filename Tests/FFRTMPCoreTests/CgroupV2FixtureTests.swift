@@ -34,10 +34,31 @@ final class CgroupV2FixtureTests: XCTestCase {
         XCTAssertEqual(root.read(job + "cpu.max"), "50000 100000")
         XCTAssertEqual(root.read(job + "cpu.weight"), "200")
         XCTAssertEqual(root.read(job + "memory.max"), String(64 * 1024 * 1024))
+        // memory.max is RAM only: with no swap allowance the job gets no swap at all.
+        XCTAssertEqual(root.read(job + "memory.swap.max"), "0")
         XCTAssertEqual(root.read(job + "io.max"), "8:0 rbps=1048576 wbps=max riops=max wiops=100")
         XCTAssertEqual(root.read(job + "pids.max"), "32")
         try driver.destroy(cg)
         XCTAssertFalse(FileManager.default.fileExists(atPath: root.path + "/" + job))
+    }
+
+    func testSwapAllowanceIsWrittenToMemorySwapMax() throws {
+        let root = try makeRoot(controllers: "memory")
+        let driver = CgroupV2Driver(root: root.path, parent: "/ffrtmp", fixture: true)
+        let c = try ConstraintParser().parse(WireConstraints(memoryMaxMB: 64, memorySwapMaxMB: 32))
+        let made = try driver.create(try JobID("sw"), constraints: c)
+        XCTAssertEqual(made.degraded, [])
+        XCTAssertEqual(root.read("ffrtmp/sw/memory.swap.max"), String(32 * 1024 * 1024))
+        XCTAssertEqual(made.applied.memorySwapMaxMB, 32)
+        root.write("ffrtmp/sw/memory.swap.current", "4096\n")
+        XCTAssertEqual(driver.usage(made.cgroup).swapCurrentBytes, 4096)
+        try driver.destroy(made.cgroup)
+        // Swap on top of no memory limit means nothing: refused by name.
+        XCTAssertThrowsError(try ConstraintParser().parse(WireConstraints(memorySwapMaxMB: 32))) { e in
+            XCTAssertTrue("\(e)".contains("memory_swap_max_mb"), "\(e)")
+            XCTAssertTrue("\(e)".contains("memory_max_mb as well"), "\(e)")
+        }
+        XCTAssertThrowsError(try ConstraintParser().parse(WireConstraints(memoryMaxMB: 64, memorySwapMaxMB: -1)))
     }
 
     func testUnlimitedCPUIsWrittenAsMax() throws {

@@ -28,6 +28,33 @@ final class RunTests: IntegrationTestCase {
         XCTAssertEqual((r["constraints_applied"] as? [String: Any])?["memory_max_mb"] as? Int, 64)
     }
 
+    /// v1: memory.limit_in_bytes bounds RAM only; memsw bounds RAM plus swap. With swap accounting
+    /// on (memory.memsw.* present), a memory limit allows no swap unless --memory-swap-max-mb does.
+    func testMemoryLimitAlsoBoundsSwapThroughMemsw() throws {
+        guard let mem = h.v1Mounts["memory"] else { throw XCTSkip("no v1 memory controller") }
+        for (swap, want) in [(nil, 64), (32, 96)] as [(Int?, Int)] {
+            let id = "memsw\(swap ?? 0)"
+            var args = ["run", "--detach", "--job-id", id, "--memory-max-mb", "64"]
+            if let s = swap { args += ["--memory-swap-max-mb", String(s)] }
+            XCTAssertEqual(try h.ffrtmp(args + ["--", h.testload, "sleep", "5"]).status, 0)
+            let dir = mem + h.parent + "/" + id
+            let memsw = h.read(dir + "/memory.memsw.limit_in_bytes")?.trimmingCharacters(in: .whitespacesAndNewlines)
+            let job = try XCTUnwrap(h.psJob(id))
+            if FileManager.default.fileExists(atPath: dir + "/memory.memsw.limit_in_bytes") {
+                XCTAssertEqual(memsw, String(want * 1024 * 1024), "memsw for swap allowance \(swap ?? 0)")
+                XCTAssertEqual(job["governance"] as? String, "full", job["governance_reason"] as? String ?? "")
+                let usage = try XCTUnwrap(job["usage"] as? [String: Any])
+                XCTAssertNotNil(usage["swap_current_bytes"], "ps shows no swap figure although the kernel accounts swap")
+            } else {
+                XCTAssertEqual(job["governance"] as? String, (h.read("/proc/swaps")?.split(separator: "\n").count ?? 1) > 1 ? "degraded" : "full")
+            }
+            XCTAssertEqual(try h.ffrtmp(["kill", id, "--grace", "1"]).status, 0)
+        }
+        let bad = try h.ffrtmp(["run", "--memory-swap-max-mb", "32", "--", "true"])
+        XCTAssertEqual(bad.status, 125, bad.stderr)  // a refused job: docs/CLI.md
+        XCTAssertTrue(bad.stderr.contains("memory_swap_max_mb"), bad.stderr)
+    }
+
     func testWorkloadIsInTheJobCgroupOfEveryHierarchy() throws {
         let out = try h.ffrtmp(["run", "--job-id", "cgcheck", "--cpu-percent", "50", "--", "cat", "/proc/self/cgroup"])
         XCTAssertEqual(out.status, 0, out.stderr)

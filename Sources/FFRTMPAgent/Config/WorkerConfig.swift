@@ -138,8 +138,12 @@ public struct WorkerConfig: Equatable, Sendable {
         if let h = v["ALLOWED_INPUT_HOSTS"] { c.network.inputHosts = try HostPattern.list(h, key: "ALLOWED_INPUT_HOSTS") }
         if let h = v["ALLOWED_OUTPUT_HOSTS"] { c.network.outputHosts = try HostPattern.list(h, key: "ALLOWED_OUTPUT_HOSTS") }
         let defaults = WireConstraints(cpuMax: v["WRAPPER_DEFAULT_CPU_MAX"], cpuWeight: try int("WRAPPER_DEFAULT_CPU_WEIGHT", 1...10000),
-                                       memoryMaxMB: try int("WRAPPER_DEFAULT_MEMORY_MAX_MB", 1...(1 << 30)), ioMax: v["WRAPPER_DEFAULT_IO_MAX"],
+                                       memoryMaxMB: try int("WRAPPER_DEFAULT_MEMORY_MAX_MB", 1...(1 << 30)),
+                                       memorySwapMaxMB: try int("WRAPPER_DEFAULT_MEMORY_SWAP_MAX_MB", 0...(1 << 30)), ioMax: v["WRAPPER_DEFAULT_IO_MAX"],
                                        maxOutputMB: try int("WRAPPER_DEFAULT_MAX_OUTPUT_MB", 1...(1 << 30)))
+        if let s = defaults.memorySwapMaxMB, defaults.memoryMaxMB == nil {
+            throw Invalid(key: "WRAPPER_DEFAULT_MEMORY_SWAP_MAX_MB", value: String(s), expected: "a WRAPPER_DEFAULT_MEMORY_MAX_MB as well: swap is allowed on top of a memory limit")
+        }
         if let cpu = defaults.cpuMax {
             do { _ = try ConstraintParser().parseCPUMax(cpu) } catch { throw Invalid(key: "WRAPPER_DEFAULT_CPU_MAX", value: cpu, expected: ConstraintParser.cpuMaxForm) }
         }

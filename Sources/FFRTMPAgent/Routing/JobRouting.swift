@@ -29,6 +29,7 @@ public enum JobRouting {
         if c.cpuMax == nil { c.cpuMax = defaults.cpuMax }
         if c.cpuWeight == nil { c.cpuWeight = defaults.cpuWeight }
         if c.memoryMaxMB == nil { c.memoryMaxMB = defaults.memoryMaxMB }
+        if c.memorySwapMaxMB == nil, c.memoryMaxMB == defaults.memoryMaxMB { c.memorySwapMaxMB = defaults.memorySwapMaxMB }
         if c.ioMax == nil { c.ioMax = defaults.ioMax }
         if c.maxOutputMB == nil { c.maxOutputMB = defaults.maxOutputMB }
         return c

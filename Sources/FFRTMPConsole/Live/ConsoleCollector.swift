@@ -93,6 +93,7 @@ public final class ConsoleCollector {
         j.cpuLimitPercent = u?.cpuLimitPercent
         j.memoryBytes = u?.memoryCurrentBytes
         j.memoryLimitBytes = u?.memoryLimitBytes
+        j.swapBytes = u?.swapCurrentBytes
         j.throttledPercent = u?.throttledPercent
         j.oomKills = u?.oomKills ?? (st.exit.map { $0.oomKillCount })
         j.sla = r.platformSLA

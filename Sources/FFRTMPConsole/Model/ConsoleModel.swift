@@ -17,6 +17,8 @@ public struct ConsoleJob: Equatable, Sendable {
     public var cpuLimitPercent: Double?
     public var memoryBytes: UInt64?
     public var memoryLimitBytes: UInt64?
+    /// Swap in use, when the kernel accounts it per cgroup (it counts against the memory limit).
+    public var swapBytes: UInt64?
     public var throttledPercent: Double?
     public var oomKills: UInt64?
     /// The platform SLA verdict: nil while unknown (running, or never classified).

@@ -289,7 +289,8 @@ public enum ConsoleView {
             return (padRight(text, width - 5) + " " + bar(ratio, 4, g), (ratio ?? 0) >= 0.9 ? .warn : .normal)
         case .mem:
             guard let m = j.memoryBytes else { return ("-", .dim) }
-            let text = bytes(m) + "/" + (j.memoryLimitBytes.map(bytes) ?? "max")
+            let swap = j.swapBytes.flatMap { $0 > 0 ? "+" + bytes($0) + "sw" : nil } ?? ""
+            let text = bytes(m) + swap + "/" + (j.memoryLimitBytes.map(bytes) ?? "max")
             let ratio = j.memoryLimitBytes.map { Double(m) / Double(max($0, 1)) }
             return (padRight(text, width - 5) + " " + bar(ratio, 4, g), (ratio ?? 0) >= 0.9 ? .bad : .normal)
         case .thr:

@@ -33,6 +33,8 @@ public struct CgroupUsage: Codable, Equatable, Sendable {
     public var memoryLimitBytes: UInt64?
     public var oomKillCount: UInt64?
     public var tasks: Int?
+    /// Swap in use (v2 memory.swap.current; v1 memsw.usage minus usage). nil: not accounted.
+    public var swapCurrentBytes: UInt64?
 
     public init() {}
 
@@ -40,6 +42,7 @@ public struct CgroupUsage: Codable, Equatable, Sendable {
         case cpuUsageNanoseconds = "cpu_usage_ns", cpuPeriods = "cpu_periods", cpuThrottledPeriods = "cpu_throttled_periods"
         case cpuThrottledNanoseconds = "cpu_throttled_ns", memoryCurrentBytes = "memory_current_bytes"
         case memoryPeakBytes = "memory_peak_bytes", memoryLimitBytes = "memory_limit_bytes", oomKillCount = "oom_kill_count", tasks
+        case swapCurrentBytes = "swap_current_bytes"
     }
 }
 
@@ -54,7 +57,8 @@ public struct CgroupCreation: Sendable {
         self.cgroup = cgroup
         var a = requested
         if !cpu.isEmpty { a.cpuMax = nil; a.cpuWeight = nil }
-        if !memory.isEmpty { a.memoryMaxMB = nil }
+        // A swap reason alone leaves the RAM limit in force; any other memory reason means none.
+        if memory.contains(where: { !$0.hasPrefix("swap not limited") }) { a.memoryMaxMB = nil; a.memorySwapMaxMB = nil }
         if !io.isEmpty { a.ioMax = [] }
         if !pids.isEmpty { a.pidsMax = nil }
         // Not a cgroup limit: only the shim enforces it (JobLauncher adds it back for its jobs),
@@ -123,6 +127,17 @@ extension CgroupDriver {
     /// Sends `sig` to every member (used for the graceful phase of a cgroup-wide kill).
     public func signalAll(_ cg: JobCgroup, _ sig: Int32) {
         for pid in members(cg) { _ = Glibc.kill(pid, sig) }
+    }
+}
+
+/// The host's swap, from /proc/meminfo: a missing swap limit matters only where there is swap.
+enum Swap {
+    static func totalBytes(meminfo: String = FileIO.readIfExists("/proc/meminfo") ?? "") -> UInt64 {
+        for line in meminfo.split(separator: "\n") where line.hasPrefix("SwapTotal:") {
+            let kb = line.split(separator: " ").dropFirst().first.flatMap { UInt64($0) } ?? 0
+            return kb * 1024
+        }
+        return 0
     }
 }
 

@@ -16,11 +16,12 @@ public struct UsageSampler: Sendable {
         public var memoryLimitBytes: UInt64?
         public var oomKills: UInt64?
         public var tasks: Int?
+        public var swapCurrentBytes: UInt64?
 
         enum CodingKeys: String, CodingKey {
             case cpuPercent = "cpu_percent", cpuLimitPercent = "cpu_limit_percent", throttledPercent = "throttled_percent"
             case memoryCurrentBytes = "memory_current_bytes", memoryPeakBytes = "memory_peak_bytes"
-            case memoryLimitBytes = "memory_limit_bytes", oomKills = "oom_kills", tasks
+            case memoryLimitBytes = "memory_limit_bytes", oomKills = "oom_kills", tasks, swapCurrentBytes = "swap_current_bytes"
         }
     }
 
@@ -72,6 +73,7 @@ public struct UsageSampler: Sendable {
         u.memoryLimitBytes = b.memoryLimitBytes
         u.oomKills = b.oomKillCount
         u.tasks = b.tasks
+        u.swapCurrentBytes = b.swapCurrentBytes
         return u
     }
 }

@@ -22,6 +22,7 @@ public struct ConstraintParser: Sendable {
         if let p = cpuPercent { c.cpuMax = try cpuMaxFromPercent(p) }
         if let w = wire.cpuWeight { c.cpuWeight = try parseCPUWeight(w) }
         if let m = wire.memoryMaxMB { c.memoryMaxMB = try parseMemoryMaxMB(m) }
+        if let s = wire.memorySwapMaxMB { c.memorySwapMaxMB = try parseMemorySwapMaxMB(s, memoryMaxMB: wire.memoryMaxMB) }
         if let io = wire.ioMax {
             c.ioMax = try io.split(whereSeparator: { $0 == "\n" || $0 == ";" }).map { try parseIOMax(String($0)) }
         }
@@ -79,6 +80,18 @@ public struct ConstraintParser: Sendable {
             throw FFRTMPError.invalidField(field: "memory_max_mb", value: String(m), expected: "a whole number of MiB greater than 0")
         }
         return m
+    }
+
+    /// Swap on top of a memory limit; meaningless (and refused) without one.
+    public func parseMemorySwapMaxMB(_ s: Int, memoryMaxMB: Int?) throws -> Int {
+        guard s >= 0 && s <= 1 << 30 else {
+            throw FFRTMPError.invalidField(field: "memory_swap_max_mb", value: String(s), expected: "a whole number of MiB from 0 to 1073741824")
+        }
+        guard memoryMaxMB != nil else {
+            throw FFRTMPError.invalidField(field: "memory_swap_max_mb", value: String(s),
+                                           expected: "a memory_max_mb as well: swap is allowed on top of a memory limit")
+        }
+        return s
     }
 
     public func parseIOMax(_ raw: String) throws -> Constraints.IOMax {

@@ -36,17 +36,21 @@ public struct Constraints: Codable, Equatable, Sendable {
     public var cpuMax: CPUMax?
     public var cpuWeight: Int?
     public var memoryMaxMB: Int?
+    /// Swap the job may use on top of memory_max_mb, in MiB. With a memory limit and no value
+    /// here the job gets no swap at all: memory_max_mb bounds RAM plus swap.
+    public var memorySwapMaxMB: Int?
     public var ioMax: [IOMax]
     public var pidsMax: Int?
     /// What the workload may write, in MiB: enforced by the shim (RLIMIT_FSIZE for any one
     /// file, and a watch on every byte written), not by a cgroup controller.
     public var maxOutputMB: Int?
 
-    public init(cpuMax: CPUMax? = nil, cpuWeight: Int? = nil, memoryMaxMB: Int? = nil, ioMax: [IOMax] = [], pidsMax: Int? = nil,
-                maxOutputMB: Int? = nil) {
+    public init(cpuMax: CPUMax? = nil, cpuWeight: Int? = nil, memoryMaxMB: Int? = nil, memorySwapMaxMB: Int? = nil, ioMax: [IOMax] = [],
+                pidsMax: Int? = nil, maxOutputMB: Int? = nil) {
         self.cpuMax = cpuMax
         self.cpuWeight = cpuWeight
         self.memoryMaxMB = memoryMaxMB
+        self.memorySwapMaxMB = memorySwapMaxMB
         self.ioMax = ioMax
         self.pidsMax = pidsMax
         self.maxOutputMB = maxOutputMB
@@ -58,10 +62,17 @@ public struct Constraints: Codable, Equatable, Sendable {
 
     public var memoryMaxBytes: Int64? { memoryMaxMB.map { Int64($0) * 1024 * 1024 } }
 
+    /// The swap a memory-limited job may use: 0 unless memory_swap_max_mb allows some; nil
+    /// without a memory limit (then swap is not ours to limit either).
+    public var swapMaxBytes: Int64? {
+        guard memoryMaxMB != nil else { return nil }
+        return Int64(memorySwapMaxMB ?? 0) * 1024 * 1024
+    }
+
     /// The wire form (DESIGN.md): {cpu_max, cpu_weight, memory_max_mb, io_max, pids_max}.
     public var wire: WireConstraints {
         WireConstraints(
-            cpuMax: cpuMax?.wireValue, cpuWeight: cpuWeight, memoryMaxMB: memoryMaxMB,
+            cpuMax: cpuMax?.wireValue, cpuWeight: cpuWeight, memoryMaxMB: memoryMaxMB, memorySwapMaxMB: memorySwapMaxMB,
             ioMax: ioMax.isEmpty ? nil : ioMax.map(\.wireValue).joined(separator: "\n"), pidsMax: pidsMax, maxOutputMB: maxOutputMB)
     }
 }
@@ -71,22 +82,25 @@ public struct WireConstraints: Codable, Equatable, Sendable {
     public var cpuMax: String?
     public var cpuWeight: Int?
     public var memoryMaxMB: Int?
+    public var memorySwapMaxMB: Int?
     public var ioMax: String?
     public var pidsMax: Int?
     public var maxOutputMB: Int?
 
-    public init(cpuMax: String? = nil, cpuWeight: Int? = nil, memoryMaxMB: Int? = nil, ioMax: String? = nil, pidsMax: Int? = nil,
-                maxOutputMB: Int? = nil) {
+    public init(cpuMax: String? = nil, cpuWeight: Int? = nil, memoryMaxMB: Int? = nil, memorySwapMaxMB: Int? = nil, ioMax: String? = nil,
+                pidsMax: Int? = nil, maxOutputMB: Int? = nil) {
         self.cpuMax = cpuMax
         self.cpuWeight = cpuWeight
         self.memoryMaxMB = memoryMaxMB
+        self.memorySwapMaxMB = memorySwapMaxMB
         self.ioMax = ioMax
         self.pidsMax = pidsMax
         self.maxOutputMB = maxOutputMB
     }
 
     enum CodingKeys: String, CodingKey {
-        case cpuMax = "cpu_max", cpuWeight = "cpu_weight", memoryMaxMB = "memory_max_mb", ioMax = "io_max", pidsMax = "pids_max"
+        case cpuMax = "cpu_max", cpuWeight = "cpu_weight", memoryMaxMB = "memory_max_mb", memorySwapMaxMB = "memory_swap_max_mb"
+        case ioMax = "io_max", pidsMax = "pids_max"
         case maxOutputMB = "max_output_mb"
     }
 }

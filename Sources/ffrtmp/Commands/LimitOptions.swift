@@ -16,6 +16,9 @@ struct LimitOptions: ParsableArguments {
     @Option(name: .customLong("memory-max-mb"), help: "Memory limit in MiB; the kernel OOM-kills the job above it.")
     var memoryMaxMB: Int?
 
+    @Option(name: .customLong("memory-swap-max-mb"), help: "Swap the job may use on top of --memory-max-mb, in MiB (default 0: the memory limit bounds RAM plus swap).")
+    var memorySwapMaxMB: Int?
+
     @Option(name: .customLong("io-max"), help: "Block IO limit \"MAJ:MIN rbps=N wbps=N riops=N wiops=N\" for an existing device; repeat for more devices.")
     var ioMax: [String] = []
 
@@ -23,7 +26,7 @@ struct LimitOptions: ParsableArguments {
     var pidsMax: Int?
 
     var wire: WireConstraints {
-        WireConstraints(cpuMax: cpuMax, cpuWeight: cpuWeight, memoryMaxMB: memoryMaxMB,
+        WireConstraints(cpuMax: cpuMax, cpuWeight: cpuWeight, memoryMaxMB: memoryMaxMB, memorySwapMaxMB: memorySwapMaxMB,
                         ioMax: ioMax.isEmpty ? nil : ioMax.joined(separator: "\n"), pidsMax: pidsMax)
     }
 

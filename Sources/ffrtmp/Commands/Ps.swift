@@ -84,7 +84,9 @@ enum Format {
 
     static func memory(_ u: UsageSampler.Usage?) -> String {
         guard let u, let cur = u.memoryCurrentBytes else { return "-" }
-        return bytes(cur) + "/" + (u.memoryLimitBytes.map(bytes) ?? "max")
+        // Swap in use shows beside RAM ("+12M swap"): both count against a memory limit.
+        let swap = u.swapCurrentBytes.flatMap { $0 > 0 ? "+" + bytes($0) + "sw" : nil } ?? ""
+        return bytes(cur) + swap + "/" + (u.memoryLimitBytes.map(bytes) ?? "max")
     }
 
     static func sla(_ r: JobResult) -> String {
@@ -98,6 +100,7 @@ enum Format {
         if let v = c.cpuMax { parts.append("cpu=\(v.replacingSpaces())") }
         if let v = c.cpuWeight { parts.append("weight=\(v)") }
         if let v = c.memoryMaxMB { parts.append("mem=\(v)M") }
+        if let v = c.memorySwapMaxMB, v > 0 { parts.append("swap=\(v)M") }
         if c.ioMax != nil { parts.append("io") }
         if let v = c.pidsMax { parts.append("pids=\(v)") }
         if let v = c.maxOutputMB { parts.append("out=\(v)M") }

@@ -122,6 +122,7 @@ struct RunInvocation {
             case "--cpu-percent": guard let n = Int(v) else { return nil }; inv.cpuPercent = n
             case "--cpu-weight": guard let n = Int(v) else { return nil }; inv.wire.cpuWeight = n
             case "--memory-max-mb": guard let n = Int(v) else { return nil }; inv.wire.memoryMaxMB = n
+            case "--memory-swap-max-mb": guard let n = Int(v) else { return nil }; inv.wire.memorySwapMaxMB = n
             case "--pids-max": guard let n = Int(v) else { return nil }; inv.wire.pidsMax = n
             case "--max-output-mb": guard let n = Int(v) else { return nil }; inv.wire.maxOutputMB = n
             case "--user": inv.user = v

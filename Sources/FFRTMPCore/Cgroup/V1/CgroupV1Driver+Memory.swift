@@ -8,6 +8,15 @@ extension CgroupV1Driver {
         guard let bytes = c.memoryMaxBytes else { return [] }
         guard let dir = cg.dir("memory") else { return ["memory controller not mounted: memory_max_mb not enforced"] }
         try FileIO.writeCgroup(dir + "/memory.limit_in_bytes", String(bytes))
+        // memsw bounds RAM plus swap (it must be >= limit_in_bytes, so it is written second).
+        // Without it a job under a memory limit swaps on past the limit.
+        let swap = c.swapMaxBytes ?? 0
+        if FileIO.exists(dir + "/memory.memsw.limit_in_bytes") {
+            try FileIO.writeCgroup(dir + "/memory.memsw.limit_in_bytes", String(bytes + swap))
+        } else if Swap.totalBytes() > 0 {
+            return ["swap not limited: this kernel does not account swap per cgroup (memory.memsw.* is missing; boot with swapaccount=1), " +
+                    "so a job may swap past memory_max_mb"]
+        }
         return []
     }
 
@@ -34,5 +43,8 @@ extension CgroupV1Driver {
         if let l = CgroupFS.readUInt(d + "/memory.limit_in_bytes"), l < Self.unlimitedThreshold { u.memoryLimitBytes = l }
         // oom_kill in memory.oom_control exists since Linux 4.13.
         u.oomKillCount = CgroupFS.readKeyed(d + "/memory.oom_control")["oom_kill"]
+        if let both = CgroupFS.readUInt(d + "/memory.memsw.usage_in_bytes"), let ram = u.memoryCurrentBytes {
+            u.swapCurrentBytes = both > ram ? both - ram : 0
+        }
     }
 }

@@ -54,6 +54,9 @@ public struct CgroupV1Driver: CgroupDriver {
         if let d = cg.dir("memory") {
             u.memoryCurrentBytes = CgroupFS.readUInt(d + "/memory.usage_in_bytes")
             u.oomKillCount = CgroupFS.readKeyed(d + "/memory.oom_control")["oom_kill"]
+            if let both = CgroupFS.readUInt(d + "/memory.memsw.usage_in_bytes"), let ram = u.memoryCurrentBytes {
+                u.swapCurrentBytes = both > ram ? both - ram : 0
+            }
         }
         return u
     }

@@ -3,6 +3,13 @@ extension CgroupV2Driver {
         guard let bytes = c.memoryMaxBytes else { return [] }
         guard enabled.contains("memory") else { return ["memory controller not available in \(root): memory_max_mb not enforced"] }
         try write(dir + "/memory.max", String(bytes))
+        // memory.max bounds RAM only: without memory.swap.max a job swaps on past its limit.
+        let swap = c.swapMaxBytes ?? 0
+        if fixture || FileIO.exists(dir + "/memory.swap.max") {
+            try write(dir + "/memory.swap.max", String(swap))
+        } else if Swap.totalBytes() > 0 {
+            return ["swap not limited: this kernel does not account swap per cgroup (memory.swap.max is missing), so a job may swap past memory_max_mb"]
+        }
         return []
     }
 
@@ -18,5 +25,6 @@ extension CgroupV2Driver {
         u.memoryPeakBytes = CgroupFS.readUInt(dir + "/memory.peak")
         u.memoryLimitBytes = CgroupFS.readUInt(dir + "/memory.max")  // "max" does not parse: nil = unlimited
         u.oomKillCount = CgroupFS.readKeyed(dir + "/memory.events")["oom_kill"]
+        u.swapCurrentBytes = CgroupFS.readUInt(dir + "/memory.swap.current")
     }
 }
