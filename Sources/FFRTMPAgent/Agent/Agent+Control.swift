@@ -52,7 +52,7 @@ extension Agent {
                 return Self.killReply(req, inspector: inspector, logger: logger)
             case .launchTest:
                 let l = try node.launchTest(durationSeconds: req.durationSeconds ?? 10, cpuMax: req.cpuMax, memoryMaxMB: req.memoryMaxMB,
-                                            user: media.user, shimPath: shimPath)
+                                            user: media.user, shimPath: shimPath, launcher: .agent)
                 shims.insert(l.shimPID)
                 metrics.started(.wrapper)
                 return ControlJSON.encode(JobReply(job: l.jobID.value))

@@ -32,15 +32,25 @@ extension Agent {
             // the paths and hosts first (as text), then what the engine makes of the rest.
             try media.check(params)
             _ = try engines.argv(job.engine, params, files: .asGiven(params))
+            // The engine is the node's own configuration (FFMPEG_PATH, GST_LAUNCH_PATH), not the
+            // submitter's: one that cannot be run is a platform fault, on either path alike.
+            let engine = try engines.argv(job.engine, params, files: .asGiven(params))[0]
+            if access(engine, X_OK) != 0 {
+                let err = errno
+                refuseForEngine(job, path: path, engine: engine, errno: err, startBy: startBy)
+                return
+            }
             let files = try media.open(params)
             opened = files
             let argv = try engines.argv(job.engine, params, files: files.paths)
             let sidecar = String(decoding: try JSONEncoder().encode(aj), as: UTF8.self)
             switch path {
             case .wrapper, .attach:
-                let l = try launcher.launch(LaunchRequest(jobID: id, argv: argv, constraints: constraints,
-                                                          timeoutSeconds: params.resourceLimits?.timeoutSec, sidecars: ["agent.json": sidecar],
-                                                          user: media.user, files: files.files, progressFile: true))
+                var req = LaunchRequest(jobID: id, argv: argv, constraints: constraints,
+                                        timeoutSeconds: params.resourceLimits?.timeoutSec, sidecars: ["agent.json": sidecar],
+                                        user: media.user, files: files.files, progressFile: true)
+                req.launcher = .agent
+                let l = try launcher.launch(req)
                 shims.insert(l.shimPID)
                 tracked[id] = Tracked(job: aj)
             case .legacy:
@@ -69,6 +79,32 @@ extension Agent {
         }
     }
 
+    var settler: JobSettler { JobSettler(inspector: inspector) }
+
+    func refuseForEngine(_ job: MasterJob, path: ExecutionPath, engine: String, errno err: Int32, startBy: Int64) {
+        let why = "the node's engine \(engine) cannot be run: \(String(cString: strerror(err))) (check FFMPEG_PATH / GST_LAUNCH_PATH in worker.env)"
+        logger.error("job \(job.id) not started: \(why)")
+        let report = JobResultReport(jobID: job.id, attempt: job.attempt, nodeID: config.nodeID, status: .failed,
+                                     platformSLA: false, platformSLAReason: "engine_unavailable", failureReason: "platform_error",
+                                     result: .object(["error": .string(why), "path": .string(path.rawValue)]))
+        metrics.finished(path, report, oom: false)
+        if !enqueue(report) { session?.release(job, reason: "not started on \(config.nodeID): \(why)", startBy: startBy) }
+    }
+
+    /// An orphan past its timeout (its shim was killed, or a legacy job outlived the agent that
+    /// timed it): ended once, off the loop, since the grace period takes seconds.
+    func enforceDeadline(_ id: JobID) {
+        guard cancelled.insert(id).inserted else { return }
+        logger.warning("job \(id): past its timeout with its supervisor gone; ending it")
+        let (settler, log) = (settler, logger)
+        Detached.run {
+            do {
+                let out = try settler.enforceDeadline(id)
+                for n in out.notes { log.warning("timeout of \(id): \(n)") }
+            } catch { log.warning("timeout of \(id) could not be enforced: \(error)") }
+        }
+    }
+
     static func isUserError(_ e: FFRTMPError) -> Bool {
         switch e {
         case .invalidField, .pathRefused: return true
@@ -84,9 +120,17 @@ extension Agent {
         var read: [JobID: JobStatus] = [:]
         for seen in journalWatch.poll() {
             switch seen.status {
-            case let .success(st):
+            case var .success(st):
+                if seen.fresh {
+                    // First sight of an ended job nobody finished: record it, remove its cgroup.
+                    let s = settler.settle(st)
+                    for a in s.actions { logger.info("settled job \(seen.id): \(a)") }
+                    for p in s.problems { logger.warning("settling: \(p)") }
+                    st = s.status
+                    read[seen.id] = st
+                    if JobSettler.deadlinePassed(st) { enforceDeadline(seen.id) }
+                }
                 counts[st.state.rawValue, default: 0] += 1
-                if seen.fresh { read[seen.id] = st }
             case .failure:
                 counts[AgentMetrics.unreadable, default: 0] += 1
             }

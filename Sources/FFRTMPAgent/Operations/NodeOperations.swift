@@ -29,10 +29,12 @@ public struct NodeOperations: Sendable {
     /// Starts a wrapped test transcode through `shimPath`: the configuration's engines, its
     /// WRAPPER_DEFAULT_* limits under the given ones, run as `user` (JOB_USER). The shim is the
     /// caller's child: it must reap it.
-    public func launchTest(durationSeconds: Double, cpuMax: String?, memoryMaxMB: Int?, user: JobUser?, shimPath: String) throws -> LaunchedJob {
-        let request = try TestTranscode.request(
+    public func launchTest(durationSeconds: Double, cpuMax: String?, memoryMaxMB: Int?, user: JobUser?, shimPath: String,
+                           launcher: LaunchMarker.Launcher) throws -> LaunchedJob {
+        var request = try TestTranscode.request(
             jobID: JobID.generate(), engines: EngineCommand(ffmpegPath: config.ffmpegPath, gstLaunchPath: config.gstLaunchPath),
             durationSeconds: durationSeconds, cpuMax: cpuMax, memoryMaxMB: memoryMaxMB, defaults: config.defaultConstraints, user: user)
+        request.launcher = launcher
         return try JobLauncher(journal: journal, driver: driver, shimPath: shimPath).launch(request)
     }
 

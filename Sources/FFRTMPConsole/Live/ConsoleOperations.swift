@@ -197,7 +197,7 @@ public final class ConsoleOperations: @unchecked Sendable {
             // runs as JOB_USER like every job of the agent.
             try node.config.checkTrusted(configFile: node.configFile, stateDir: inspector.journal.stateDir, shimPath: shim)
             let launched = try node.launchTest(durationSeconds: l.durationSeconds, cpuMax: l.cpuMax, memoryMaxMB: l.memoryMaxMB,
-                                               user: try node.config.resolvedJobUser(), shimPath: shim)
+                                               user: try node.config.resolvedJobUser(), shimPath: shim, launcher: .console)
             children.withLock { _ = $0.insert(launched.shimPID) }
             return Outcome(ok: true, message: "launched test transcode \(launched.jobID) (agent down: started directly)")
         case let .setWrapper(on):

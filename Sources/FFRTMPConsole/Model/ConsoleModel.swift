@@ -144,7 +144,7 @@ public struct ConsoleSnapshot: Equatable, Sendable {
             case "running", "starting": c.running += 1
             case "orphaned": c.orphaned += 1
             case "lost": c.lost += 1
-            case "failed", "unreadable": c.failed += 1
+            case "failed", "never_started", "unreadable": c.failed += 1
             default: if j.sla == false { c.failed += 1 }
             }
         }

@@ -119,7 +119,7 @@ public enum ConsoleView {
         case "orphaned": return 1
         case "starting": return 2
         case "lost": return 3
-        case "failed", "unreadable": return 4
+        case "failed", "never_started", "unreadable": return 4
         default: return 5
         }
     }
@@ -278,7 +278,7 @@ public enum ConsoleView {
             switch j.state {
             case "running": return (j.state, .good)
             case "orphaned", "starting": return (j.state, .warn)
-            case "lost", "failed", "unreadable": return (j.state, .bad)
+            case "lost", "failed", "never_started", "unreadable": return (j.state, .bad)
             default: return (j.state, .dim)
             }
         case .pid: return (j.pid.map(String.init) ?? "-", .normal)

@@ -77,6 +77,9 @@ public protocol CgroupDriver: Sendable {
 
     /// Where a job's cgroup lives (whether or not it exists).
     func locate(_ job: JobID) -> JobCgroup
+    /// Where it would live under another parent (one it was created under before a change of
+    /// FFRTMP_CGROUP_PARENT).
+    func locate(_ job: JobID, parent: String) -> JobCgroup
     /// Creates the job cgroup and writes every limit. Says which limits are really enforced
     /// and why the others are not (a missing controller: governance degraded).
     /// On error nothing is left behind.
@@ -115,9 +118,21 @@ extension CgroupDriver {
 
     public func chargeOnMove(_ cg: JobCgroup) -> String? { nil }
 
+    /// A job keeps the parent it was created under: the cgroup the journal names is accepted
+    /// under the current parent, or under the parent recorded in its own path, once that
+    /// checks out: a safe parent path (not the root), the job's id as the last component, and
+    /// exactly the directories this driver would make there, in our own mounts.
     public func owns(_ cg: JobCgroup, job: JobID) -> Bool {
-        let expected = locate(job)
-        return cg.version == expected.version && !cg.dirs.isEmpty && cg.dirs.allSatisfy { expected.dirs[$0.key] == $0.value }
+        func matches(_ expected: JobCgroup) -> Bool {
+            cg.version == expected.version && !cg.dirs.isEmpty && cg.path == expected.path
+                && cg.dirs.allSatisfy { expected.dirs[$0.key] == $0.value }
+        }
+        if matches(locate(job)) { return true }
+        let suffix = "/" + job.value
+        guard cg.path.hasSuffix(suffix) else { return false }
+        let recorded = String(cg.path.dropLast(suffix.count))
+        guard let p = try? CgroupDriverFactory.normalizeParent(recorded), p == recorded else { return false }
+        return matches(locate(job, parent: p))
     }
 
     public func isGoverned(_ procCgroups: [String: String]) -> Bool {

@@ -10,6 +10,7 @@ public struct UnavailableCgroupDriver: CgroupDriver {
     }
 
     public func locate(_ job: JobID) -> JobCgroup { JobCgroup(version: .unavailable, dirs: [:], path: "") }
+    public func locate(_ job: JobID, parent: String) -> JobCgroup { locate(job) }
     public func create(_ job: JobID, constraints: Constraints) throws -> CgroupCreation {
         throw FFRTMPError.governanceUnavailable(reason: reason)
     }

@@ -17,13 +17,22 @@ public struct JobKiller: Sendable {
         /// What the killer refused to do and why (a workload.pid that names a group its leader
         /// is not in). Callers log these.
         public var notes: [String] = []
+        /// The job's launcher ended before its shim started: there was nothing to kill, and the
+        /// job was settled instead (its record written, its cgroup removed).
+        public var neverStarted = false
     }
 
     /// `keepRequest`: a kill re-armed after a restart leaves the earlier kill request (its
     /// author and its time, from which the grace period counts) as it is.
     public func kill(_ id: JobID, signal sig: Int32 = SIGTERM, graceSeconds: Double = 10, requestedBy who: String,
                      keepRequest: Bool = false) throws -> Outcome {
-        let st = try inspector.status(id, withUsage: false)
+        // A job nobody finished (a launch cut short, a shim killed) is settled first: a kill of a
+        // job that never started succeeds with nothing to signal, and leaves no cgroup behind.
+        let settled = JobSettler(inspector: inspector).settle(try inspector.status(id, withUsage: false))
+        let st = settled.status
+        if st.state == .neverStarted {
+            return Outcome(status: st, escalated: false, notes: settled.problems, neverStarted: true)
+        }
         guard st.state.isLive else {
             throw FFRTMPError.invalidField(field: "job", value: id.value, expected: "a live job (this one is \(st.state.rawValue))")
         }
@@ -130,8 +139,14 @@ public struct JobKiller: Sendable {
 
     func orphanKillRecord(_ st: JobStatus, killedBy: String) -> ExitRecord {
         let w = st.workload
-        return .statusUnknown(pid: w?.identity.pid ?? 0, pidStartTime: w?.identity.startTime ?? 0, pgid: w?.pgid ?? 0,
-                              startedAtUnixNs: st.spec.createdAtUnixNs, usage: st.spec.cgroup.map(driver.usage), killedBy: killedBy,
-                              reason: "killed without a supervisor: the exit status of a process that is not our child cannot be read")
+        var rec = ExitRecord.statusUnknown(pid: w?.identity.pid ?? 0, pidStartTime: w?.identity.startTime ?? 0, pgid: w?.pgid ?? 0,
+                                           startedAtUnixNs: st.spec.createdAtUnixNs, usage: st.spec.cgroup.map(driver.usage), killedBy: killedBy,
+                                           reason: "killed without a supervisor: the exit status of a process that is not our child cannot be read")
+        // Its supervisor died before the kill (a shim killed with -9, an agent restarted under a
+        // legacy job): that loss is on us, and it decides before the kill that followed
+        // (docs/SLA.md). A job this very process watches (the console's adoptions) lost nothing.
+        if !(st.supervisor?.isAlive ?? false) { rec.supervisorLost = true }
+        rec.timedOut = FileIO.exists(journal.file(st.spec.jobID, "timed-out"))
+        return rec
     }
 }

@@ -32,8 +32,11 @@ public struct UsageSampler: Sendable {
         public var error: String?
     }
 
-    public func sample(interval: Double) -> [Entry] {
-        let first = inspector.all(withUsage: true)
+    /// `problems`: what settling ended jobs could not do (JobSettler), for the caller's stderr.
+    public func sample(interval: Double, problems: inout [String]) -> [Entry] {
+        let settled = JobSettler(inspector: inspector).settleAll(withUsage: true)
+        problems += settled.settled.flatMap(\.problems)
+        let first = settled.statuses
         let t0 = Clock.monotonicNanoseconds()
         let anyLive = first.contains { (try? $0.get())?.state.isLive ?? false }
         if anyLive && interval > 0 { Clock.sleep(seconds: interval) }

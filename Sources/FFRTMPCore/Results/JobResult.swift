@@ -61,7 +61,7 @@ public struct JobResult: Codable, Equatable, Sendable {
 
     /// Builds the result from the journal's records. `exit` nil with `lost` true: the supervisor
     /// died without a record, so exit_code stays null and the SLA is a platform fault.
-    public init(spec: JobSpec, exit: ExitRecord?, state: JobState, workload: WorkloadPID?) {
+    public init(spec: JobSpec, exit: ExitRecord?, state: JobState, workload: WorkloadPID?, launch: LaunchMarker? = nil) {
         jobID = spec.jobID.value
         mode = spec.mode
         self.state = state.rawValue
@@ -92,7 +92,12 @@ public struct JobResult: Codable, Equatable, Sendable {
             }
         } else {
             startedAt = Clock.iso8601(unixNanoseconds: spec.createdAtUnixNs)
-            if state == .lost {
+            if state == .neverStarted, let m = launch {
+                let v = PlatformSLA.neverStarted(byPlatform: m.kind.isPlatform)
+                platformSLA = v.compliant
+                platformSLAReason = v.reason
+                error = JobSettler.neverStartedMessage(m)
+            } else if state == .lost {
                 platformSLA = PlatformSLA.lost.compliant
                 platformSLAReason = PlatformSLA.lost.reason
                 error = "the supervisor ended without writing an exit record"

@@ -14,6 +14,7 @@ public enum PlatformSLA {
 
     public static func classify(_ r: ExitRecord, mode: JobMode) -> Verdict {
         if let e = r.spawnError {
+            if e.stage == "launch" || e.stage == "launch_agent" { return neverStarted(byPlatform: e.stage == "launch_agent") }
             if e.stage == "exec" && externalExecErrors.contains(e.errno) {
                 return Verdict(compliant: true, reason: e.errno == ENOENT ? "command_not_found" : "command_not_executable")
             }
@@ -30,6 +31,13 @@ public enum PlatformSLA {
         if r.signal != nil { return Verdict(compliant: true, reason: "workload_signaled") }
         if r.exitUnknownReason != nil { return Verdict(compliant: true, reason: "adopted_exit_unknown") }
         return Verdict(compliant: false, reason: "outcome_lost")
+    }
+
+    /// The launcher ended before the shim started, so nothing ran. The agent is the platform:
+    /// its crash mid-launch is on us. `ffrtmp run` and the console are the operator's own
+    /// processes: killing one before its job started is the operator's act (SLA.md).
+    public static func neverStarted(byPlatform: Bool) -> Verdict {
+        byPlatform ? Verdict(compliant: false, reason: "launch_interrupted") : Verdict(compliant: true, reason: "launch_abandoned")
     }
 
     /// The supervisor died without an exit record: the outcome is lost, and that is on us.

@@ -20,6 +20,8 @@ public struct LaunchRequest: Sendable {
     /// Create JOBDIR/progress and hand it to the workload at WorkloadFD.progress (ffmpeg's
     /// `-progress pipe:6`): the job's user writes it without any right on the state dir.
     public var progressFile = false
+    /// Who is launching (LaunchMarker): decides whether an abandoned launch is a platform fault.
+    public var launcher: LaunchMarker.Launcher = .cli
 
     public init(jobID: JobID, argv: [String], constraints: Constraints, timeoutSeconds: Double? = nil,
                 graceSeconds: Double? = nil, requireGovernance: Bool = false, sidecars: [String: String] = [:],
@@ -77,6 +79,18 @@ public struct JobLauncher: Sendable {
         // The id first: a second job with the same id must fail here, before it touches the
         // first one's cgroup.
         try journal.claim(req.jobID)
+        // Before anything else exists: a launcher killed from here on leaves a job that says who
+        // launched it and where its cgroup goes (never_started, not a phantom lost outcome).
+        do {
+            guard let me = ProcessIdentity.current(getpid()) else {
+                throw FFRTMPError.io(path: "/proc/self/stat", operation: "read own start time", errno: errno)
+            }
+            try journal.writeLaunchMarker(LaunchMarker(launcher: me, kind: req.launcher, jobID: req.jobID, argv: req.argv,
+                                                       cgroup: driver.version == .unavailable ? nil : driver.locate(req.jobID), createdAtUnixNs: created))
+        } catch {
+            journal.abandon(req.jobID)
+            throw error
+        }
         var creation: CgroupCreation?
         var governance = Governance(level: .full)
         do {

@@ -48,6 +48,12 @@ extension FFRTMP {
                 global.audit("kill", target: id.value, succeeded: true, detail: "\(outcome.status.state.rawValue)" + (outcome.escalated ? ", SIGKILL" : "")
                              + outcome.notes.map { "; " + $0 }.joined())
                 let r = outcome.status.result
+                if outcome.neverStarted {
+                    Output.err("job \(id) never started (\(r.error ?? "its launcher ended first")): nothing to kill; its record is written and its cgroup removed")
+                    Output.err(r.summaryLine)
+                    if json { Output.out(Output.json(r)) }
+                    return
+                }
                 let how = sig == SIGKILL ? " with SIGKILL" : outcome.escalated ? " (escalated to SIGKILL after \(grace)s)" : ""
                 Output.err("killed job \(id)" + how)
                 Output.err(r.summaryLine)

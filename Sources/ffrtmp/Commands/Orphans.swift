@@ -27,23 +27,52 @@ extension FFRTMP {
             }
             var jobs: [Job]
             var groups: [OrphanScanner.UngovernedGroup]
+            /// Jobs nobody had finished, settled by this command: a launch cut short (never
+            /// started) gets its record, an ended job's leftover cgroup is removed.
+            struct SettledJob: Encodable {
+                var jobID: String
+                var state: String
+                var actions: [String]
+                var problems: [String]
+                enum CodingKeys: String, CodingKey { case jobID = "job_id", state, actions, problems }
+            }
+            var settled: [SettledJob]
         }
 
         func run() throws {
             let inspector: JobInspector
             do { inspector = try global.inspector() } catch { throw fail(error, status: 1) }
             let scanner = OrphanScanner(inspector: inspector)
+            let settler = JobSettler(inspector: inspector)
+            let all = settler.settleAll()
+            var settled = all.settled.map {
+                Report.SettledJob(jobID: $0.status.spec.jobID.value, state: $0.status.state.rawValue, actions: $0.actions, problems: $0.problems)
+            }
+            // With no agent to re-arm it, an orphan past its timeout is ended here.
+            for case let .success(st) in all.statuses where JobSettler.deadlinePassed(st) {
+                let id = st.spec.jobID
+                do {
+                    let out = try settler.enforceDeadline(id)
+                    settled.append(Report.SettledJob(jobID: id.value, state: out.status.state.rawValue,
+                                                     actions: ["ended at its timeout (\(st.spec.timeoutSeconds ?? 0) s) with its supervisor gone"], problems: out.notes))
+                } catch {
+                    settled.append(Report.SettledJob(jobID: id.value, state: st.state.rawValue, actions: [], problems: ["timeout not enforced: \(error)"]))
+                }
+            }
             let jobs = scanner.journalOrphans().map { st in
                 Report.Job(jobID: st.spec.jobID.value, pid: st.workload?.identity.pid, pgid: st.workload?.pgid,
                            members: st.spec.cgroup.map(inspector.driver.members) ?? [])
             }
-            let report = Report(jobs: jobs, groups: scanner.ungovernedGroups())
+            let report = Report(jobs: jobs, groups: scanner.ungovernedGroups(), settled: settled)
             if json {
                 Output.out(Output.json(report))
                 return
             }
             let rows = report.jobs.map { ["job", $0.jobID, $0.pgid.map(String.init) ?? "-", $0.members.map(String.init).joined(separator: ",")] }
                 + report.groups.map { ["group", $0.command, String($0.pgid), $0.processes.map { String($0.pid) }.joined(separator: ",")] }
+            for s in report.settled {
+                Output.err("settled job \(s.jobID) (\(s.state)): " + (s.actions + s.problems.map { "could not: " + $0 }).joined(separator: "; "))
+            }
             if rows.isEmpty {
                 Output.out("no orphans")
             } else {

@@ -29,7 +29,9 @@ extension FFRTMP {
             let inspector: JobInspector
             do { inspector = try global.inspector() } catch { throw fail(error, status: 1) }
             let sampler = UsageSampler(inspector: inspector)
-            let entries = sampler.sample(interval: interval)
+            var problems: [String] = []
+            let entries = sampler.sample(interval: interval, problems: &problems)
+            for p in problems { Output.err("warning: \(p)") }
             if json {
                 Output.out(Output.json(entries.map(PsEntry.init)))
                 return

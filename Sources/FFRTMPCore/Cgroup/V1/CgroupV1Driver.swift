@@ -13,7 +13,9 @@ public struct CgroupV1Driver: CgroupDriver {
         self.parent = parent
     }
 
-    public func locate(_ job: JobID) -> JobCgroup {
+    public func locate(_ job: JobID) -> JobCgroup { locate(job, parent: parent) }
+
+    public func locate(_ job: JobID, parent: String) -> JobCgroup {
         let path = parent + "/" + job.value
         var dirs: [String: String] = [:]
         for (c, m) in mounts { dirs[c] = m + path }

@@ -30,7 +30,9 @@ public struct CgroupV2Driver: CgroupDriver {
         if !FileIO.exists(dir + "/cgroup.procs") { try write(dir + "/cgroup.procs", "") }
     }
 
-    public func locate(_ job: JobID) -> JobCgroup {
+    public func locate(_ job: JobID) -> JobCgroup { locate(job, parent: parent) }
+
+    public func locate(_ job: JobID, parent: String) -> JobCgroup {
         let path = parent + "/" + job.value
         return JobCgroup(version: .v2, dirs: ["unified": root + path], path: path)
     }
