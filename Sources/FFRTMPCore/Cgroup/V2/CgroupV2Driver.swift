@@ -64,22 +64,50 @@ public struct CgroupV2Driver: CgroupDriver {
             let active = words(d + "/cgroup.subtree_control")
             let missing = enabled.subtracting(active).sorted()
             if !missing.isEmpty {
-                try write(d + "/cgroup.subtree_control", (fixture ? active.union(missing).sorted() : missing).map { "+" + $0 }.joined(separator: " "))
+                do {
+                    try write(d + "/cgroup.subtree_control", (fixture ? active.union(missing).sorted() : missing).map { "+" + $0 }.joined(separator: " "))
+                } catch let FFRTMPError.cgroupWrite(_, _, err) where err == EBUSY && d != root {
+                    // Refused, not degraded: running the job ungoverned would hide a wrong parent.
+                    throw FFRTMPError.invalidField(field: "cgroup parent", value: d, expected: Self.busyParent(d, pids: CgroupFS.procs(d)))
+                }
             }
         }
         return enabled
+    }
+
+    /// The no-internal-processes rule, said so an operator can act on it.
+    static func busyParent(_ dir: String, pids: [Int32]) -> String {
+        let who = pids.isEmpty ? "" : " (pids \(pids.prefix(5).map(String.init).joined(separator: ", "))\(pids.count > 5 ? ", ..." : ""))"
+        return "a cgroup without processes: \(dir) holds processes\(who), and cgroup v2 does not let a cgroup that holds " +
+            "processes enable controllers for its children (the no-internal-processes rule). Use a cgroup parent without processes " +
+            "(FFRTMP_CGROUP_PARENT, e.g. /ffrtmp), or move those processes into a leaf below it"
     }
 
     public func create(_ job: JobID, constraints: Constraints) throws -> CgroupCreation {
         let cg = locate(job)
         guard let dir = cg.dir("unified") else { throw FFRTMPError.governanceUnavailable(reason: "no v2 directory") }
         var d = root
-        for part in parent.split(separator: "/") {
-            d += "/" + part
-            try CgroupFS.makeParents(d, under: root)
-            try seedFixtureDir(d)
+        // Parents made here are removed again if the job cannot be created: nothing is left behind.
+        var made: [String] = []
+        func undo() { for m in made.reversed() { try? CgroupFS.removeDir(m) } }
+        do {
+            for part in parent.split(separator: "/") {
+                d += "/" + part
+                if !FileIO.exists(d) {
+                    try CgroupFS.makeParents(d, under: root)
+                    made.append(d)
+                }
+                try seedFixtureDir(d)
+            }
+        } catch {
+            undo()
+            throw error
         }
-        let enabled = try enableControllers()
+        let enabled: Set<String>
+        do { enabled = try enableControllers() } catch {
+            undo()
+            throw error
+        }
         try CgroupFS.makeJobDir(dir)
         try seedFixtureDir(dir)
         do {
