@@ -18,8 +18,9 @@
 #include "file_io.h"
 #include "shim_log.h"
 
-#define EBUSY_RETRIES 20
-#define EBUSY_PAUSE_NS (10 * 1000 * 1000ULL)
+#include "../CFFRTMPSys/include/ffrtmp_cgroup_limits.h"
+#define EBUSY_RETRIES FFRTMP_RMDIR_EBUSY_RETRIES
+#define EBUSY_PAUSE_NS (FFRTMP_RMDIR_EBUSY_PAUSE_MS * 1000 * 1000ULL)
 
 /* Absent is normal (the file belongs to another hierarchy or version); anything else is logged. */
 static bool read_cgroup_file(const char *dir, const char *name, char *path, char *buf, size_t cap)
@@ -100,6 +101,15 @@ static bool cgroup_peak_bytes(const struct shim_options *opts, uint64_t *out)
     return false;
 }
 
+/* v2 memory.swap.peak (Linux 6.5+); v1 keeps no swap-only peak. */
+static bool cgroup_swap_peak_bytes(const struct shim_options *opts, uint64_t *out)
+{
+    for (int i = 0; i < opts->n_cgroups; i++)
+        if (read_number(opts->cgroups[i], "memory.swap.peak", out))
+            return true;
+    return false;
+}
+
 static bool cgroup_oom_kills(const struct shim_options *opts, uint64_t *out)
 {
     for (int i = 0; i < opts->n_cgroups; i++) {
@@ -135,6 +145,7 @@ void collect_usage(const struct shim_options *opts, struct job *job)
     cgroup_oom_kills(opts, &job->oom_kill_count);
     cpu_from_cgroup = cgroup_cpu_ns(opts, &job->cpu_usage_ns);
     mem_from_cgroup = cgroup_peak_bytes(opts, &job->peak_memory_bytes);
+    job->has_swap_peak = cgroup_swap_peak_bytes(opts, &job->swap_peak_bytes);
 
     /* rusage covers only the workload and the descendants it reaped itself. */
     if (!cpu_from_cgroup)
@@ -210,6 +221,16 @@ void cgroup_kill_all(const struct shim_options *opts)
         snprintf(path, sizeof path, "%s/cgroup.kill", dir);
         if (access(path, F_OK) == 0) {
             write_control(dir, "cgroup.kill", "1"); /* v2, Linux 5.14+: atomic, forks included */
+            continue;
+        }
+        snprintf(path, sizeof path, "%s/cgroup.freeze", dir);
+        if (access(path, F_OK) == 0) {
+            /* v2 before 5.14: the same freeze, kill, thaw as the core's CgroupV2Driver.killAll. */
+            write_control(dir, "cgroup.freeze", "1");
+            int n = cgroup_pids(dir, pids, 1024);
+            for (int k = 0; k < n; k++)
+                kill(pids[k], SIGKILL);
+            write_control(dir, "cgroup.freeze", "0");
             continue;
         }
         snprintf(path, sizeof path, "%s/freezer.state", dir);

@@ -152,6 +152,10 @@ int write_exit_record(const struct shim_options *opts, const struct job *job)
              (long long)(job->ended_mono_ns - job->started_mono_ns),
              (unsigned long long)job->cpu_usage_ns, (unsigned long long)job->peak_memory_bytes,
              usage_source_name(job->usage_source));
+    if (job->has_swap_peak)
+        json_raw(&jb, ",\"swap_peak_bytes\":%llu", (unsigned long long)job->swap_peak_bytes);
+    else
+        json_raw(&jb, ",\"swap_peak_bytes\":null");
     put_spawn_error(&jb, job);
     json_raw(&jb, "}\n");
 

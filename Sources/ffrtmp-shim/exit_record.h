@@ -6,9 +6,15 @@
  * key always present, in a fixed order:
  *
  *   version pid pid_start_time pgid exit_code signal core_dumped oom_killed
- *   oom_kill_count timed_out stragglers_killed output_limit_exceeded forwarded_signal killed_by started_at_unix_ns
- *   ended_at_unix_ns duration_ns cpu_usage_ns peak_memory_bytes usage_source
- *   spawn_error
+ *   oom_kill_count timed_out stragglers_killed output_limit_exceeded
+ *   forwarded_signal killed_by started_at_unix_ns ended_at_unix_ns duration_ns
+ *   cpu_usage_ns peak_memory_bytes swap_peak_bytes usage_source spawn_error
+ *
+ * The Swift reader (Sources/FFRTMPCore/Journal/ExitRecord.swift) decodes these and
+ * the keys only Swift writers add (detached, exit_unknown_reason, notes,
+ * supervisor_lost); Tests/Fixtures/exit-record.v1.json holds one of each, and
+ * ExitRecordFormatTests runs this shim and compares the key sets. A reader
+ * refuses a version it does not know.
  */
 #ifndef FFRTMP_SHIM_EXIT_RECORD_H
 #define FFRTMP_SHIM_EXIT_RECORD_H
@@ -16,7 +22,8 @@
 #include "cli.h"
 #include "job.h"
 
-#define EXIT_RECORD_VERSION 1
+#include "../CFFRTMPSys/include/ffrtmp_cgroup_limits.h"
+#define EXIT_RECORD_VERSION FFRTMP_EXIT_RECORD_VERSION
 
 /* Returns 0, or -1 when exit.json could not be written (the reason is in shim.log). */
 int write_exit_record(const struct shim_options *opts, const struct job *job);

@@ -53,6 +53,8 @@ struct job {
 
     uint64_t cpu_usage_ns;
     uint64_t peak_memory_bytes;
+    uint64_t swap_peak_bytes;
+    bool has_swap_peak;
     uint64_t oom_kill_count;
     enum usage_source usage_source;
 

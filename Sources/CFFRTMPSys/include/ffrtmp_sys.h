@@ -4,6 +4,7 @@
 // sigset macros and POSIX_SPAWN_SETSID are not imported.
 #include <sys/types.h>
 #include <signal.h>
+#include "ffrtmp_cgroup_limits.h"
 
 // pidfd_open(2); -1 with errno on failure (ENOSYS before Linux 5.3).
 int ffrtmp_pidfd_open(pid_t pid);

@@ -1,3 +1,4 @@
+import CFFRTMPSys
 import Glibc
 
 public enum CgroupVersion: String, Codable, Sendable { case v1, v2, unavailable }
@@ -199,13 +200,14 @@ enum CgroupFS {
     /// rmdir with a short retry: right after the last task is reaped a v1 cgroup can
     /// still report EBUSY for a moment (css offlining is asynchronous).
     static func removeDir(_ dir: String) throws {
-        for attempt in 0..<50 {
+        let tries = Int(FFRTMP_RMDIR_EBUSY_RETRIES)  // shared with the shim: ffrtmp_cgroup_limits.h
+        for attempt in 0..<tries {
             if rmdir(dir) == 0 || errno == ENOENT { return }
             let err = errno
-            if err != EBUSY || attempt == 49 {
+            if err != EBUSY || attempt == tries - 1 {
                 throw FFRTMPError.cgroupDirectory(path: dir, operation: "remove", errno: err)
             }
-            Clock.sleep(seconds: 0.01)
+            Clock.sleep(seconds: Double(FFRTMP_RMDIR_EBUSY_PAUSE_MS) / 1000)
         }
     }
 

@@ -27,6 +27,9 @@ public struct ExitRecord: Codable, Equatable, Sendable {
     public var durationNs: Int64
     public var cpuUsageNs: UInt64
     public var peakMemoryBytes: UInt64
+    /// The most swap the job used, where the kernel keeps that peak (v2 memory.swap.peak,
+    /// Linux 6.5+); nil elsewhere, and in records older than this field.
+    public var swapPeakBytes: UInt64?
     public var usageSource: String
     public var spawnError: SpawnError?
     /// attach only: the watcher detached and handed the processes back; they still run.
@@ -69,16 +72,25 @@ public struct ExitRecord: Codable, Equatable, Sendable {
         self.exitUnknownReason = exitUnknownReason
     }
 
-    enum CodingKeys: String, CodingKey {
+    /// Every key a reader knows. The shim writes the ones `shimKeys` lists, always all of them.
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case version, pid, pidStartTime = "pid_start_time", pgid, exitCode = "exit_code", signal
         case coreDumped = "core_dumped", oomKilled = "oom_killed", oomKillCount = "oom_kill_count", timedOut = "timed_out"
         case stragglersKilled = "stragglers_killed", notes
         case forwardedSignal = "forwarded_signal", killedBy = "killed_by", startedAtUnixNs = "started_at_unix_ns"
         case endedAtUnixNs = "ended_at_unix_ns", durationNs = "duration_ns", cpuUsageNs = "cpu_usage_ns"
-        case peakMemoryBytes = "peak_memory_bytes", usageSource = "usage_source", spawnError = "spawn_error"
+        case peakMemoryBytes = "peak_memory_bytes", swapPeakBytes = "swap_peak_bytes", usageSource = "usage_source", spawnError = "spawn_error"
         case detached, exitUnknownReason = "exit_unknown_reason", supervisorLost = "supervisor_lost"
         case outputLimitExceeded = "output_limit_exceeded"
     }
+
+    /// The version this build writes and the highest it reads (ffrtmp_cgroup_limits.h).
+    public static let currentVersion = 1
+
+    /// The keys only Swift writers add (attach, kill of an orphan, retirement); the shim writes
+    /// every other key of `CodingKeys`, in every record.
+    public static let swiftOnlyKeys: Set<String> = ["detached", "exit_unknown_reason", "notes", "supervisor_lost"]
+    public static var allKeys: Set<String> { Set(CodingKeys.allCases.map(\.rawValue)) }
 
     /// A record written for processes that are not our children (adopted ones, or a job whose
     /// supervisor is gone): the end time and cgroup usage are known, the exit status is not.

@@ -79,7 +79,12 @@ public struct JobJournal: Sendable {
     public func exitRecord(_ id: JobID) throws -> ExitRecord? {
         let path = file(id, "exit.json")
         guard let text = FileIO.readIfExists(path, noFollow: true) else { return nil }
-        return try Self.decode(ExitRecord.self, text, path: path)
+        let rec = try Self.decode(ExitRecord.self, text, path: path)
+        // A newer format may mean something this build would misread: refuse rather than guess.
+        guard rec.version >= 1 && rec.version <= ExitRecord.currentVersion else {
+            throw FFRTMPError.corruptJournal(path: path, detail: "exit record version \(rec.version); this ffrtmp reads version \(ExitRecord.currentVersion)")
+        }
+        return rec
     }
 
     /// Writes the exit record unless one exists: the first writer (the shim, the attach watcher,

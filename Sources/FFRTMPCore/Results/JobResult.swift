@@ -16,6 +16,8 @@ public struct JobResult: Codable, Equatable, Sendable {
     public var durationSeconds: Double?
     public var cpuSeconds: Double?
     public var peakMemoryBytes: UInt64?
+    /// The most swap the job used (null where the kernel keeps no swap peak: v1, v2 before 6.5).
+    public var swapPeakBytes: UInt64?
     public var constraintsApplied: WireConstraints
     public var governance: GovernanceLevel
     public var governanceReason: String?
@@ -27,7 +29,7 @@ public struct JobResult: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case jobID = "job_id", pid, mode, state, exitCode = "exit_code", signal, oomKilled = "oom_killed"
         case timedOut = "timed_out", outputLimitExceeded = "output_limit_exceeded", killedBy = "killed_by", startedAt = "started_at", endedAt = "ended_at"
-        case durationSeconds = "duration_seconds", cpuSeconds = "cpu_seconds", peakMemoryBytes = "peak_memory_bytes"
+        case durationSeconds = "duration_seconds", cpuSeconds = "cpu_seconds", peakMemoryBytes = "peak_memory_bytes", swapPeakBytes = "swap_peak_bytes"
         case constraintsApplied = "constraints_applied", governance, governanceReason = "governance_reason", cgroup
         case platformSLA = "platform_sla", platformSLAReason = "platform_sla_reason", error
     }
@@ -50,6 +52,7 @@ public struct JobResult: Codable, Equatable, Sendable {
         try c.encode(durationSeconds, forKey: .durationSeconds)
         try c.encode(cpuSeconds, forKey: .cpuSeconds)
         try c.encode(peakMemoryBytes, forKey: .peakMemoryBytes)
+        try c.encode(swapPeakBytes, forKey: .swapPeakBytes)
         try c.encode(constraintsApplied, forKey: .constraintsApplied)
         try c.encode(governance, forKey: .governance)
         try c.encode(governanceReason, forKey: .governanceReason)
@@ -82,6 +85,7 @@ public struct JobResult: Codable, Equatable, Sendable {
             durationSeconds = Double(e.durationNs) / 1e9
             cpuSeconds = Double(e.cpuUsageNs) / 1e9
             peakMemoryBytes = e.peakMemoryBytes
+            swapPeakBytes = e.swapPeakBytes
             let v = PlatformSLA.classify(e, mode: spec.mode)
             platformSLA = v.compliant
             platformSLAReason = v.reason
