@@ -21,7 +21,9 @@ public struct CLIContext {
         JobJournal(stateDir: JobJournal.defaultStateDir(flag: stateDir, environment: environment))
     }
 
-    public func driver() throws -> CgroupDriver { try CgroupDriverFactory.make(environment: environment, parentFlag: cgroupParent) }
+    public func driver() throws -> CgroupDriver {
+        try CgroupDriverFactory.make(environment: environment, parentFlag: cgroupParent, stateDir: journal().stateDir)
+    }
 
     public func inspector() throws -> JobInspector { JobInspector(journal: journal(), driver: try driver()) }
 

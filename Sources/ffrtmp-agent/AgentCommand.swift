@@ -81,7 +81,15 @@ extension FFRTMP {
                 // The master key is the fleet's admin key: no workload (ffmpeg, gst, legacy child) inherits it.
                 unsetenv("FFRTMP_API_KEY")
                 unsetenv("FFRTMP_API_KEY_FILE")
-                let agent = try Agent(config: cfg, configFile: file, journal: ctx.journal(), driver: try ctx.driver(),
+                // On v2 under systemd's Delegate=yes the agent takes its own subtree: it moves into
+                // …/agent and its jobs go under …/jobs (CgroupDelegation, docs/AGENT.md).
+                let (driver, delegated, notDelegated) = try CgroupDriverFactory.makeForAgent(environment: ctx.environment, parentFlag: cfg.cgroupParent)
+                if let notDelegated { logger.notice("cgroup v2: \(notDelegated)") }
+                if let delegated, let me = ProcessIdentity.current(getpid()) {
+                    try CgroupDelegation.record(stateDir: ctx.journal().stateDir, jobsParent: driver.parent, delegated: delegated, agent: me)
+                    logger.info("cgroup v2: delegated \(delegated); the agent runs in \(delegated)/\(CgroupDelegation.agentLeaf), jobs under \(driver.parent)")
+                }
+                let agent = try Agent(config: cfg, configFile: file, journal: ctx.journal(), driver: driver,
                                       shimPath: shim, media: media, master: master, logger: logger)
                 agent.startupEnvironment = overrides
                 let httpLogger = Logger(label: "ffrtmp-agent.metrics")

@@ -91,7 +91,7 @@ enum ConsoleMain {
         let env = ProcessEnvironment.current()
         let journal = JobJournal(stateDir: JobJournal.defaultStateDir(flag: opts.stateDir, environment: env))
         let driver: CgroupDriver
-        do { driver = try CgroupDriverFactory.make(environment: env, parentFlag: opts.cgroupParent) } catch {
+        do { driver = try CgroupDriverFactory.make(environment: env, parentFlag: opts.cgroupParent, stateDir: journal.stateDir) } catch {
             fail((error as? FFRTMPError)?.description ?? "\(error)", status: 2)
         }
         if let c = opts.config, !FileIO.exists(c) { fail("--config \(c): no such file", status: 2) }

@@ -13,11 +13,15 @@ public struct CgroupV2Driver: CgroupDriver {
     /// directory gets the `cgroup.controllers` the kernel would give it (its parent's
     /// subtree_control). Never set for real cgroupfs.
     public let fixture: Bool
+    /// The delegated cgroup the parent lies in (CgroupDelegation), if any: controllers are
+    /// enabled from there down, never above it (that part of the tree is systemd's).
+    public let delegated: String?
 
-    public init(root: String, parent: String, fixture: Bool = false) {
+    public init(root: String, parent: String, fixture: Bool = false, delegated: String? = nil) {
         self.root = root
         self.parent = parent
         self.fixture = fixture
+        self.delegated = delegated
     }
 
     func write(_ path: String, _ value: String) throws {
@@ -54,10 +58,11 @@ public struct CgroupV2Driver: CgroupDriver {
 
     /// Enables every wanted controller that the hierarchy offers, from the root down to the parent.
     func enableControllers() throws -> Set<String> {
-        var enabled = available(at: root).intersection(Self.wantedControllers)
-        var dir = root
-        var chain = [root]
-        for part in parent.split(separator: "/") { dir += "/" + part; chain.append(dir) }
+        let top = delegated.map { root + $0 } ?? root
+        var enabled = available(at: top).intersection(Self.wantedControllers)
+        var dir = top
+        var chain = [top]
+        for part in parent.dropFirst(delegated?.count ?? 0).split(separator: "/") { dir += "/" + part; chain.append(dir) }
         for d in chain {
             let offered = available(at: d)
             enabled.formIntersection(offered)
