@@ -44,7 +44,7 @@ import FFRTMPTestSupport
     }
 
     @Test func integerLimitsAcceptExactlyTheirRange() async {
-        let tally = Tally("cpu_weight/memory_max_mb/cpu percent/pids_max")
+        let tally = Tally("cpu_weight/memory_max_mb/memory_swap_max_mb/cpu percent/pids_max")
         let edges = [Int.min, Int.min + 1, -1, 0, 1, 2, 100, 10_000, 10_001, 102_400, 102_401, 4_194_304, 4_194_305,
                      1 << 30, (1 << 30) + 1, Int(Int32.max), Int(Int32.max) + 1, Int.max - 1, Int.max]
         await propertyCheck(count: Iterations.count(4000), input: gen { r in
@@ -53,6 +53,7 @@ import FFRTMPTestSupport
             let cases: [(String, ClosedRange<Int>, (Int) throws -> Any)] = [
                 ("cpu_weight", 1...10_000, { try parser.parseCPUWeight($0) }),
                 ("memory_max_mb", 1...(1 << 30), { try parser.parseMemoryMaxMB($0) }),
+                ("memory_swap_max_mb", 0...(1 << 30), { try parser.parseMemorySwapMaxMB($0, memoryMaxMB: 64) }),
                 ("cpu percent", 1...102_400, { try parser.cpuMaxFromPercent($0) }),
                 ("pids_max", 1...4_194_304, { try parser.parse(WireConstraints(pidsMax: $0)).pidsMax as Any }),
             ]
