@@ -26,3 +26,6 @@ scripts/test_wrapper_integration.sh
 scripts/test_hostile_paths.sh
 # Monitoring: promtool checks and unit tests, then a real agent, two masters and Prometheus on 127.0.0.1.
 scripts/test_monitoring.sh
+# cgroup v2 on a real v2 kernel: Debian's kernel booted in a VM (virtme-ng, TCG) on this root
+# filesystem; limits, kill, crash safety, attach, orphans, delegation, the agent and the console.
+if [ "$(id -u)" = 0 ]; then scripts/test_v2.sh; fi
