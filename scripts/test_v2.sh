@@ -5,7 +5,8 @@
 # root), which our v1-hybrid machines are not. TCG only: nested KVM hangs on these machines
 # (../shared/ENVIRONMENT.md). One boot, about 45-80 s; the whole lane stays under 10 minutes.
 # Prints the suite's lines and "N passed, M failed"; exits non-zero on any failure, a timeout,
-# or a VM that produced no results.
+# or a VM that produced no results. V2_BENCH=1 also measures start latency against cgexec in the
+# same VM (scripts/v2/run-latency.sh; written to docs/bench/run-latency-v2.txt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -41,7 +42,7 @@ started=$(date +%s)
 set +e
 PATH=$venv/bin:$PATH setsid timeout --kill-after=10 540 vng --disable-kvm -r "$kernel" --memory 1G --cpus 2 \
   --rwdir "$rw" --disk "$work/io.img" --disk "$work/swap.img" \
-  --exec "env V2_BIN=$BIN V2_REPO=$repo V2_OUT=$rw bash $repo/scripts/v2/suite.sh" > "$work/vng.log" 2>&1 &
+  --exec "env V2_BIN=$BIN V2_REPO=$repo V2_OUT=$rw V2_BENCH=${V2_BENCH:-0} bash $repo/scripts/v2/suite.sh" > "$work/vng.log" 2>&1 &
 vng_pgid=$!
 wait "$vng_pgid"
 rc=$?
@@ -53,6 +54,7 @@ if [ ! -s "$rw/results.txt" ]; then
   exit 1
 fi
 cat "$rw/results.txt"
+[ -s "$rw/env.txt" ] && sed 's/^/# /' "$rw/env.txt"
 [ -s "$rw/console-v2.txt" ] && { mkdir -p docs/v2; cp "$rw/console-v2.txt" docs/v2/console-v2.txt; }
 [ -s "$rw/run-latency.txt" ] && { mkdir -p docs/bench; cp "$rw/run-latency.txt" docs/bench/run-latency-v2.txt; }
 echo "# VM lane took ${took}s (boot, suite, shutdown)"

@@ -248,6 +248,25 @@ check_ps_usage() {
 }
 check "ps shows the memory in use and the limit as cgroupfs has them" check_ps_usage
 
+check_orphan_kill() {
+  new_state
+  FF run --detach --cgroup-parent /v2t-ok --job-id ok1 -- "$TL" sleep 60 >/dev/null || { f "run failed"; return; }
+  local w; w=$(wpid ok1); kill -9 "$(spid ok1)"; wait_until 5 gone "$(spid ok1)"
+  local r; r=$(FF kill --cgroup-parent /v2t-ok ok1 --grace 1 --json 2>/dev/null | tail -1)
+  gone "$w" || { f "the orphan survived its kill"; kill -9 "$w"; return; }
+  jq -e '.platform_sla == false and .platform_sla_reason == "supervisor_lost" and .killed_by != null' <<<"$r" >/dev/null || { f "verdict: $r"; return; }
+  [ ! -d $CG/v2t-ok/ok1 ] || f "its cgroup is left"
+}
+check "kill of an orphan (its shim killed with -9): the supervisor loss decides the verdict, not the kill" check_orphan_kill
+
+check_timeout_escalation() {
+  new_state
+  local out; out=$(FF run --json --cgroup-parent /v2t-to --timeout 2 --grace 1 -- "$TL" stubborn 30 2>/dev/null | tail -1)
+  jq -e '.timed_out == true and .signal == "SIGKILL" and .platform_sla_reason == "job_timeout" and .duration_seconds < 15' <<<"$out" >/dev/null ||
+    f "a job that ignores SIGTERM past its 2 s timeout: $out"
+}
+check "the shim's timeout escalates to a cgroup-wide SIGKILL for a job that ignores SIGTERM" check_timeout_escalation
+
 check "a launch cut short (kill -9 of ffrtmp run before its shim) is never_started, not lost; its cgroup goes" reg_never_started
 check "a parent that holds processes is refused by name (no-internal-processes) and nothing is left" reg_busy_parent
 
