@@ -12,8 +12,13 @@ build=$(basename "$bin")
 state=$(mktemp -d /tmp/ffrtmp-v2bench-XXXXXX)
 export FFRTMP_STATE_DIR=$state
 ns() { local t=$EPOCHREALTIME; echo "${t/./}"; }
-declare -a tf tc
+declare -a tf tc tn tb
 for ((i = 0; i < rounds; i++)); do
+  # Where the time goes: the same ffrtmp run with no cgroups at all, and a bare /bin/true.
+  a=$(ns); FFRTMP_CGROUP_DRIVER=none "$bin/ffrtmp" run --job-id "n$i" -- /bin/true 2>/dev/null; b=$(ns)
+  tn+=($((b - a)))
+  a=$(ns); /bin/true; b=$(ns)
+  tb+=($((b - a)))
   a=$(ns); "$bin/ffrtmp" run --cgroup-parent /v2bench --job-id "b$i" --cpu-max "50000 100000" --memory-max-mb 256 -- /bin/true 2>/dev/null; b=$(ns)
   tf+=($((b - a)))
   a=$(ns)
@@ -21,12 +26,13 @@ for ((i = 0; i < rounds; i++)); do
     && cgexec -g cpu,memory:/v2bench-cg/c$i /bin/true && cgdelete -g cpu,memory:/v2bench-cg/c$i
   b=$(ns)
   tc+=($((b - a)))
-  rm -rf "$state/jobs/b$i"
+  rm -rf "$state/jobs/b$i" "$state/jobs/n$i"
 done
 rmdir /sys/fs/cgroup/v2bench /sys/fs/cgroup/v2bench-cg 2>/dev/null
 rm -rf "$state"
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-mf=$(median "${tf[@]}"); mc=$(median "${tc[@]}")
+mf=$(median "${tf[@]}"); mc=$(median "${tc[@]}"); mn=$(median "${tn[@]}"); mb=$(median "${tb[@]}")
 echo "run-latency-v2: $(date -u +%FT%TZ) $(uname -r) in a QEMU TCG VM (virtme-ng), cgroup v2, $rounds alternating rounds, ffrtmp from .build/$build"
 echo "ffrtmp run (cpu+memory limits, shim, exit record, cleanup) / cgcreate+cgset+cgset+cgexec+cgdelete, medians: $(awk -v f="$mf" -v c="$mc" 'BEGIN {printf "%.2f", f / c}')"
 echo "(absolute medians under TCG, not comparable to a real host: ${mf} us against ${mc} us)"
+echo "where it goes, as shares of the governed ffrtmp run: the same run with no cgroups $(awk -v n="$mn" -v f="$mf" 'BEGIN {printf "%.2f", n / f}'), a bare /bin/true from bash $(awk -v b="$mb" -v f="$mf" 'BEGIN {printf "%.2f", b / f}')"
