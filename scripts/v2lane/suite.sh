@@ -322,6 +322,35 @@ EOF
 }
 check "the agent with a master on loopback runs a wrapped ffmpeg job under v2 limits; the master gets completed, governance full" check_agent_master
 
+check_engine_missing() {
+  new_state
+  local D; D=$(mktemp -d /tmp/ffrtmp-v2e-XXXXXX)
+  harness_key "$D"
+  AUTH_HDR=$D/auth.hdr
+  master_start "$D" 18081 "sqlite:$D/master.db" || { f "master did not start"; rm -rf "$D"; return; }
+  harness_node_key "$D" v2-eng "sqlite:$D/master.db" || { f "no node key"; stop_pid "$MASTER_PID"; rm -rf "$D"; return; }
+  mkdir -p "$D/media"; chown nobody "$D/media"; chmod 750 "$D/media"
+  printf 'MASTER_URL=%s\nFFRTMP_API_KEY_FILE=%s\nNODE_ID=v2-eng\nPOLL_INTERVAL=0.2\nHEARTBEAT_INTERVAL=0.5\nFFMPEG_PATH=/usr/bin/ffmpeg-not-installed\nFFRTMP_STATE_DIR=%s\nFFRTMP_CGROUP_PARENT=/v2t-eng\nJOB_USER=nobody\nMEDIA_ROOTS=%s\n' \
+    "$MASTER_URL" "$D/node.key" "$S" "$D/media" > "$D/worker.env"
+  chmod 600 "$D/worker.env"
+  "$BIN/ffrtmp" agent --config "$D/worker.env" > "$D/agent.log" 2>&1 &
+  local ag=$!
+  local id
+  for id in ew el; do
+    local w=true; [ $id = el ] && w=false
+    api POST /api/jobs "{\"id\":\"$id\",\"engine\":\"ffmpeg\",\"wrapper_enabled\":$w,\"parameters\":{\"input\":\"testsrc\",\"duration_seconds\":2}}" >/dev/null
+  done
+  wait_until 60 sh -c "for j in ew el; do curl -s -H @$AUTH_HDR $MASTER_URL/api/jobs/\$j | jq -e '.status == \"failed\"' >/dev/null || exit 1; done"
+  local a b; a=$(api GET /api/jobs/ew); b=$(api GET /api/jobs/el)
+  stop_pid $ag; stop_pid "$MASTER_PID"
+  rm -rf "$D"
+  for j in "$a" "$b"; do
+    jq -e '.status == "failed" and .platform_sla == false and .platform_sla_reason == "engine_unavailable"' <<<"$j" >/dev/null ||
+      { f "with FFMPEG_PATH missing: $(jq -c '{id, status, platform_sla, platform_sla_reason}' <<<"$j")"; return; }
+  done
+}
+check "a node engine that cannot run (FFMPEG_PATH missing) is a platform fault on the wrapper and the legacy path alike" check_engine_missing
+
 check_console() {
   new_state
   FF run --detach --cgroup-parent /v2t-con --job-id consolejob --cpu-max "40000 100000" -- "$TL" sleep 30 >/dev/null || { f "run failed"; return; }
