@@ -222,14 +222,17 @@ check "orphans lists an ungoverned ffmpeg process group" check_orphan_groups
 
 check_orphan_timeout() {
   new_state
-  FF run --detach --cgroup-parent /v2t-orph --job-id ot --timeout 3 -- "$TL" sleep 60 >/dev/null || { f "run failed"; return; }
+  # 10 s: enough for the steps before the deadline even on a slow TCG run; the wait after it is
+  # counted from the spec's own creation time.
+  FF run --detach --cgroup-parent /v2t-orph --job-id ot --timeout 10 -- "$TL" sleep 60 >/dev/null || { f "run failed"; return; }
   local w; w=$(wpid ot); kill -9 "$(spid ot)"
   wait_until 5 gone "$(spid ot)"
   local o; o=$(FF orphans --json)
   jq -e '.jobs | any(.job_id == "ot")' <<<"$o" >/dev/null || { f "the journal orphan is not listed: $o"; kill -9 $w; return; }
-  sleep 3.2
+  local created now; created=$(jq -r .created_at_unix_ns "$S/jobs/ot/spec.json"); now=$(date +%s%N)
+  sleep "$(awk -v c="$created" -v n="$now" 'BEGIN {d = (c + 10.3e9 - n) / 1e9; printf "%.2f", d > 0 ? d : 0}')"
   FF orphans --json >/dev/null
-  alive "$w" && { f "the orphan outlived its 3 s timeout"; kill -9 $w; return; }
+  alive "$w" && { f "the orphan outlived its 10 s timeout"; kill -9 $w; return; }
   jq -e '.timed_out == true and .platform_sla_reason == "supervisor_lost"' <<<"$(job_ps ot)" >/dev/null || { f "$(job_ps ot)"; return; }
   [ ! -d $CG/v2t-orph/ot ] || f "its cgroup is left"
 }
