@@ -122,8 +122,8 @@ check "io.max wbps=1 MiB/s on a virtio disk: direct writes slow to about 1 MiB/s
 
 check_weight() {
   new_state
-  FF run --detach --cgroup-parent /v2t-w --job-id w1 --cpu-weight 100 -- taskset -c 0 "$TL" spin 8 >/dev/null || { f "run w1"; return; }
-  FF run --detach --cgroup-parent /v2t-w --job-id w4 --cpu-weight 400 -- taskset -c 0 "$TL" spin 8 >/dev/null || { f "run w4"; return; }
+  FF run --detach --cgroup-parent /v2t-w --job-id w1 --cpu-weight 100 -- taskset -c 0 "$TL" spin 14 >/dev/null || { f "run w1"; return; }
+  FF run --detach --cgroup-parent /v2t-w --job-id w4 --cpu-weight 400 -- taskset -c 0 "$TL" spin 14 >/dev/null || { f "run w4"; return; }
   sleep 2
   local a0 b0 a1 b1; a0=$(usage_usec /v2t-w/w1); b0=$(usage_usec /v2t-w/w4)
   sleep 4
@@ -222,17 +222,14 @@ check "orphans lists an ungoverned ffmpeg process group" check_orphan_groups
 
 check_orphan_timeout() {
   new_state
-  # 10 s: enough for the steps before the deadline even on a slow TCG run; the wait after it is
-  # counted from the spec's own creation time.
-  FF run --detach --cgroup-parent /v2t-orph --job-id ot --timeout 10 -- "$TL" sleep 60 >/dev/null || { f "run failed"; return; }
+  FF run --detach --cgroup-parent /v2t-orph --job-id ot --timeout 3 -- "$TL" sleep 60 >/dev/null || { f "run failed"; return; }
   local w; w=$(wpid ot); kill -9 "$(spid ot)"
   wait_until 5 gone "$(spid ot)"
   local o; o=$(FF orphans --json)
   jq -e '.jobs | any(.job_id == "ot")' <<<"$o" >/dev/null || { f "the journal orphan is not listed: $o"; kill -9 $w; return; }
-  local created now; created=$(jq -r .created_at_unix_ns "$S/jobs/ot/spec.json"); now=$(date +%s%N)
-  sleep "$(awk -v c="$created" -v n="$now" 'BEGIN {d = (c + 10.3e9 - n) / 1e9; printf "%.2f", d > 0 ? d : 0}')"
+  sleep 3.2
   FF orphans --json >/dev/null
-  alive "$w" && { f "the orphan outlived its 10 s timeout"; kill -9 $w; return; }
+  alive "$w" && { f "the orphan outlived its 3 s timeout"; kill -9 $w; return; }
   jq -e '.timed_out == true and .platform_sla_reason == "supervisor_lost"' <<<"$(job_ps ot)" >/dev/null || { f "$(job_ps ot)"; return; }
   [ ! -d $CG/v2t-orph/ot ] || f "its cgroup is left"
 }
@@ -325,35 +322,6 @@ EOF
 }
 check "the agent with a master on loopback runs a wrapped ffmpeg job under v2 limits; the master gets completed, governance full" check_agent_master
 
-check_engine_missing() {
-  new_state
-  local D; D=$(mktemp -d /tmp/ffrtmp-v2e-XXXXXX)
-  harness_key "$D"
-  AUTH_HDR=$D/auth.hdr
-  master_start "$D" 18081 "sqlite:$D/master.db" || { f "master did not start"; rm -rf "$D"; return; }
-  harness_node_key "$D" v2-eng "sqlite:$D/master.db" || { f "no node key"; stop_pid "$MASTER_PID"; rm -rf "$D"; return; }
-  mkdir -p "$D/media"; chown nobody "$D/media"; chmod 750 "$D/media"
-  printf 'MASTER_URL=%s\nFFRTMP_API_KEY_FILE=%s\nNODE_ID=v2-eng\nPOLL_INTERVAL=0.2\nHEARTBEAT_INTERVAL=0.5\nFFMPEG_PATH=/usr/bin/ffmpeg-not-installed\nFFRTMP_STATE_DIR=%s\nFFRTMP_CGROUP_PARENT=/v2t-eng\nJOB_USER=nobody\nMEDIA_ROOTS=%s\n' \
-    "$MASTER_URL" "$D/node.key" "$S" "$D/media" > "$D/worker.env"
-  chmod 600 "$D/worker.env"
-  "$BIN/ffrtmp" agent --config "$D/worker.env" > "$D/agent.log" 2>&1 &
-  local ag=$!
-  local id
-  for id in ew el; do
-    local w=true; [ $id = el ] && w=false
-    api POST /api/jobs "{\"id\":\"$id\",\"engine\":\"ffmpeg\",\"wrapper_enabled\":$w,\"parameters\":{\"input\":\"testsrc\",\"duration_seconds\":2}}" >/dev/null
-  done
-  wait_until 60 sh -c "for j in ew el; do curl -s -H @$AUTH_HDR $MASTER_URL/api/jobs/\$j | jq -e '.status == \"failed\"' >/dev/null || exit 1; done"
-  local a b; a=$(api GET /api/jobs/ew); b=$(api GET /api/jobs/el)
-  stop_pid $ag; stop_pid "$MASTER_PID"
-  rm -rf "$D"
-  for j in "$a" "$b"; do
-    jq -e '.status == "failed" and .platform_sla == false and .platform_sla_reason == "engine_unavailable"' <<<"$j" >/dev/null ||
-      { f "with FFMPEG_PATH missing: $(jq -c '{id, status, platform_sla, platform_sla_reason}' <<<"$j")"; return; }
-  done
-}
-check "a node engine that cannot run (FFMPEG_PATH missing) is a platform fault on the wrapper and the legacy path alike" check_engine_missing
-
 check_console() {
   new_state
   FF run --detach --cgroup-parent /v2t-con --job-id consolejob --cpu-max "40000 100000" -- "$TL" sleep 30 >/dev/null || { f "run failed"; return; }
@@ -370,8 +338,9 @@ check "the console in tmux (120x40) shows a running job with its v2 CPU limit (s
 
 # ------------------------------------------------------------------ cleanup
 check_cleanup() {
-  local left; left=$(find $CG/v2t-* -mindepth 1 -type d 2>/dev/null)
-  [ -z "$left" ] || f "job cgroups left behind: $left"
+  local left d why=""; left=$(find $CG/v2t-* -mindepth 1 -type d 2>/dev/null)
+  for d in $left; do why="$why $d (procs '$(cat "$d/cgroup.procs" 2>&1 | tr '\n' ' ')', $(tr '\n' ' ' < "$d/cgroup.events" 2>&1), journal: $(ls "$(dirname "$(grep -l "\"path\":\"${d#$CG}\"" /tmp/ffrtmp-v2s-*/jobs/*/spec.json 2>/dev/null | head -1)")" 2>/dev/null | tr '\n' ' '))"; done
+  [ -z "$left" ] || f "job cgroups left behind:$why"
 }
 check "cleanup: every job cgroup the suite's jobs made is gone (ffrtmp removed them)" check_cleanup
 for d in $CG/v2t-*; do [ -d "$d" ] && rmdir "$d"; done
