@@ -107,7 +107,7 @@ enum ConsoleMain {
         _ = fcntl(wake.read, F_SETFL, O_NONBLOCK)
         _ = fcntl(wake.write, F_SETFL, O_NONBLOCK)
         let term: Terminal
-        do { term = try Terminal(noColor: opts.noColor || !(env["NO_COLOR"] ?? "").isEmpty) } catch { fail("\(error)", status: 2) }
+        do { term = try Terminal(noColor: opts.noColor || !(env["NO_COLOR"] ?? "").isEmpty) } catch { agent.stop(); fail("\(error)", status: 2) }
         ffrtmp_install_console_signals(wake.write)
         let loop = Loop(term: term, collector: collector, ops: ops, agent: agent, wakeFD: wake.read, interval: opts.interval,
                         readonly: opts.readonly, targets: Set((try? ops.workerConfig(agent.current))?.autoAttachTargets ?? ["ffmpeg", "gst-launch-1.0"]))
@@ -162,14 +162,19 @@ final class Loop {
             if Clock.monotonicNanoseconds() < o.until && wrapper != o.value { wrapper = o.value } else { wrapperOverride = nil }
         }
         var detailID: String?
-        if case let .detail(id) = ui.overlay { detailID = id }
+        switch ui.overlay {
+        case let .detail(id, _), let .log(id, _, _): detailID = id
+        default: break
+        }
         snapshot = collector.snapshot(agent: a.link, wrapperEnabled: wrapper, detailFor: detailID)
+        snapshot.watchedAdoptions = ops.watchedCount
+        ui.busy = pending.label.withLock { $0 }
     }
 
     func draw() {
         let (w, h) = term.size
         let frame = ConsoleView.render(snapshot, ui, width: w, height: h, glyphs: term.glyphs)
-        ui.scroll = frame.scroll
+        ui.apply(frame)
         term.draw(frame)
     }
 
@@ -193,21 +198,26 @@ final class Loop {
             }
             for key in keys {
                 if key == .resize { term.invalidate(); continue }
-                let (_, h) = term.size
-                let action = ConsoleController.handle(key, &ui, snapshot, pageSize: max(1, h - ConsoleView.headerLines - 2))
+                let (w, h) = term.size
+                snapshot.watchedAdoptions = ops.watchedCount
+                let action = ConsoleController.handle(key, &ui, snapshot, pageSize: ConsoleView.pageSize(ui, width: w, height: h))
                 switch action {
                 case .quit?:
                     finishPending()
                     return
                 case .scanOrphans?:
-                    ui.overlay = .orphans(items: collector.orphans(targets: targets), selected: 0)
+                    ui.overlay = .orphans(OrphanList(items: collector.orphans(targets: targets), limits: ops.adoptLimits(agent.current)))
                 case let a?: start(a)
                 case nil: break
                 }
-                // The detail pane needs its data now, not at the next tick.
-                if case .detail = ui.overlay, snapshot.detail == nil { refresh = true }
+                // The detail and log views need their data now, not at the next tick.
+                switch ui.overlay {
+                case let .detail(id, _), let .log(id, _, _): if snapshot.detail?.id != id { refresh = true }
+                default: break
+                }
             }
             if let out = pending.outcome.withLock({ o -> ConsoleOperations.Outcome? in let v = o; o = nil; return v }) {
+                ui.busy = nil
                 ui.message = (out.message, !out.ok)
                 if let w = out.wrapperEnabled { wrapperOverride = (w, Clock.monotonicNanoseconds() + 5_000_000_000) }
                 agent.refreshSoon()
@@ -239,10 +249,10 @@ final class Loop {
     func start(_ action: ConsoleAction) {
         let label: String
         switch action {
-        case let .kill(id): label = "killing \(id) (TERM, then KILL after 10 s)…"
+        case let .kill(ids): label = "killing " + (ids.count == 1 ? ids[0] : "\(ids.count) jobs") + " (TERM, then KILL after 10 s)…"
         case .launch: label = "launching a test transcode…"
         case let .setWrapper(on): label = "setting WRAPPER_ENABLED=\(on)…"
-        case let .adopt(o): label = "adopting pgid \(o.pgid)…"
+        case let .adopt(o, _): label = "adopting pgid \(o.pgid)…"
         default: label = "working…"
         }
         let busy = pending.label.withLock { cur -> String? in
@@ -250,8 +260,9 @@ final class Loop {
             cur = label
             return nil
         }
-        if let b = busy { ui.message = ("busy: " + b, true); return }
-        ui.message = (label, false)
+        if let b = busy { ui.message = ("busy: " + b + " (wait for it to finish)", true); return }
+        // The busy line stays until the action ends, whatever keys are pressed meanwhile.
+        ui.busy = label
         let state = agent.current
         let (ops, pending) = (self.ops, self.pending)
         Detached.run {

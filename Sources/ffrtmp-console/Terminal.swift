@@ -25,6 +25,12 @@ final class Terminal {
             throw Unusable(description: "cannot use TERM=\"\(termName)\": unset or unknown to terminfo (try TERM=xterm-256color)")
         }
         set_term(screen)
+        // A terminal that cannot move the cursor (TERM=dumb, an emacs shell) would get the
+        // screen as a scrolling mess: refuse with the reason instead.
+        guard ffrtmp_term_can_address() != 0 else {
+            endwin()
+            throw Unusable(description: "TERM=\"\(termName)\" cannot address the cursor; the console needs a full-screen terminal (use `ffrtmp ps` here)")
+        }
         cbreak()
         noecho()
         nonl()

@@ -49,13 +49,20 @@ final class ConsoleCollectorTests: XCTestCase {
         let s = c.snapshot(agent: .down(reason: "no agent socket"), wrapperEnabled: false, detailFor: "bad-exit")
         let byID = Dictionary(uniqueKeysWithValues: s.jobs.map { ($0.id, $0) })
         XCTAssertEqual(byID["ok-1"]?.state, "exited")
-        XCTAssertEqual(byID["ok-1"]?.outcome, "exit=0")
+        XCTAssertEqual(byID["ok-1"]?.outcome, JobOutcome(.ok, "ok"))
+        XCTAssertEqual(byID["bad-exit"]?.outcome, JobOutcome(.exitNonZero, "exit 3"))
+        XCTAssertEqual(byID["bad-exit"]?.mode, "run", "the mode names are ps's")
+        XCTAssertEqual(byID["bad-exit"]?.command, "/usr/bin/ffmpeg -i x")
+        XCTAssertEqual(byID["gone"]?.outcome.kind, .lost)
+        XCTAssertTrue(byID["gone"]?.isProblem ?? false)
+        XCTAssertEqual(s.header.stateDir, dir)
         XCTAssertEqual(byID["ok-1"]?.sla, true)
         XCTAssertEqual(byID["bad-exit"]?.sla, true, "a workload's own non-zero exit is not a platform fault")
         XCTAssertEqual(byID["gone"]?.sla, false, "a lost supervisor is a platform fault")
         XCTAssertEqual(byID["gone"]?.slaReason, "supervisor_lost")
         XCTAssertEqual(byID["torn"]?.state, "unreadable")
-        XCTAssertTrue(byID["torn"]?.outcome?.contains("spec.json") ?? false, byID["torn"]?.outcome ?? "nil")
+        XCTAssertTrue(byID["torn"]?.note?.contains("spec.json") ?? false, byID["torn"]?.note ?? "nil")
+        XCTAssertEqual(byID["torn"]?.outcome.kind, .unreadable)
         XCTAssertEqual(s.header.slaFinished, 3)
         XCTAssertEqual(s.header.slaUptime!, 2.0 / 3.0, accuracy: 1e-9)
         XCTAssertEqual(s.header.governance, .none)
@@ -87,7 +94,7 @@ final class ConsoleCollectorTests: XCTestCase {
                                                         peakMemoryBytes: 0, usageSource: "cgroup"))
         j = c.snapshot(agent: .down(reason: "x"), wrapperEnabled: nil, detailFor: nil).jobs[0]
         XCTAssertEqual(j.state, "exited")
-        XCTAssertEqual(j.outcome, "signal=SIGKILL")
+        XCTAssertEqual(j.outcome, JobOutcome(.signal, "SIGKILL"))
     }
 
     func testTailStartsAtALineBoundary() throws {

@@ -25,7 +25,8 @@ final class ConsoleOperationsTests: IntegrationTestCase {
     /// its command is a target, so it is that check, not the group, that refused it.
     func testAgentDownAdoptionRefusesAGroupOutsideAutoAttachTargets() throws {
         let env = h.stateDir + "/worker.env"
-        try "NODE_ID=console-down\nAUTO_ATTACH_TARGETS=ffmpeg\n".write(toFile: env, atomically: true, encoding: .utf8)
+        let defaults = "WRAPPER_DEFAULT_CPU_MAX=20000 100000\nWRAPPER_DEFAULT_MEMORY_MAX_MB=300\n"
+        try ("NODE_ID=console-down\nAUTO_ATTACH_TARGETS=ffmpeg\n" + defaults).write(toFile: env, atomically: true, encoding: .utf8)
         let null = open("/dev/null", O_WRONLY)
         defer { close(null) }
         // spawnLogged calls setsid in the child: /bin/sleep leads a session and group of its own.
@@ -37,12 +38,14 @@ final class ConsoleOperationsTests: IntegrationTestCase {
         let before = ProcFS.cgroups(pid)
         let ops = ConsoleOperations(inspector: try JobInspector(journal: JobJournal(stateDir: h.stateDir),
                                                                  driver: CgroupDriverFactory.make(environment: h.environment, parentFlag: nil)),
-                                    environment: ["USER": "tester"], configFile: env)
+                                    environment: ["USER": "tester"], configFile: nil)
         let down = AgentMonitor.State(link: .down(reason: "no agent socket"), wrapperEnabled: nil, configFile: nil, confirmedDown: true)
+        // No --config and no agent: STATE_DIR/worker.env is the one found, and its defaults are shown.
+        XCTAssertEqual(ops.adoptLimits(down), AdoptLimits(summary: "cpu.max=20000 100000 memory=300MB", hasLimits: true, source: "worker.env " + env))
         // Listed as it is (pid and start time): only the target check can refuse it.
         let item = OrphanItem(kind: .group, jobID: nil, pgid: pid, command: "sleep", pids: [pid], startTimes: [st.startTime])
 
-        let refused = ops.perform(.adopt(item), agent: down)
+        let refused = ops.perform(.adopt(item, allowUnlimited: false), agent: down)
         XCTAssertFalse(refused.ok)
         XCTAssertTrue(refused.message.contains("AUTO_ATTACH_TARGETS") && refused.message.contains("process groups of ffmpeg")
                       && refused.message.contains("it also holds sleep[\(pid)]"), refused.message)
@@ -54,19 +57,31 @@ final class ConsoleOperationsTests: IntegrationTestCase {
         chmod(env, 0o644)
 
         // The control: with sleep among the targets, the same group is adopted (and watched)...
-        try "NODE_ID=console-down\nAUTO_ATTACH_TARGETS=ffmpeg,sleep\n".write(toFile: env, atomically: true, encoding: .utf8)
+        try ("NODE_ID=console-down\nAUTO_ATTACH_TARGETS=ffmpeg,sleep\n" + defaults).write(toFile: env, atomically: true, encoding: .utf8)
         // ...but not while others may write the file that says so: the widened targets are not trusted.
         chmod(env, 0o666)
-        let untrusted = ops.perform(.adopt(item), agent: down)
+        let untrusted = ops.perform(.adopt(item, allowUnlimited: false), agent: down)
         XCTAssertFalse(untrusted.ok)
         XCTAssertTrue(untrusted.message.contains("worker.env \(env) is not safe"), untrusted.message)
         XCTAssertEqual(ProcFS.cgroups(pid), before, "the process was not moved")
         chmod(env, 0o644)
-        let adopted = ops.perform(.adopt(item), agent: down)
+        let adopted = ops.perform(.adopt(item, allowUnlimited: false), agent: down)
         XCTAssertTrue(adopted.ok, adopted.message)
         XCTAssertTrue(adopted.message.contains("adopted pgid \(pid) as job "), adopted.message)
         XCTAssertNotEqual(ProcFS.cgroups(pid), before, "adopted into a job cgroup")
         XCTAssertEqual(JobJournal(stateDir: h.stateDir).listedJobIDs().count, 1)
+        XCTAssertEqual(ops.watchedCount, 1, "the console watches what it adopted with the agent down")
+        // worker.env's defaults are what cgroupfs enforces now.
+        let journal = JobJournal(stateDir: h.stateDir)
+        let cg = try XCTUnwrap(try journal.spec(XCTUnwrap(journal.listedJobIDs().first)).cgroup)
+        if let mem = cg.dir("memory"), FileManager.default.fileExists(atPath: mem + "/memory.limit_in_bytes") {
+            XCTAssertEqual(try String(contentsOfFile: mem + "/memory.limit_in_bytes", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), "\(300 << 20)")
+            XCTAssertEqual(try String(contentsOfFile: cg.dir("cpu")! + "/cpu.cfs_quota_us", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), "20000")
+        } else {
+            let d = try XCTUnwrap(cg.dir("memory") ?? cg.uniqueDirs.first)
+            XCTAssertEqual(try String(contentsOfFile: d + "/memory.max", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), "\(300 << 20)")
+            XCTAssertEqual(try String(contentsOfFile: d + "/cpu.max", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), "20000 100000")
+        }
         // It ends: the console's tick closes the attach job and removes its cgroup.
         kill(pid, SIGKILL)
         var status: Int32 = 0
@@ -113,7 +128,7 @@ final class ConsoleOperationsTests: IntegrationTestCase {
         let st = try XCTUnwrap(ProcFS.stat(pid))
         let before = ProcFS.cgroups(pid)
         let item = OrphanItem(kind: .group, jobID: nil, pgid: pid, command: "sleep", pids: [pid], startTimes: [st.startTime])
-        let refused = ops.perform(.adopt(item), agent: up)
+        let refused = ops.perform(.adopt(item, allowUnlimited: false), agent: up)
         XCTAssertFalse(refused.ok)
         XCTAssertTrue(refused.message.contains("the agent said: attach pgid \(pid): attach is limited to process groups of ffmpeg (AUTO_ATTACH_TARGETS); it also holds sleep[\(pid)]"),
                       refused.message)
@@ -137,12 +152,12 @@ final class ConsoleOperationsTests: IntegrationTestCase {
         let down = AgentMonitor.State(link: .down(reason: "no agent socket"), wrapperEnabled: nil, configFile: nil, confirmedDown: true)
 
         let stale = OrphanItem(kind: .group, jobID: nil, pgid: pid, command: "ffmpeg", pids: [pid], startTimes: [start &+ 1])
-        let r1 = ops.perform(.adopt(stale), agent: down)
+        let r1 = ops.perform(.adopt(stale, allowUnlimited: true), agent: down)
         XCTAssertFalse(r1.ok)
         XCTAssertTrue(r1.message.contains("the group listed a moment ago"), r1.message)
 
         let foreign = OrphanItem(kind: .group, jobID: nil, pgid: pid, command: "sleep", pids: [pid], startTimes: [start])
-        let r2 = ops.perform(.adopt(foreign), agent: down)
+        let r2 = ops.perform(.adopt(foreign, allowUnlimited: true), agent: down)
         XCTAssertFalse(r2.ok)
         XCTAssertTrue(r2.message.contains("it also holds sleep[\(pid)]"), r2.message)
 
@@ -176,7 +191,7 @@ final class ConsoleOperationsTests: IntegrationTestCase {
         let groups = status.split(separator: "\n").first { $0.hasPrefix("Groups:") }.map { $0.dropFirst(7).trimmingCharacters(in: .whitespaces) }
         XCTAssertEqual(groups, "", "no supplementary groups: \(status)")
         XCTAssertTrue(status.contains("\nNoNewPrivs:\t1\n"), status)
-        _ = ops.perform(.kill(jobID: id), agent: down)
+        _ = ops.perform(.kill(jobIDs: [id]), agent: down)
 
         chmod(env, 0o666)
         let refused = ops.perform(.launch(TestLaunch(durationSeconds: 3, cpuPercent: nil, memoryMaxMB: nil)), agent: down)

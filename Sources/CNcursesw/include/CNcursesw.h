@@ -17,6 +17,11 @@ static inline attr_t ffrtmp_a_dim(void) { return A_DIM; }
 static inline attr_t ffrtmp_a_underline(void) { return A_UNDERLINE; }
 static inline attr_t ffrtmp_color_pair(int n) { return COLOR_PAIR(n); }
 static inline int ffrtmp_key_f(int n) { return KEY_F(n); }
+/// The terminal can move the cursor (terminfo "cup"): false for TERM=dumb.
+static inline int ffrtmp_term_can_address(void) {
+    char *cup = tigetstr("cup");
+    return cup != NULL && cup != (char *)-1;
+}
 
 
 // Console signals (console_signals.c). The loop sleeps in poll() on the terminal and on a

@@ -43,11 +43,15 @@ public struct NodeOperations: Sendable {
     /// Adopts process group `pgid` as a new attach job with the WRAPPER_DEFAULT_* limits, after
     /// checking that every member runs a program of AUTO_ATTACH_TARGETS: transcodes, never a
     /// service script's group or an arbitrary (root) daemon. The caller watches the job.
-    public func adopt(pgid: Int32) throws -> JobSpec {
+    /// `ownedBy`: the members of a journal orphan's cgroup. A group whose every member is there
+    /// is ffrtmp's own job (whatever its program), so the AUTO_ATTACH_TARGETS check is skipped.
+    public func adopt(pgid: Int32, ownedBy: Set<Int32> = []) throws -> JobSpec {
         // A pgid of 0 or 1, or one no process has, is said as such, not as "not a transcode".
         let members: [ProcessIdentity]
         do { members = try Attacher.resolve(.pgid(pgid)) } catch { throw Refusal(description: "attach pgid \(pgid): \(error)") }
-        try Self.checkTargets(members, pgid: pgid, targets: config.autoAttachTargets)
+        if ownedBy.isEmpty || !members.allSatisfy({ ownedBy.contains($0.pid) }) {
+            try Self.checkTargets(members, pgid: pgid, targets: config.autoAttachTargets)
+        }
         return try Attacher(journal: journal, driver: driver).adopt(
             .pgid(pgid), jobID: JobID.generate(), constraints: try ConstraintParser().parse(config.defaultConstraints), requireGovernance: false)
     }

@@ -19,6 +19,7 @@ public final class ConsoleCollector {
     }
     var rows: [JobID: Row] = [:]
     let watch: JournalWatch
+    let meters = HostMeterReader()
 
     public init(inspector: JobInspector, governance: GovernanceProbe, host: String = ConsoleCollector.hostname()) {
         self.inspector = inspector
@@ -39,8 +40,9 @@ public final class ConsoleCollector {
         for s in seen {
             switch s.status {
             case let .failure(e):
-                var j = ConsoleJob(id: s.id.value, mode: "?", state: "unreadable", live: false, createdAtUnixNs: 0)
-                j.outcome = e.description
+                var j = ConsoleJob(id: s.id.value, mode: "?", state: "unreadable", live: false, createdAtUnixNs: 0,
+                                   outcome: JobOutcome(.unreadable, "unreadable"))
+                j.note = e.description
                 jobs.append(j)
             case let .success(st):
                 // A final job's row is computed once, when it ended.
@@ -55,26 +57,28 @@ public final class ConsoleCollector {
             }
         }
         rows = next
-        let header = ConsoleHeader(
+        var header = ConsoleHeader(
             host: host, cgroupVersion: governance.version.rawValue,
             governance: GovernanceMode(rawValue: governance.level.rawValue) ?? .none, governanceReason: governance.reason,
             wrapperEnabled: wrapperEnabled, agent: agent,
             slaUptime: finished > 0 ? Double(compliant) / Double(finished) : nil, slaFinished: finished)
+        var h = header
+        h.stateDir = inspector.journal.stateDir
+        h.cgroupParent = inspector.driver.parent
+        h.meters = meters.read()
+        h.pressureAvailable = governance.version == .v2 && FileIO.exists("/proc/pressure/cpu")
+        header = h
         return ConsoleSnapshot(header: header, jobs: jobs, detail: detailID.flatMap { detail($0, now: now) }, nowUnixNs: now)
     }
 
-    /// A live job's usage: every cgroup file the first time, then only the ones that change
-    /// (the limit is carried over); CPU% is the rate since the previous refresh.
+    /// A live job's usage: every cgroup file the first time, then the ones that change from
+    /// second to second, limits included (an operator may change them under a running job:
+    /// the screen shows the cgroup's value, not the one read at start). CPU% is the rate since
+    /// the previous refresh.
     func row(_ st: JobStatus, previous: Row?, mono: Int64) -> Row {
         var cur: CgroupUsage?
         if st.state.isLive, let cg = st.spec.cgroup {
-            if let before = previous?.usage {
-                var u = inspector.driver.liveUsage(cg)
-                u.memoryLimitBytes = before.memoryLimitBytes
-                cur = u
-            } else {
-                cur = inspector.driver.usage(cg)
-            }
+            cur = previous?.usage != nil ? inspector.driver.liveUsage(cg) : inspector.driver.usage(cg)
         }
         var rates: UsageSampler.Usage?
         if let cur {
@@ -86,35 +90,60 @@ public final class ConsoleCollector {
 
     static func row(_ st: JobStatus, usage u: UsageSampler.Usage?, progress: [String: String]?) -> ConsoleJob {
         let r = st.result
-        var j = ConsoleJob(id: st.spec.jobID.value, mode: modeName(st.spec.mode), state: st.state.rawValue, live: st.state.isLive,
-                           createdAtUnixNs: st.spec.createdAtUnixNs)
+        var j = ConsoleJob(id: st.spec.jobID.value, mode: st.spec.mode.rawValue, state: st.state.rawValue, live: st.state.isLive,
+                           createdAtUnixNs: st.spec.createdAtUnixNs, outcome: outcome(st))
+        j.command = st.spec.argv.joined(separator: " ")
         j.pid = r.pid
         j.cpuPercent = u?.cpuPercent
         j.cpuLimitPercent = u?.cpuLimitPercent
+        j.cpuLimitAskedPercent = u?.cpuLimitAskedPercent
         j.memoryBytes = u?.memoryCurrentBytes
         j.memoryLimitBytes = u?.memoryLimitBytes
+        if u != nil, let mb = (st.spec.constraintsApplied ?? st.spec.constraints).memoryMaxMB {
+            let asked = UInt64(mb) << 20
+            if u?.memoryLimitBytes != asked { j.memoryLimitAskedBytes = asked }
+        }
+        j.memoryNotCharged = st.spec.memoryNotCharged != nil
         j.swapBytes = u?.swapCurrentBytes
         j.throttledPercent = u?.throttledPercent
         j.oomKills = u?.oomKills ?? (st.exit.map { $0.oomKillCount })
+        j.pressure = u?.pressure
         j.sla = r.platformSLA
         j.slaReason = r.platformSLAReason
         if let p = progress {
             j.fps = p["fps"].flatMap(Double.init).flatMap { $0.isFinite && $0 >= 0 && $0 < 1e9 ? $0 : nil }
             j.speed = p["speed"].flatMap { $0 == "N/A" ? nil : $0.trimmed }
         }
-        if let c = r.exitCode { j.outcome = "exit=\(c)" } else if let s = r.signal { j.outcome = "signal=\(s)" } else if st.exit?.exitUnknownReason != nil {
-            j.outcome = "status unknown"
-        }
-        if let e = st.journalError { j.outcome = e }
+        j.note = st.journalError ?? r.error ?? r.platformSLAReason
         return j
     }
 
-    static func modeName(_ m: JobMode) -> String {
-        switch m {
-        case .run: return "wrapper"
-        case .legacy: return "legacy"
-        case .attach: return "attach"
+    /// How the job ended, in the words an operator reads at 3 a.m. (OOM before the signal
+    /// that carried it out, a timeout before its SIGKILL).
+    static func outcome(_ st: JobStatus) -> JobOutcome {
+        if st.journalError != nil { return JobOutcome(.unreadable, "unreadable") }
+        switch st.state {
+        case .running: return JobOutcome(.healthy, "")
+        case .starting: return JobOutcome(.starting, "starting")
+        case .orphaned: return JobOutcome(.orphaned, "orphaned")
+        case .lost: return JobOutcome(.lost, "lost")
+        case .neverStarted: return JobOutcome(.neverStarted, "never started")
+        case .detached: return JobOutcome(.detached, "detached")
+        default: break
         }
+        let r = st.result
+        if st.exit?.supervisorLost == true { return JobOutcome(.lost, "lost") }
+        if let e = st.exit, e.spawnError != nil { return JobOutcome(.spawnFailed, "spawn failed") }
+        if r.oomKilled { return JobOutcome(.oom, "OOM") }
+        if r.timedOut { return JobOutcome(.timeout, "timeout") }
+        if r.outputLimitExceeded { return JobOutcome(.outputLimit, "output limit") }
+        if st.state == .killed || r.killedBy != nil {
+            return JobOutcome(.killed, "killed" + (r.signal.map { " " + $0 } ?? ""))
+        }
+        if let c = r.exitCode { return c == 0 ? JobOutcome(.ok, "ok") : JobOutcome(.exitNonZero, "exit \(c)") }
+        if let s = r.signal { return JobOutcome(.signal, s) }
+        if st.state == .failed { return JobOutcome(.exitNonZero, "failed") }
+        return JobOutcome(.unknown, "unknown")
     }
 
     /// The last complete block of ffmpeg's `-progress` output (key=value lines ending in progress=...).
@@ -162,7 +191,7 @@ public final class ConsoleCollector {
         let r = st.result
         let spec = st.spec
         d.facts = [
-            "mode: \(Self.modeName(spec.mode))   state: \(st.state.rawValue)   created: \(Clock.iso8601(unixNanoseconds: spec.createdAtUnixNs))",
+            "mode: \(spec.mode.rawValue)   state: \(st.state.rawValue)   created: \(Clock.iso8601(unixNanoseconds: spec.createdAtUnixNs))",
             "command: " + spec.argv.joined(separator: " "),
             "limits asked: " + Self.limits(spec.constraints) + "   enforced: " + Self.limits(spec.constraintsApplied ?? spec.constraints),
             "governance: \(spec.governance.level.rawValue)" + (spec.governance.reason.map { " (\($0))" } ?? "")
@@ -193,22 +222,44 @@ public final class ConsoleCollector {
         if let p = Self.tail(inspector.journal.file(id, "progress"), bytes: 600) {
             d.progressTail = Array(p.split(separator: "\n").suffix(12).map(String.init))
         }
-        if let log = Self.tail(inspector.journal.file(id, "stderr.log"), bytes: 8192) {
+        if let log = Self.tail(inspector.journal.file(id, "stderr.log"), bytes: 256 << 10) {
             // ffmpeg redraws its status line with \r: keep what the terminal would show last.
-            d.logTail = log.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).suffix(60).map { String($0.split(separator: "\r").last ?? "") }
+            d.logTail = log.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" }).suffix(ConsoleJobDetail.logLines)
+                .map { String($0.split(separator: "\r").last ?? "") }
         }
+        d.ioReadBytes = st.usage?.ioReadBytes
+        d.ioWriteBytes = st.usage?.ioWriteBytes
         return d
     }
 
     static func processLine(_ pid: Int32, role: String?) -> String {
         guard let st = ProcFS.stat(pid) else { return "\(pid)  (gone)" }
-        var started = "?"
-        if let boot = ProcFS.bootTimeSeconds() {
-            let secs = boot + Double(st.startTime) / ProcFS.clockTicksPerSecond()
-            started = Clock.iso8601(unixNanoseconds: Int64(secs * 1e9))
-        }
+        let started = startedAt(st.startTime).map { Clock.iso8601(unixNanoseconds: $0) } ?? "?"
         let cmd = (FileIO.readIfExists("/proc/\(pid)/cmdline") ?? st.comm).split(separator: "\0").map(String.init).joined(separator: " ")
         return "\(pid)  \(started)  " + (role.map { "[\($0)] " } ?? "") + String(cmd.prefix(120))
+    }
+
+    /// A process's start as wall-clock time. /proc/PID/stat counts clock ticks since boot, and
+    /// /proc/stat's btime is whole seconds (up to a second off); the offset between
+    /// CLOCK_REALTIME and CLOCK_BOOTTIME, read now, is exact, so the start is true to a tick.
+    static func startedAt(_ ticks: UInt64) -> Int64? {
+        var rt = timespec(), bt = timespec()
+        guard clock_gettime(CLOCK_REALTIME, &rt) == 0, clock_gettime(CLOCK_BOOTTIME, &bt) == 0 else { return nil }
+        let bootNs = (Int64(rt.tv_sec) - Int64(bt.tv_sec)) * 1_000_000_000 + (Int64(rt.tv_nsec) - Int64(bt.tv_nsec))
+        return bootNs + Int64(Double(ticks) / ProcFS.clockTicksPerSecond() * 1e9)
+    }
+
+    /// Seconds since a process started, and its CPU use over that time (percent of one core).
+    static func ageAndCPU(_ pid: Int32) -> (Double, Double)? {
+        guard let st = ProcFS.stat(pid), let start = startedAt(st.startTime) else { return nil }
+        let age = Double(Clock.realtimeNanoseconds() - start) / 1e9
+        let cpu = Double(st.utimeTicks + st.stimeTicks) / ProcFS.clockTicksPerSecond()
+        return (age, age > 0 ? cpu / age * 100 : 0)
+    }
+
+    static func commandLine(_ pid: Int32) -> String {
+        let raw = FileIO.readIfExists("/proc/\(pid)/cmdline") ?? ""
+        return raw.split(separator: "\0").map(String.init).joined(separator: " ")
     }
 
     static func limits(_ c: WireConstraints) -> String {
@@ -235,6 +286,16 @@ public final class ConsoleCollector {
         let groups = scanner.ungovernedGroups().map {
             OrphanItem(kind: .group, jobID: nil, pgid: $0.pgid, command: $0.command, pids: $0.processes.map(\.pid), startTimes: $0.processes.map(\.startTime))
         }
-        return jobs + groups
+        return (jobs + groups).map { o in
+            var o = o
+            if let leader = o.pids.first {
+                o.commandLine = String(Self.commandLine(leader).prefix(300))
+                if let (a, c) = Self.ageAndCPU(leader) {
+                    o.ageSeconds = a
+                    o.cpuPercent = c
+                }
+            }
+            return o
+        }
     }
 }

@@ -117,9 +117,43 @@ public final class ConsoleOperations: @unchecked Sendable {
         public var wrapperEnabled: Bool?
     }
 
+    /// The worker.env the agent last reported (remembered while it is down), so defaults and
+    /// the wrapper switch act on the agent's own file.
+    let lastAgentConfig = Mutex<String?>(nil)
+
+    /// worker.env, in order: --config; the agent's (as it says now, or said last);
+    /// STATE_DIR/worker.env; /etc/ffrtmp/worker.env. nil when none exists.
     func configFile(_ agent: AgentMonitor.State) -> String? {
-        agent.configFile ?? configFlag ?? (FileIO.exists("/etc/ffrtmp/worker.env") ? "/etc/ffrtmp/worker.env" : nil)
+        if let f = configFlag { return f }
+        if let f = agent.configFile {
+            lastAgentConfig.withLock { $0 = f }
+            return f
+        }
+        if let f = lastAgentConfig.withLock({ $0 }) { return f }
+        for f in [inspector.journal.stateDir + "/worker.env", "/etc/ffrtmp/worker.env"] where FileIO.exists(f) { return f }
+        return nil
     }
+
+    /// What adopting with the agent down would apply, for the orphan dialog: the worker.env
+    /// defaults (WRAPPER_DEFAULT_*), where they come from, or why adoption cannot go ahead.
+    public func adoptLimits(_ agent: AgentMonitor.State) -> AdoptLimits {
+        if case .connected = agent.link {
+            return AdoptLimits(summary: "the agent's WRAPPER_DEFAULT_* limits", hasLimits: true, source: "the agent decides")
+        }
+        let file = configFile(agent)
+        let source = file.map { "worker.env " + $0 } ?? "no worker.env found (--config, the agent's, STATE_DIR/worker.env, /etc/ffrtmp/worker.env)"
+        do {
+            let node = try nodeOperations(agent)
+            let summary = ConsoleCollector.limits(node.config.defaultConstraints)
+            return AdoptLimits(summary: summary, hasLimits: summary != "none", source: source)
+        } catch {
+            return AdoptLimits(summary: "none", hasLimits: false, source: source,
+                               problem: (error as? CustomStringConvertible)?.description ?? "\(error)")
+        }
+    }
+
+    /// Attach jobs this console watches (agent down): quitting asks first while there are any.
+    public var watchedCount: Int { watching.withLock { $0.count } }
 
     /// The worker settings the console falls back on when the agent is down (defaults when unreadable).
     public func workerConfig(_ agent: AgentMonitor.State) throws -> WorkerConfig {
@@ -153,8 +187,8 @@ public final class ConsoleOperations: @unchecked Sendable {
             switch action {
             case let .launch(l): return (ControlOp.launchTest.rawValue, "duration=\(l.durationSeconds)s cpu=\(l.cpuMax ?? "default") memory_mb=\(l.memoryMaxMB.map(String.init) ?? "default")")
             case let .setWrapper(on): return (ControlOp.setWrapper.rawValue, on ? "on" : "off")
-            case let .adopt(o): return ("adopt", (o.jobID.map { "job " + $0 + " " } ?? "") + "pgid \(o.pgid)")
-            case let .kill(id): return (ControlOp.kill.rawValue, id)
+            case let .adopt(o, unlimited): return ("adopt", (o.jobID.map { "job " + $0 + " " } ?? "") + "pgid \(o.pgid)" + (unlimited ? " no-limits" : ""))
+            case let .kill(ids): return (ControlOp.kill.rawValue, ids.joined(separator: ","))
             case .quit, .scanOrphans: return ("", nil)
             }
         }()
@@ -213,14 +247,26 @@ public final class ConsoleOperations: @unchecked Sendable {
             }
             return Outcome(ok: true, message: "WRAPPER_ENABLED=\(on ? "true" : "false") saved to \(file); the agent is down and applies it when it starts",
                            wrapperEnabled: on)
-        case let .adopt(o):
+        case let .adopt(o, unlimited):
             try checkStillOrphaned(o)
             let newID: JobID
             if connected {
                 newID = try JobID(try agentCall(ControlRequest(op: .attach, pgid: o.pgid), as: JobReply.self).job)
             } else {
-                // The agent's adoption, with its check that every member is one of AUTO_ATTACH_TARGETS.
-                newID = try nodeOperations(agent).adopt(pgid: o.pgid).jobID
+                // The agent's adoption, with its check that every member is one of
+                // AUTO_ATTACH_TARGETS (skipped for a journal orphan's own processes).
+                var node = try nodeOperations(agent)
+                if unlimited {
+                    node.config.defaultConstraints = WireConstraints()
+                } else if ConsoleCollector.limits(node.config.defaultConstraints) == "none" {
+                    throw FFRTMPError.invalidField(field: "limits", value: "none",
+                                                   expected: "WRAPPER_DEFAULT_* limits in worker.env, or A to adopt without limits")
+                }
+                var own: Set<Int32> = []
+                if o.kind == .job, let old = o.jobID, let cg = try? inspector.journal.spec(try JobID(old)).cgroup {
+                    own = Set(inspector.driver.members(cg))
+                }
+                newID = try node.adopt(pgid: o.pgid, ownedBy: own).jobID
                 watching.withLock { _ = $0.insert(newID) }
             }
             var msg = "adopted pgid \(o.pgid) as job \(newID)" + (connected ? " (the agent watches it)" : " (agent down: this console watches it until it quits)")
@@ -242,10 +288,22 @@ public final class ConsoleOperations: @unchecked Sendable {
                 }
             }
             return Outcome(ok: true, message: msg)
-        case let .kill(raw):
-            let out = try JobKiller(inspector: inspector).kill(try JobID(raw), graceSeconds: 10, requestedBy: actor)
-            return Outcome(ok: true, message: "killed \(raw): \(out.status.state.rawValue)" + (out.escalated ? " (SIGKILL after the grace period)" : "")
-                           + out.notes.map { "; " + $0 }.joined())
+        case let .kill(ids):
+            // One after the other: each gets its own grace period, and one failure does not
+            // stop the rest; the message says what became of each.
+            var parts: [String] = []
+            var allOK = true
+            for raw in ids {
+                do {
+                    let out = try JobKiller(inspector: inspector).kill(try JobID(raw), graceSeconds: 10, requestedBy: actor)
+                    parts.append("killed \(raw): \(out.status.state.rawValue)" + (out.escalated ? " (SIGKILL after the grace period)" : "")
+                                 + out.notes.map { "; " + $0 }.joined())
+                } catch {
+                    allOK = false
+                    parts.append("kill \(raw) failed: " + ((error as? CustomStringConvertible)?.description ?? "\(error)"))
+                }
+            }
+            return Outcome(ok: allOK, message: parts.joined(separator: " · "))
         case .quit, .scanOrphans:
             return Outcome(ok: true, message: "")
         }

@@ -21,25 +21,32 @@ public struct Frame: Equatable, Sendable {
     public var lines: [ScreenLine]
     /// The first visible row after keeping the selection on screen; the caller stores it back.
     public var scroll: Int
+    /// The detail or log view's first line after clamping (nil without one); stored back too.
+    public var overlayTop: Int?
     public var text: String { lines.map(\.text).joined(separator: "\n") }
 }
 
-/// UTF-8 box drawing and bars, or plain ASCII when the locale is not UTF-8.
+/// UTF-8 box drawing and bars, or plain ASCII when the locale is not UTF-8. Every glyph is
+/// one terminal cell wide, so widths computed by counting characters hold on both.
 public struct Glyphs: Sendable, Equatable {
     public var barFull: Character, barEmpty: Character
     public var ok: String, fail: String, unknown: String
     public var h: Character, v: Character, tl: Character, tr: Character, bl: Character, br: Character
-    public var ellipsis: Character, dot: String, arrows: String
+    public var ellipsis: Character, dot: String, arrows: String, neq: String, tag: Character, down: String, up: String
 
     public static let utf8 = Glyphs(barFull: "█", barEmpty: "░", ok: "✓", fail: "✗", unknown: "?",
-                                    h: "─", v: "│", tl: "┌", tr: "┐", bl: "└", br: "┘", ellipsis: "…", dot: " · ", arrows: "↑↓")
+                                    h: "─", v: "│", tl: "┌", tr: "┐", bl: "└", br: "┘", ellipsis: "…", dot: " · ", arrows: "↑↓",
+                                    neq: "≠", tag: "*", down: "↓", up: "↑")
     public static let ascii = Glyphs(barFull: "#", barEmpty: ".", ok: "ok", fail: "X", unknown: "?",
-                                     h: "-", v: "|", tl: "+", tr: "+", bl: "+", br: "+", ellipsis: "~", dot: " | ", arrows: "up/dn")
+                                     h: "-", v: "|", tl: "+", tr: "+", bl: "+", br: "+", ellipsis: "~", dot: " | ", arrows: "up/dn",
+                                     neq: "!=", tag: "*", down: "v", up: "^")
+
+    public var isASCII: Bool { self == .ascii }
 }
 
 public enum ColumnID: String, CaseIterable, Sendable {
     case job = "JOB", mode = "MODE", state = "STATE", pid = "PID", cpu = "CPU%/LIM", mem = "MEM/LIMIT"
-    case thr = "THR", oom = "OOM", sla = "SLA", age = "AGE", progress = "PROGRESS"
+    case outcome = "OUTCOME", sla = "SLA", age = "AGE", thr = "THR", oom = "OOM", psi = "PSI", progress = "PROGRESS"
 }
 
 public struct Column: Equatable, Sendable {
@@ -49,30 +56,32 @@ public struct Column: Equatable, Sendable {
     public var priority: Int
     public var rightAligned: Bool
 
-    /// Display order, left to right.
+    /// Display order, left to right. At 80 columns JOB, STATE, CPU, MEM, OUTCOME, SLA and AGE fit.
     public static let all: [Column] = [
         Column(id: .job, width: 12, priority: 0, rightAligned: false),
-        Column(id: .mode, width: 7, priority: 5, rightAligned: false),
+        Column(id: .mode, width: 6, priority: 7, rightAligned: false),
         Column(id: .state, width: 8, priority: 1, rightAligned: false),
-        Column(id: .pid, width: 7, priority: 7, rightAligned: true),
-        Column(id: .cpu, width: 14, priority: 3, rightAligned: false),
-        Column(id: .mem, width: 15, priority: 4, rightAligned: false),
-        Column(id: .thr, width: 4, priority: 8, rightAligned: true),
-        Column(id: .oom, width: 3, priority: 9, rightAligned: true),
-        Column(id: .sla, width: 3, priority: 2, rightAligned: false),
+        Column(id: .pid, width: 7, priority: 8, rightAligned: true),
+        Column(id: .cpu, width: 14, priority: 4, rightAligned: false),
+        Column(id: .mem, width: 15, priority: 5, rightAligned: false),
+        Column(id: .outcome, width: 13, priority: 2, rightAligned: false),
+        Column(id: .sla, width: 3, priority: 3, rightAligned: false),
         Column(id: .age, width: 5, priority: 6, rightAligned: true),
-        Column(id: .progress, width: 14, priority: 10, rightAligned: false),
+        Column(id: .thr, width: 4, priority: 10, rightAligned: true),
+        Column(id: .oom, width: 3, priority: 11, rightAligned: true),
+        Column(id: .psi, width: 5, priority: 9, rightAligned: true),
+        Column(id: .progress, width: 14, priority: 12, rightAligned: false),
     ]
     static let maxJobWidth = 26
 }
 
 public enum ConsoleView {
     /// The columns that fit in `width`, in display order; columns drop in priority order and
-    /// the JOB column takes what is left over (up to a limit).
-    public static func columns(width: Int) -> [Column] {
+    /// the JOB column takes what is left over (up to a limit). PSI only where it can be read.
+    public static func columns(width: Int, pressure: Bool = false) -> [Column] {
         var chosen: Set<ColumnID> = []
         var used = 0
-        for c in Column.all.sorted(by: { $0.priority < $1.priority }) {
+        for c in Column.all.sorted(by: { $0.priority < $1.priority }) where pressure || c.id != .psi {
             let need = c.width + (chosen.isEmpty ? 0 : 1)
             // Strictly by priority: once one does not fit, every lower one is dropped too.
             if used + need > width { break }
@@ -86,42 +95,43 @@ public enum ConsoleView {
         return cols
     }
 
+    /// The search and the filter look at the id, pid, command, state, mode and outcome.
+    public static func matches(_ j: ConsoleJob, _ needle: String) -> Bool {
+        if needle.isEmpty { return true }
+        return j.id.lowercased().contains(needle) || j.state.lowercased().contains(needle) || j.mode.lowercased().contains(needle)
+            || j.command.lowercased().contains(needle) || (j.pid.map { String($0) == needle } ?? false)
+            || j.shownOutcome.label.lowercased().contains(needle)
+    }
+
     /// The jobs the table shows, filtered and sorted.
     public static func visibleJobs(_ s: ConsoleSnapshot, _ ui: ConsoleUIState) -> [ConsoleJob] {
         let f = ui.filter.lowercased()
-        let jobs = f.isEmpty ? s.jobs : s.jobs.filter {
-            $0.id.lowercased().contains(f) || $0.mode.lowercased().contains(f) || $0.state.lowercased().contains(f)
-        }
-        return jobs.sorted { a, b in
+        var jobs = f.isEmpty ? s.jobs : s.jobs.filter { matches($0, f) }
+        if ui.hideEnded { jobs = jobs.filter { $0.live || $0.isProblem } }
+        // The rank is computed once per job, not once per comparison.
+        let keyed = jobs.map { ($0, $0.troubleRank) }
+        let sorted = keyed.sorted { x, y in
+            let (a, b) = (x.0, y.0)
             func newer() -> Bool { a.createdAtUnixNs != b.createdAtUnixNs ? a.createdAtUnixNs > b.createdAtUnixNs : a.id < b.id }
             switch ui.sort {
-            case .state:
-                let ra = stateRank(a), rb = stateRank(b)
-                return ra != rb ? ra < rb : newer()
+            case .problems:
+                return x.1 != y.1 ? x.1 < y.1 : newer()
             case .cpu:
-                let x = a.cpuPercent ?? -1, y = b.cpuPercent ?? -1
-                return x != y ? x > y : newer()
+                let p = a.cpuPercent ?? -1, q = b.cpuPercent ?? -1
+                return p != q ? p > q : newer()
             case .memory:
-                let x = a.memoryBytes ?? 0, y = b.memoryBytes ?? 0
-                return x != y ? x > y : newer()
+                let p = a.memoryBytes ?? 0, q = b.memoryBytes ?? 0
+                return p != q ? p > q : newer()
+            case .pressure:
+                let p = a.pressure?.worst ?? -1, q = b.pressure?.worst ?? -1
+                return p != q ? p > q : newer()
             case .age:
                 return a.createdAtUnixNs != b.createdAtUnixNs ? a.createdAtUnixNs < b.createdAtUnixNs : a.id < b.id
             case .id:
                 return a.id < b.id
             }
-        }
-    }
-
-    /// Live first; then the ones that need an operator (lost, failed); then the ended.
-    static func stateRank(_ j: ConsoleJob) -> Int {
-        switch j.state {
-        case "running": return 0
-        case "orphaned": return 1
-        case "starting": return 2
-        case "lost": return 3
-        case "failed", "never_started", "unreadable": return 4
-        default: return 5
-        }
+        }.map(\.0)
+        return ui.reverse ? sorted.reversed() : sorted
     }
 
     /// The selected job: the one with the selected id if it is still visible, else the first.
@@ -131,118 +141,202 @@ public enum ConsoleView {
         return 0
     }
 
-    public static let headerLines = 3
+    /// Header lines: four (with the host meters) from 20 lines up, else three.
+    public static func headerLines(height: Int) -> Int { height >= 20 ? 4 : 3 }
+
+    /// Table rows on screen (the page size for PgUp/PgDn).
+    public static func pageSize(_ ui: ConsoleUIState, width: Int, height: Int) -> Int {
+        max(1, height - headerLines(height: height) - 1 - bottomLines(ui, width: width).count)
+    }
+
+    public static let minWidth = 40, minHeight = 10
 
     public static func render(_ s: ConsoleSnapshot, _ ui: ConsoleUIState, width: Int, height: Int, glyphs g: Glyphs) -> Frame {
         var grid = Grid(width: max(0, width), height: max(0, height))
-        guard width >= 40, height >= 10 else {
-            grid.put(0, 0, "terminal too small (\(width)x\(height)); need at least 40x10", .bad)
-            return Frame(lines: grid.lines(), scroll: ui.scroll)
+        guard width >= minWidth, height >= minHeight else {
+            let text = "terminal too small (\(width)x\(height)); need at least \(minWidth)x\(minHeight)"
+            for (i, l) in wrap(text, max(1, width)).prefix(max(0, height)).enumerated() { grid.put(0, i, l, .bad) }
+            return Frame(lines: grid.lines(), scroll: ui.scroll, overlayTop: nil)
         }
-        header(s, ui, &grid, g)
-        let jobs = visibleJobs(s, ui)
-        let rowsTop = headerLines + 1, rowsHeight = height - rowsTop - 1
+        let top = headerLines(height: height)
+        header(s, ui, &grid, g, lines: top)
+        let bottom = bottomLines(ui, width: width, g)
+        let areaHeight = height - top - bottom.count
+        var overlayTop: Int?
         var scroll = ui.scroll
-        let sel = selectedIndex(jobs, ui)
-        if let i = sel {
-            scroll = min(max(0, scroll), max(0, jobs.count - rowsHeight))
-            if i < scroll { scroll = i }
-            if i >= scroll + rowsHeight { scroll = i - rowsHeight + 1 }
-        } else {
-            scroll = 0
-        }
-        if case let .detail(id) = ui.overlay {
-            detailPane(s, id: id, &grid, top: headerLines, height: height - headerLines - 1, g)
-        } else {
-            table(jobs, sel: sel, scroll: scroll, s, &grid, top: headerLines, rowsHeight: rowsHeight, g)
-        }
-        footer(ui, &grid, g)
         switch ui.overlay {
-        case .help: helpBox(ui, &grid, g)
-        case let .launch(form): launchBox(form, &grid, g)
-        case let .orphans(items, selected): orphanBox(items, selected, ui.readonly, &grid, g)
-        case let .confirmKill(id): killBox(s.jobs.first { $0.id == id }, id: id, &grid, g)
-        case .none, .detail, .filter: break
+        case let .detail(id, t):
+            overlayTop = detailPane(s, id: id, requestedTop: t, &grid, top: top, height: areaHeight, g)
+        case let .log(id, t, follow):
+            overlayTop = logPane(s, id: id, requestedTop: t, follow: follow, &grid, top: top, height: areaHeight, g)
+        default:
+            let jobs = visibleJobs(s, ui)
+            let rowsHeight = areaHeight - 1
+            let sel = selectedIndex(jobs, ui)
+            if let i = sel {
+                scroll = min(max(0, scroll), max(0, jobs.count - rowsHeight))
+                if i < scroll { scroll = i }
+                if i >= scroll + rowsHeight { scroll = i - rowsHeight + 1 }
+            } else {
+                scroll = 0
+            }
+            table(jobs, sel: sel, scroll: scroll, s, ui, &grid, top: top, rowsHeight: rowsHeight, g)
         }
-        return Frame(lines: grid.lines(), scroll: scroll)
+        for (i, l) in bottom.enumerated() {
+            let y = height - bottom.count + i
+            grid.fill(0, y, width, .normal)
+            grid.put(0, y, l.0, l.1)
+        }
+        switch ui.overlay {
+        case let .help(context): helpBox(context, ui.readonly, &grid, g)
+        case let .launch(form): launchBox(form, &grid, g)
+        case let .orphans(list): orphanBox(list, ui.readonly, s.nowUnixNs, &grid, g)
+        case let .confirmUnlimited(list): unlimitedBox(list, &grid, g)
+        case let .confirmKill(ids): killBox(ids, s, &grid, g)
+        case let .confirmWrapper(to): wrapperBox(to, s.header, &grid, g)
+        case let .confirmQuit(n): quitBox(n, &grid, g)
+        case let .message(text, isError): box(title: isError ? "Error" : "Note", body: wrap(text, width - 8).map { ($0, isError ? .bad : .normal) },
+                                               footer: "any key closes", &grid, g)
+        case .none, .detail, .log, .filter, .search: break
+        }
+        return Frame(lines: grid.lines(), scroll: scroll, overlayTop: overlayTop)
     }
 
     // MARK: header and footer
 
-    static func header(_ s: ConsoleSnapshot, _ ui: ConsoleUIState, _ grid: inout Grid, _ g: Glyphs) {
-        let h = s.header
-        var x = grid.put(0, 0, "ffrtmp", .title)
-        x = grid.put(x, 0, g.dot + h.host + g.dot + "cgroup " + h.cgroupVersion + g.dot, .normal)
-        let gov = "governance " + h.governance.rawValue + (h.governanceReason.map { " (\($0))" } ?? "")
-        x = grid.put(x, 0, gov, h.governance == .full ? .good : h.governance == .degraded ? .warn : .bad)
-        x = grid.put(x, 0, g.dot, .normal)
-        let wrapper = "WRAPPER_ENABLED=" + (h.wrapperEnabled.map { $0 ? "on" : "off" } ?? "?")
-        x = grid.put(x, 0, wrapper, .bold)
-        if ui.readonly { grid.put(x, 0, g.dot + "READ-ONLY", .warn) }
+    /// One header line from segments: the least important (highest number) go first when
+    /// the line is too narrow, so WRAPPER_ENABLED and the agent's state stay at 60 columns.
+    static func segmentLine(_ y: Int, _ segments: [(text: String, style: CellStyle, priority: Int)], _ grid: inout Grid, _ g: Glyphs) {
+        var keep = segments
+        func length(_ s: [(text: String, style: CellStyle, priority: Int)]) -> Int {
+            s.map(\.text.count).reduce(0, +) + max(0, s.count - 1) * g.dot.count
+        }
+        while length(keep) > grid.width, let worst = keep.indices.max(by: { keep[$0].priority < keep[$1].priority }), keep[worst].priority > 0 {
+            keep.remove(at: worst)
+        }
+        var x = 0
+        for (i, seg) in keep.enumerated() {
+            if i > 0 { x = grid.put(x, y, g.dot, .normal) }
+            x = grid.put(x, y, seg.text, seg.style)
+        }
+    }
 
+    static func header(_ s: ConsoleSnapshot, _ ui: ConsoleUIState, _ grid: inout Grid, _ g: Glyphs, lines: Int) {
+        let h = s.header
+        var l0: [(text: String, style: CellStyle, priority: Int)] = [("ffrtmp", .title, 0), (h.host, .normal, 6), ("cgroup " + h.cgroupVersion, .normal, 4)]
+        l0.append(("governance " + h.governance.rawValue + (h.governanceReason.map { " (\($0))" } ?? ""),
+                   h.governance == .full ? .good : h.governance == .degraded ? .warn : .bad, 3))
+        l0.append(("WRAPPER_ENABLED=" + (h.wrapperEnabled.map { $0 ? "on" : "off" } ?? "?"), .bold, 0))
+        if ui.readonly { l0.append(("READ-ONLY", .warn, 0)) }
+        segmentLine(0, l0, &grid, g)
+
+        var l1: [(text: String, style: CellStyle, priority: Int)] = []
         switch h.agent {
         case let .connected(node, master, registered, outbox):
-            x = grid.put(0, 1, "agent ", .normal)
-            x = grid.put(x, 1, master == nil ? "standalone" : "connected", .good)
-            x = grid.put(x, 1, " (node \(node))" + g.dot, .normal)
+            l1.append(("agent " + (master == nil ? "standalone" : "connected") + " (node \(node))", .good, 0))
             if let m = master {
-                x = grid.put(x, 1, "master " + m + " ", .normal)
-                x = grid.put(x, 1, registered ? "registered" : "not registered", registered ? .good : .warn)
-                x = grid.put(x, 1, g.dot, .normal)
+                l1.append(("master " + m + " " + (registered ? "registered" : "not registered"), registered ? .normal : .warn, 3))
             }
-            x = grid.put(x, 1, "outbox \(outbox)", outbox > 0 ? .warn : .normal)
+            l1.append(("outbox \(outbox)", outbox > 0 ? .warn : .normal, 4))
         case let .down(reason):
-            x = grid.put(0, 1, "agent ", .normal)
-            x = grid.put(x, 1, "down", .bad)
-            x = grid.put(x, 1, " (\(reason)); journal only", .normal)
+            l1.append(("agent down (\(reason)); journal only", .bad, 0))
         }
-        x = grid.put(x, 1, g.dot + "SLA uptime ", .normal)
         if let u = h.slaUptime {
-            grid.put(x, 1, percent1(u * 100) + " of \(h.slaFinished)", u >= 0.999 ? .good : u >= 0.99 ? .warn : .bad)
+            l1.append(("SLA uptime " + percent1(u * 100) + " of \(h.slaFinished)", u >= 0.999 ? .good : u >= 0.99 ? .warn : .bad, 2))
         } else {
-            grid.put(x, 1, "n/a (none finished)", .dim)
+            l1.append(("SLA uptime n/a (none finished)", .dim, 2))
         }
+        if !h.stateDir.isEmpty { l1.append(("state " + h.stateDir, .dim, 5)) }
+        if !h.cgroupParent.isEmpty { l1.append(("cgroups " + h.cgroupParent, .dim, 6)) }
+        segmentLine(1, l1, &grid, g)
+
+        if lines >= 4 { segmentLine(2, meterSegments(h, g), &grid, g) }
 
         let c = s.counts
-        x = grid.put(0, 2, "jobs: ", .normal)
-        x = grid.put(x, 2, "\(c.running) running", .normal)
-        x = grid.put(x, 2, g.dot, .normal)
-        x = grid.put(x, 2, "\(c.orphaned) orphaned", c.orphaned > 0 ? .warn : .normal)
-        x = grid.put(x, 2, g.dot, .normal)
-        x = grid.put(x, 2, "\(c.lost) lost", c.lost > 0 ? .bad : .normal)
-        x = grid.put(x, 2, g.dot, .normal)
-        x = grid.put(x, 2, "\(c.failed) failed", c.failed > 0 ? .bad : .normal)
-        x = grid.put(x, 2, g.dot + "sort: " + ui.sort.rawValue, .dim)
-        if !ui.filter.isEmpty || ui.overlay == .filter { grid.put(x, 2, g.dot + "filter: " + ui.filter, .dim) }
+        var l3: [(text: String, style: CellStyle, priority: Int)] = [("jobs: \(c.running) running", .normal, 0),
+                                                                    ("\(c.orphaned) orphaned", c.orphaned > 0 ? .warn : .normal, 0),
+                                                                    ("\(c.lost) lost", c.lost > 0 ? .bad : .normal, 0)]
+        if c.neverStarted > 0 { l3.append(("\(c.neverStarted) never started", .bad, 1)) }
+        if c.oom > 0 { l3.append(("\(c.oom) OOM", .bad, 1)) }
+        if c.exitNonZero > 0 { l3.append(("\(c.exitNonZero) exit" + g.neq + "0", .bad, 1)) }
+        if c.nearOOM > 0 { l3.append(("\(c.nearOOM) near OOM", .warn, 2)) }
+        if c.throttled > 0 { l3.append(("\(c.throttled) throttled", .warn, 2)) }
+        l3.append(("\(c.slaFailed) SLA-fail", c.slaFailed > 0 ? .bad : .normal, 1))
+        l3.append(("sort: " + ui.sort.rawValue + (ui.reverse ? " " + g.up : ""), .dim, 3))
+        if !ui.filter.isEmpty || ui.overlay == .filter { l3.append(("filter: " + ui.filter, .warn, 1)) }
+        if ui.hideEnded { l3.append(("ended hidden", .dim, 4)) }
+        if !ui.tagged.isEmpty { l3.append(("\(ui.tagged.count) tagged", .warn, 1)) }
+        segmentLine(lines - 1, l3, &grid, g)
     }
 
-    static func footer(_ ui: ConsoleUIState, _ grid: inout Grid, _ g: Glyphs) {
-        let y = grid.height - 1
-        if ui.overlay == .filter {
-            grid.put(0, y, "/" + ui.filter + "_   Enter keep · Esc clear", .bold)
-            return
+    static func meterSegments(_ h: ConsoleHeader, _ g: Glyphs) -> [(text: String, style: CellStyle, priority: Int)] {
+        let m = h.meters
+        var out: [(text: String, style: CellStyle, priority: Int)] = []
+        out.append(("host cpu " + (m.cpuPercent.map(pct) ?? "-") + " of \(m.cores) core" + (m.cores == 1 ? "" : "s"),
+                    (m.cpuPercent ?? 0) >= 90 * Double(m.cores) ? .warn : .normal, 0))
+        if let used = m.memoryUsedBytes, let total = m.memoryTotalBytes {
+            out.append(("mem " + bytes(used) + "/" + bytes(total), Double(used) >= 0.9 * Double(total) ? .bad : .normal, 1))
         }
+        if let l = m.load { out.append(("load " + [l.0, l.1, l.2].map { String(format2($0)) }.joined(separator: " "), .normal, 2)) }
+        if let p = m.pressure {
+            let text = "psi cpu " + (p.cpuSomeAvg10.map(oneDecimal) ?? "-") + " mem " + (p.memorySomeAvg10.map(oneDecimal) ?? "-") + " io " + (p.ioSomeAvg10.map(oneDecimal) ?? "-")
+            out.append((text, (p.worst ?? 0) >= 10 ? .warn : .normal, 3))
+        }
+        return out
+    }
+
+    static func format2(_ v: Double) -> String {
+        let c = Int((v * 100).rounded())
+        let frac = c % 100
+        return "\(c / 100)." + (frac < 10 ? "0" : "") + "\(frac)"
+    }
+
+    /// The lines under the table: the last action's outcome (wrapped, up to three lines), the
+    /// action in flight, and the key hints.
+    static func bottomLines(_ ui: ConsoleUIState, width: Int, _ g: Glyphs = .utf8) -> [(String, CellStyle)] {
+        var out: [(String, CellStyle)] = []
         if let m = ui.message {
-            grid.put(0, y, m.text, m.isError ? .bad : .good)
-            return
+            out += wrap(m.text, max(1, width)).prefix(3).map { ($0, m.isError ? .bad : .good) }
         }
-        grid.put(0, y, hints(ui, g), .dim)
+        if let b = ui.busy { out.append((b, .warn)) }
+        switch ui.overlay {
+        case .filter: out.append(("\\" + ui.filter + "_   Enter keep" + g.dot + "Esc clear", .bold))
+        case .search: out.append(("/" + ui.search + "_   F3 next match" + g.dot + "Enter keep" + g.dot + "Esc clear", .bold))
+        default:
+            out.append((KeyTable.footer(ui.overlay.context, readonly: ui.readonly, width: width, ascii: g.isASCII), .dim))
+        }
+        return out
     }
 
-    public static func hints(_ ui: ConsoleUIState, _ g: Glyphs) -> String {
-        if case .detail = ui.overlay { return "Esc back · x kill · q quit" }
-        var parts = [g.arrows + " move", "Enter detail", "/ filter", "s sort"]
-        if !ui.readonly { parts += ["n new", "w wrapper"] }
-        parts.append("a orphans")
-        if !ui.readonly { parts.append("x kill") }
-        parts += ["? help", "q quit"]
-        return parts.joined(separator: "  ")
+    /// Word-wraps `text` to `width` cells; words longer than a line are cut.
+    public static func wrap(_ text: String, _ width: Int) -> [String] {
+        guard width > 0 else { return [] }
+        var lines: [String] = []
+        var cur = ""
+        for word in text.split(separator: " ", omittingEmptySubsequences: false) {
+            var w = String(word)
+            if cur.isEmpty {
+                cur = w
+            } else if cur.count + 1 + w.count <= width {
+                cur += " " + w
+            } else {
+                lines.append(cur)
+                cur = w
+            }
+            while cur.count > width {
+                lines.append(String(cur.prefix(width)))
+                w = String(cur.dropFirst(width))
+                cur = w
+            }
+        }
+        if !cur.isEmpty || lines.isEmpty { lines.append(cur) }
+        return lines
     }
 
     // MARK: table
 
-    static func table(_ jobs: [ConsoleJob], sel: Int?, scroll: Int, _ s: ConsoleSnapshot, _ grid: inout Grid, top: Int, rowsHeight: Int, _ g: Glyphs) {
-        let cols = columns(width: grid.width)
+    static func table(_ jobs: [ConsoleJob], sel: Int?, scroll: Int, _ s: ConsoleSnapshot, _ ui: ConsoleUIState, _ grid: inout Grid, top: Int, rowsHeight: Int, _ g: Glyphs) {
+        let cols = columns(width: grid.width, pressure: s.header.pressureAvailable)
         var x = 0
         for c in cols {
             grid.put(x, top, pad(c.id.rawValue, c.width, right: c.rightAligned, g), .tableHeader)
@@ -254,19 +348,31 @@ public enum ConsoleView {
             grid.put(1, top + 1, s.jobs.isEmpty ? "no jobs in the journal; n launches a test transcode" : "no job matches the filter", .dim)
             return
         }
-        for row in 0..<rowsHeight {
+        for row in 0..<max(0, rowsHeight) {
             let i = scroll + row
             guard i < jobs.count else { break }
             let j = jobs[i], y = top + 1 + row
             let selected = i == sel
+            let tagged = ui.tagged.contains(j.id)
             var x = 0
             for c in cols {
-                let (text, style) = cell(c.id, j, s.nowUnixNs, c.width, g)
-                grid.put(x, y, pad(text, c.width, right: c.rightAligned, g, keepTail: c.id == .job), selected ? .selected : style)
+                var (text, style) = cell(c.id, j, s.nowUnixNs, c.width, g)
+                if c.id == .job && tagged { text = String(g.tag) + text }
+                grid.put(x, y, pad(text, c.width, right: c.rightAligned, g, keepTail: c.id == .job && !tagged), selected ? .selected : style)
                 x += c.width
                 if x < grid.width { grid.put(x, y, " ", selected ? .selected : .normal); x += 1 }
             }
             if selected { grid.fill(x, y, grid.width - x, .selected) }
+        }
+    }
+
+    static func outcomeStyle(_ k: OutcomeKind) -> CellStyle {
+        switch k {
+        case .healthy: return .normal
+        case .ok: return .good
+        case .starting, .nearOOM, .throttled, .orphaned: return .warn
+        case .killed, .detached: return .dim
+        default: return .bad
         }
     }
 
@@ -284,21 +390,31 @@ public enum ConsoleView {
         case .pid: return (j.pid.map(String.init) ?? "-", .normal)
         case .cpu:
             guard let p = j.cpuPercent else { return ("-", .dim) }
-            let text = pct(p) + "/" + (j.cpuLimitPercent.map(pct) ?? "max")
+            // "!" marks a limit changed under the job: the cgroup's value is shown, not the spec's.
+            let text = pct(p) + "/" + (j.cpuLimitPercent.map(pct) ?? "max") + (j.cpuLimitAskedPercent != nil ? "!" : "")
             let ratio = j.cpuLimitPercent.map { p / $0 }
             return (padRight(text, width - 5) + " " + bar(ratio, 4, g), (ratio ?? 0) >= 0.9 ? .warn : .normal)
         case .mem:
+            let limit = (j.memoryLimitBytes.map(bytes) ?? "max") + (j.memoryLimitAskedBytes != nil ? "!" : "")
+            // Adopted on v1: the processes' memory stays charged where it was, the cgroup's figure is not theirs.
+            if j.memoryNotCharged && j.live { return ("n/c/" + limit, .warn) }
             guard let m = j.memoryBytes else { return ("-", .dim) }
             let swap = j.swapBytes.flatMap { $0 > 0 ? "+" + bytes($0) + "sw" : nil } ?? ""
-            let text = bytes(m) + swap + "/" + (j.memoryLimitBytes.map(bytes) ?? "max")
-            let ratio = j.memoryLimitBytes.map { Double(m) / Double(max($0, 1)) }
+            let text = bytes(m) + swap + "/" + limit
+            let ratio = j.memoryLimitBytes.map { Double(m &+ (j.swapBytes ?? 0)) / Double(max($0, 1)) }
             return (padRight(text, width - 5) + " " + bar(ratio, 4, g), (ratio ?? 0) >= 0.9 ? .bad : .normal)
+        case .outcome:
+            let o = j.shownOutcome
+            return (o.label.isEmpty ? "" : o.label, outcomeStyle(o.kind))
         case .thr:
             guard let t = j.throttledPercent else { return ("-", .dim) }
             return (pct(t), t >= 50 ? .warn : .normal)
         case .oom:
             guard let o = j.oomKills else { return ("-", .dim) }
             return (String(o), o > 0 ? .bad : .normal)
+        case .psi:
+            guard let p = j.pressure?.worst else { return ("-", .dim) }
+            return (oneDecimal(p), p >= 40 ? .bad : p >= 10 ? .warn : .normal)
         case .sla:
             guard let ok = j.sla else { return (g.unknown, .dim) }
             return ok ? (g.ok, .good) : (g.fail, .bad)
@@ -307,7 +423,7 @@ public enum ConsoleView {
             var parts: [String] = []
             if let f = j.fps { parts.append(f < 100 ? oneDecimal(f) + "fps" : "\(Int(f.rounded()))fps") }
             if let sp = j.speed { parts.append(sp) }
-            if parts.isEmpty, !j.live, let o = j.outcome { return (o, .dim) }
+            if parts.isEmpty, !j.live, let n = j.note { return (n, .dim) }
             return (parts.isEmpty ? "-" : parts.joined(separator: " "), .normal)
         }
     }

@@ -36,6 +36,16 @@ public struct CgroupUsage: Codable, Equatable, Sendable {
     public var tasks: Int?
     /// Swap in use (v2 memory.swap.current; v1 memsw.usage minus usage). nil: not accounted.
     public var swapCurrentBytes: UInt64?
+    /// The CPU quota the cgroup enforces now, in percent of one core (v2 cpu.max, v1
+    /// cpu.cfs_quota_us over cpu.cfs_period_us); nil: no quota. Read from the cgroup, not the
+    /// spec: the cgroup is the truth, the spec only what was asked for.
+    public var cpuLimitPercent: Double?
+    /// Pressure stall information of the job's own cgroup (v2 only; nil on v1 or without PSI).
+    public var pressure: CgroupPressure?
+    /// Bytes read and written by the job's processes to block devices (v2 io.stat; v1
+    /// blkio.throttle.io_service_bytes), summed over devices. Full `usage` only.
+    public var ioReadBytes: UInt64?
+    public var ioWriteBytes: UInt64?
 
     public init() {}
 
@@ -43,7 +53,48 @@ public struct CgroupUsage: Codable, Equatable, Sendable {
         case cpuUsageNanoseconds = "cpu_usage_ns", cpuPeriods = "cpu_periods", cpuThrottledPeriods = "cpu_throttled_periods"
         case cpuThrottledNanoseconds = "cpu_throttled_ns", memoryCurrentBytes = "memory_current_bytes"
         case memoryPeakBytes = "memory_peak_bytes", memoryLimitBytes = "memory_limit_bytes", oomKillCount = "oom_kill_count", tasks
-        case swapCurrentBytes = "swap_current_bytes"
+        case swapCurrentBytes = "swap_current_bytes", cpuLimitPercent = "cpu_limit_percent", pressure
+        case ioReadBytes = "io_read_bytes", ioWriteBytes = "io_write_bytes"
+    }
+}
+
+/// A cgroup's `cpu.pressure`, `memory.pressure` and `io.pressure` "some avg10": the share of
+/// the last 10 s in which at least one of its tasks stalled waiting for that resource, in
+/// percent. Per job, which no host-wide meter (htop's) shows.
+public struct CgroupPressure: Codable, Equatable, Sendable {
+    public var cpuSomeAvg10: Double?
+    public var memorySomeAvg10: Double?
+    public var ioSomeAvg10: Double?
+
+    public init(cpuSomeAvg10: Double? = nil, memorySomeAvg10: Double? = nil, ioSomeAvg10: Double? = nil) {
+        self.cpuSomeAvg10 = cpuSomeAvg10
+        self.memorySomeAvg10 = memorySomeAvg10
+        self.ioSomeAvg10 = ioSomeAvg10
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case cpuSomeAvg10 = "cpu_some_avg10", memorySomeAvg10 = "memory_some_avg10", ioSomeAvg10 = "io_some_avg10"
+    }
+
+    /// The largest of the three: the column the console sorts by.
+    public var worst: Double? { [cpuSomeAvg10, memorySomeAvg10, ioSomeAvg10].compactMap { $0 }.max() }
+
+    /// "some avg10=1.23 avg60=... total=..." -> 1.23 (the "some" line of a PSI file).
+    public static func someAvg10(_ text: String) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix("some ") {
+            for field in line.split(separator: " ") where field.hasPrefix("avg10=") {
+                return Double(field.dropFirst(6)).flatMap { $0.isFinite && $0 >= 0 ? $0 : nil }
+            }
+        }
+        return nil
+    }
+
+    /// The three files of a v2 cgroup dir (or the host's /proc/pressure); nil when none is readable.
+    public static func read(dir: String) -> CgroupPressure? {
+        let p = CgroupPressure(cpuSomeAvg10: FileIO.readIfExists(dir + "/cpu.pressure").flatMap(someAvg10),
+                               memorySomeAvg10: FileIO.readIfExists(dir + "/memory.pressure").flatMap(someAvg10),
+                               ioSomeAvg10: FileIO.readIfExists(dir + "/io.pressure").flatMap(someAvg10))
+        return p.cpuSomeAvg10 == nil && p.memorySomeAvg10 == nil && p.ioSomeAvg10 == nil ? nil : p
     }
 }
 
@@ -89,7 +140,8 @@ public protocol CgroupDriver: Sendable {
     func usage(_ cg: JobCgroup) -> CgroupUsage
     /// What changes from second to second (CPU time, throttling, memory in use, OOM kills):
     /// fewer files than `usage`, for callers that poll every job every second (the console).
-    /// Limits, peak memory and task counts are left nil.
+    /// The limits are read too (they can be changed under a running job); peak memory, task
+    /// counts and IO bytes are left nil.
     func liveUsage(_ cg: JobCgroup) -> CgroupUsage
     /// Pids in the job cgroup (any hierarchy: membership is the same in each).
     func members(_ cg: JobCgroup) -> [Int32]

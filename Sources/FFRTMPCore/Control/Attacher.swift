@@ -55,7 +55,8 @@ public struct Attacher: Sendable {
             creation = c
             var degraded = c.degraded
             // Before the move: the memory the processes already use must follow them to count.
-            if let why = driver.chargeOnMove(c.cgroup), constraints.memoryMaxMB != nil { degraded.append(why) }
+            let notCharged = driver.chargeOnMove(c.cgroup)
+            if let why = notCharged, constraints.memoryMaxMB != nil { degraded.append(why) }
             if requireGovernance && !degraded.isEmpty {
                 throw FFRTMPError.governanceUnavailable(reason: degraded.joined(separator: "; ") + " (and --require-governance is set)")
             }
@@ -65,6 +66,7 @@ public struct Attacher: Sendable {
                                                       reason: degraded.isEmpty ? nil : degraded.joined(separator: "; ")),
                                createdAtUnixNs: Clock.realtimeNanoseconds(), adopted: adopted)
             if case let .pgid(pgid) = target { spec.adoptedPGID = pgid }
+            spec.memoryNotCharged = notCharged
             try journal.writeSpec(spec)
             if let me = ProcessIdentity.current(own) { try journal.writeSupervisor(jobID, me) }
             let leader = procs[0]

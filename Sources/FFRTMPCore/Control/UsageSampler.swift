@@ -17,11 +17,18 @@ public struct UsageSampler: Sendable {
         public var oomKills: UInt64?
         public var tasks: Int?
         public var swapCurrentBytes: UInt64?
+        /// The CPU limit the job asked for (its spec), when it differs from `cpuLimitPercent`
+        /// (read from the cgroup): someone changed the cgroup under the job.
+        public var cpuLimitAskedPercent: Double?
+        public var pressure: CgroupPressure?
+        public var ioReadBytes: UInt64?
+        public var ioWriteBytes: UInt64?
 
         enum CodingKeys: String, CodingKey {
             case cpuPercent = "cpu_percent", cpuLimitPercent = "cpu_limit_percent", throttledPercent = "throttled_percent"
             case memoryCurrentBytes = "memory_current_bytes", memoryPeakBytes = "memory_peak_bytes"
             case memoryLimitBytes = "memory_limit_bytes", oomKills = "oom_kills", tasks, swapCurrentBytes = "swap_current_bytes"
+            case cpuLimitAskedPercent = "cpu_limit_asked_percent", pressure, ioReadBytes = "io_read_bytes", ioWriteBytes = "io_write_bytes"
         }
     }
 
@@ -70,7 +77,13 @@ public struct UsageSampler: Sendable {
         if elapsedNs >= 10_000_000, let p0 = a.cpuPeriods, let p1 = b.cpuPeriods, let t0 = a.cpuThrottledPeriods, let t1 = b.cpuThrottledPeriods, p1 > p0, t1 >= t0 {
             u.throttledPercent = Double(t1 - t0) / Double(p1 - p0) * 100
         }
-        u.cpuLimitPercent = (spec.constraintsApplied ?? spec.constraints).cpuMax.flatMap { try? ConstraintParser().parseCPUMax($0).percentOfOneCore }
+        // The limit in force is the cgroup's; the spec's is only what was asked for.
+        let asked = (spec.constraintsApplied ?? spec.constraints).cpuMax.flatMap { try? ConstraintParser().parseCPUMax($0).percentOfOneCore }
+        u.cpuLimitPercent = b.cpuLimitPercent
+        if let a = asked, b.cpuLimitPercent.map({ abs($0 - a) > 0.05 }) ?? true { u.cpuLimitAskedPercent = a }
+        u.pressure = b.pressure
+        u.ioReadBytes = b.ioReadBytes
+        u.ioWriteBytes = b.ioWriteBytes
         u.memoryCurrentBytes = b.memoryCurrentBytes
         u.memoryPeakBytes = b.memoryPeakBytes
         u.memoryLimitBytes = b.memoryLimitBytes

@@ -32,6 +32,10 @@ public struct JobSpec: Codable, Equatable, Sendable {
     /// attach --pgid: the process group adopted whole. Only then may a kill signal the group;
     /// a job adopted by --pid owns its cgroup's members and nothing else in the leader's group.
     public var adoptedPGID: Int32?
+    /// attach: why the memory the adopted processes already used stays charged to their old
+    /// cgroup (nil: it moved with them). The job's memory figures then count only what they
+    /// allocated since: screens say "not charged" instead of showing a number that is too low.
+    public var memoryNotCharged: String?
 
     public init(jobID: JobID, mode: JobMode, argv: [String], constraints: WireConstraints, constraintsApplied: WireConstraints? = nil,
                 timeoutSeconds: Double? = nil,
@@ -52,6 +56,7 @@ public struct JobSpec: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case jobID = "job_id", mode, argv, constraints, constraintsApplied = "constraints_applied", timeoutSeconds = "timeout_seconds", cgroup, governance
         case createdAtUnixNs = "created_at_unix_ns", adopted, runAs = "run_as", adoptedPGID = "adopted_pgid"
+        case memoryNotCharged = "memory_not_charged"
     }
 
     /// Whether a kill may signal the workload's process group: a job we started owns its group

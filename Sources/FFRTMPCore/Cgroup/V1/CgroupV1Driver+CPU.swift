@@ -24,6 +24,23 @@ extension CgroupV1Driver {
             u.cpuPeriods = st["nr_periods"]
             u.cpuThrottledPeriods = st["nr_throttled"]
             u.cpuThrottledNanoseconds = st["throttled_time"]
+            // cfs_quota_us is -1 without a quota (readUInt does not parse it: nil).
+            if let q = CgroupFS.readUInt(d + "/cpu.cfs_quota_us"), let p = CgroupFS.readUInt(d + "/cpu.cfs_period_us"), p > 0 {
+                u.cpuLimitPercent = Double(q) * 100 / Double(p)
+            }
         }
+    }
+
+    /// blkio.throttle.io_service_bytes: "MAJ:MIN Read N" / "MAJ:MIN Write N" per device.
+    func readIO(_ cg: JobCgroup, into u: inout CgroupUsage) {
+        guard let d = cg.dir("blkio"), let text = FileIO.readIfExists(d + "/blkio.throttle.io_service_bytes") else { return }
+        var r: UInt64 = 0, w: UInt64 = 0
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard f.count == 3, let v = UInt64(f[2]) else { continue }
+            if f[1] == "Read" { r &+= v } else if f[1] == "Write" { w &+= v }
+        }
+        u.ioReadBytes = r
+        u.ioWriteBytes = w
     }
 }

@@ -47,6 +47,7 @@ public struct CgroupV1Driver: CgroupDriver {
         readCPU(cg, into: &u)
         readMemory(cg, into: &u)
         readPids(cg, into: &u)
+        readIO(cg, into: &u)
         return u
     }
 
@@ -55,6 +56,7 @@ public struct CgroupV1Driver: CgroupDriver {
         readCPU(cg, into: &u)
         if let d = cg.dir("memory") {
             u.memoryCurrentBytes = CgroupFS.readUInt(d + "/memory.usage_in_bytes")
+            if let l = CgroupFS.readUInt(d + "/memory.limit_in_bytes"), l < Self.unlimitedThreshold { u.memoryLimitBytes = l }
             u.oomKillCount = CgroupFS.readKeyed(d + "/memory.oom_control")["oom_kill"]
             if let both = CgroupFS.readUInt(d + "/memory.memsw.usage_in_bytes"), let ram = u.memoryCurrentBytes {
                 u.swapCurrentBytes = both > ram ? both - ram : 0

@@ -14,5 +14,24 @@ extension CgroupV2Driver {
         u.cpuPeriods = st["nr_periods"]
         u.cpuThrottledPeriods = st["nr_throttled"]
         u.cpuThrottledNanoseconds = st["throttled_usec"].map { $0 * 1000 }
+        // "max 100000" (no quota) does not parse: nil.
+        if let f = FileIO.readIfExists(dir + "/cpu.max")?.split(whereSeparator: { $0 == " " || $0 == "\n" }), f.count == 2,
+           let q = UInt64(f[0]), let p = UInt64(f[1]), p > 0 {
+            u.cpuLimitPercent = Double(q) * 100 / Double(p)
+        }
+    }
+
+    /// io.stat: "MAJ:MIN rbytes=N wbytes=N rios=N ..." per device.
+    func readIO(_ dir: String, into u: inout CgroupUsage) {
+        guard let text = FileIO.readIfExists(dir + "/io.stat") else { return }
+        var r: UInt64 = 0, w: UInt64 = 0
+        for line in text.split(separator: "\n") {
+            for f in line.split(separator: " ") {
+                if f.hasPrefix("rbytes="), let v = UInt64(f.dropFirst(7)) { r &+= v }
+                if f.hasPrefix("wbytes="), let v = UInt64(f.dropFirst(7)) { w &+= v }
+            }
+        }
+        u.ioReadBytes = r
+        u.ioWriteBytes = w
     }
 }

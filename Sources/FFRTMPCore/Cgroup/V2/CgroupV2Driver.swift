@@ -131,6 +131,18 @@ public struct CgroupV2Driver: CgroupDriver {
         readCPU(d, into: &u)
         readMemory(d, into: &u)
         readPids(d, into: &u)
+        readIO(d, into: &u)
+        u.pressure = CgroupPressure.read(dir: d)
+        return u
+    }
+
+    public func liveUsage(_ cg: JobCgroup) -> CgroupUsage {
+        var u = CgroupUsage()
+        guard let d = cg.dir("unified") else { return u }
+        readCPU(d, into: &u)
+        readMemory(d, into: &u)
+        u.memoryPeakBytes = nil
+        u.pressure = CgroupPressure.read(dir: d)
         return u
     }
 
