@@ -249,11 +249,11 @@ final class Loop {
     func start(_ action: ConsoleAction) {
         let label: String
         switch action {
-        case let .kill(ids): label = "killing " + (ids.count == 1 ? ids[0] : "\(ids.count) jobs") + " (TERM, then KILL after 10 s)…"
-        case .launch: label = "launching a test transcode…"
-        case let .setWrapper(on): label = "setting WRAPPER_ENABLED=\(on)…"
-        case let .adopt(o, _): label = "adopting pgid \(o.pgid)…"
-        default: label = "working…"
+        case let .kill(ids): label = "killing " + (ids.count == 1 ? ids[0] : "\(ids.count) jobs") + " (TERM, then KILL after 10 s)..."
+        case .launch: label = "launching a test transcode..."
+        case let .setWrapper(on): label = "setting WRAPPER_ENABLED=\(on)..."
+        case let .adopt(o, _): label = "adopting pgid \(o.pgid)..."
+        default: label = "working..."
         }
         let busy = pending.label.withLock { cur -> String? in
             if let c = cur { return c }

@@ -5,7 +5,7 @@
  * write output) so a test can assert on exactly that.
  *
  *   exit N | sleep SEC [CODE] | spin SEC | alloc MB [HOLD_SEC] | signal SIG
- *   escape SEC [PSEC] | stubborn SEC | cat FILE | print N
+ *   escape SEC [PSEC] | stubborn SEC | cat FILE | print N | drip N SEC
  *
  * Run under the name "stubborn-ffmpeg" (a symlink), whatever its arguments, it is an engine
  * that ignores SIGTERM and sleeps 120 s: an agent's FFMPEG_PATH for tests of the kill's grace
@@ -42,6 +42,7 @@ static const char usage_text[] =
     "                       the parent PSEC (default SEC)\n"
     "  stubborn SEC         ignore SIGTERM and sleep SEC\n"
     "  cat FILE             copy FILE to stdout\n"
+    "  drip N SEC           write N lines to stderr, then one every SEC until killed\n"
     "  print N              print 'line 1'..'line N' to stdout and 'err 1'..'err N' to stderr\n";
 
 __attribute__((noreturn, format(printf, 1, 2))) static void usage(const char *fmt, ...)
@@ -265,6 +266,21 @@ static int mode_print(long n)
     return 0;
 }
 
+/* N lines to stderr at once, then one more every SEC until killed: a workload whose log grows. */
+static int mode_drip(long n, double sec)
+{
+    long i = 1;
+    for (; i <= n; i++)
+        fprintf(stderr, "err %ld\n", i);
+    fflush(stderr);
+    for (;; i++) {
+        sleep_seconds(sec);
+        fprintf(stderr, "err %ld\n", i);
+        fflush(stderr);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode;
@@ -317,6 +333,10 @@ int main(int argc, char **argv)
     if (strcmp(mode, "print") == 0) {
         need_args(argc, 1, 1, mode);
         return mode_print(whole_arg("print N", argv[2], 0, LONG_MAX));
+    }
+    if (strcmp(mode, "drip") == 0) {
+        need_args(argc, 2, 2, mode);
+        return mode_drip(whole_arg("drip N", argv[2], 0, LONG_MAX), seconds_arg("drip SEC", argv[3]));
     }
     usage("unknown mode '%s'", mode);
 }

@@ -62,7 +62,7 @@ extension ConsoleView {
     static func detailPane(_ s: ConsoleSnapshot, id: String, requestedTop: Int, _ grid: inout Grid, top: Int, height: Int, _ g: Glyphs) -> Int {
         guard let d = s.detail, d.id == id else {
             title(top, "Job " + id, &grid)
-            grid.put(1, top + 1, "reading the journal…", .dim)
+            grid.put(1, top + 1, "reading the journal" + String(g.ellipsis), .dim)
             return requestedTop == Int.max ? Int.max : requestedTop
         }
         let lines = detailLines(s, d, width: grid.width, g)
@@ -137,13 +137,15 @@ extension ConsoleView {
         for (i, o) in list.items.enumerated() {
             let sel = i == list.selected
             let what = o.kind == .job ? "job " + (o.jobID ?? "?") + " (shim gone)" : "group " + o.command + " (no ffrtmp cgroup)"
-            let pids = o.pids.prefix(6).map(String.init).joined(separator: ",") + (o.pids.count > 6 ? ",…" : "")
+            let pids = o.pids.prefix(6).map(String.init).joined(separator: ",") + (o.pids.count > 6 ? "," + String(g.ellipsis) : "")
             body.append(((sel ? "> " : "  ") + what + "  pgid \(o.pgid)  pids " + pids, sel ? .selected : .normal))
             var facts: [String] = []
             if let a = o.ageSeconds { facts.append("age " + age(Int64(a * 1e9))) }
             if let c = o.cpuPercent { facts.append("cpu " + pct(c)) }
             let cmd = o.commandLine.isEmpty ? o.command : o.commandLine
-            body.append((pad("    " + (facts.isEmpty ? "" : facts.joined(separator: " ") + "  ") + cmd, inner, right: false, g), .dim))
+            // The whole command line (up to three lines): candidates often differ only at its end.
+            let text = (facts.isEmpty ? "" : facts.joined(separator: " ") + "  ") + cmd
+            for l in wrap(text, inner - 4).prefix(3) { body.append(("    " + l, .dim)) }
         }
         body.append(("", .normal))
         if let p = list.limits.problem {

@@ -303,7 +303,8 @@ public enum ConsoleView {
         case .filter: out.append(("\\" + ui.filter + "_   Enter keep" + g.dot + "Esc clear", .bold))
         case .search: out.append(("/" + ui.search + "_   F3 next match" + g.dot + "Enter keep" + g.dot + "Esc clear", .bold))
         default:
-            out.append((KeyTable.footer(ui.overlay.context, readonly: ui.readonly, width: width, ascii: g.isASCII), .dim))
+            // One cell short: the terminal's bottom-right cell is never written (it would scroll).
+            out.append((KeyTable.footer(ui.overlay.context, readonly: ui.readonly, width: width - 1, ascii: g.isASCII), .dim))
         }
         return out
     }
