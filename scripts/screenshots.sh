@@ -42,13 +42,15 @@ pids+=($!)
 for _ in $(seq 50); do [ -S "$state/agent.sock" ] && break; sleep 0.1; done
 
 # Real work: two test transcodes through the agent, one tighter job from the CLI,
-# a finished job, a failed one, an orphan and an ungoverned ffmpeg.
+# a finished job, a failed one, an OOM-killed one, an orphan and an ungoverned ffmpeg.
 "$bin/ffrtmp" ctl '{"op":"launch_test","duration_seconds":600,"cpu_max":"80000 100000","memory_max_mb":384}' >/dev/null
 "$bin/ffrtmp" ctl '{"op":"launch_test","duration_seconds":600,"cpu_max":"30000 100000","memory_max_mb":256}' >/dev/null
 "$bin/ffrtmp" run --detach --job-id cam-lobby --cpu-percent 40 --memory-max-mb 200 -- /usr/bin/ffmpeg -nostdin -hide_banner -loglevel error \
   -progress "file:$state/jobs/cam-lobby/progress" -re -f lavfi -i testsrc2=size=320x240:rate=25 -t 600 -c:v libx264 -preset ultrafast -f null - >/dev/null
 "$bin/ffrtmp" run --job-id vod-ok -- /usr/bin/ffmpeg -nostdin -hide_banner -loglevel error -f lavfi -i testsrc=size=160x120:rate=10 -t 1 -f null - >/dev/null
 "$bin/ffrtmp" run --job-id vod-bad-input -- /usr/bin/ffmpeg -nostdin -hide_banner -loglevel error -i "$work/missing.mp4" -f null - >/dev/null 2>&1 || true
+# An OOM kill: a workload that wants 300 MB under a 32 MB limit.
+"$bin/ffrtmp" run --job-id vod-oom --memory-max-mb 32 -- "$bin/ffrtmp-testload" alloc 300 >/dev/null 2>&1 || true
 "$bin/ffrtmp" run --detach --job-id cam-dock -- /usr/bin/ffmpeg -nostdin -hide_banner -loglevel error -re -f lavfi -i testsrc=size=320x240:rate=25 \
   -t 600 -f null - >/dev/null
 kill -KILL "$(cut -d' ' -f1 "$state/jobs/cam-dock/shim.pid")"
@@ -77,7 +79,10 @@ shot console-main
 tmux -L "$sock" send-keys -t c / cam-lobby Enter Enter
 sleep 2
 shot console-detail
-tmux -L "$sock" send-keys -t c Escape Escape a
+tmux -L "$sock" send-keys -t c l
+sleep 2
+shot console-log
+tmux -L "$sock" send-keys -t c Escape Escape Escape a
 sleep 1
 shot console-orphans
 tmux -L "$sock" send-keys -t c Escape '?'

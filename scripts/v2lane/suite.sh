@@ -336,6 +336,34 @@ check_console() {
 }
 check "the console in tmux (120x40) shows a running job with its v2 CPU limit (screen saved as docs/v2/console-v2.txt)" check_console
 
+# Per-job pressure: a CPU-bound job held at 20% of a core stalls on its quota most of the
+# time, which its own cpu.pressure records; the console's PSI column (v2 only) shows it. The
+# console runs with LANG=C so the screen is ASCII and columns are found by byte offset.
+check_console_psi() {
+  new_state
+  FF run --detach --cgroup-parent /v2t-con --job-id psijob --cpu-max "20000 100000" -- "$TL" spin 40 >/dev/null || { f "run failed"; return; }
+  tmux -L v2 new-session -d -x 200 -y 50 "env TERM=tmux-256color LANG=C LC_ALL=C FFRTMP_STATE_DIR=$S FFRTMP_CONSOLE=$FFRTMP_CONSOLE $BIN/ffrtmp console --readonly --cgroup-parent /v2t-con"
+  local screen="" i hdr="" row="" end psi=""
+  for i in $(seq 1 60); do
+    screen=$(tmux -L v2 capture-pane -p -t 0 2>/dev/null)
+    hdr=$(grep -m1 "OUTCOME" <<<"$screen" || true); row=$(grep -m1 "psijob" <<<"$screen" || true)
+    if [ -n "$hdr" ] && [ -n "$row" ] && grep -q PSI <<<"$hdr"; then
+      # PSI is right-aligned in 5 cells: the value ends where the header's "PSI" ends.
+      end=$(awk -v h="$hdr" 'BEGIN { print index(h, "PSI") + 2 }')
+      psi=$(printf '%s' "${row:end-5:5}" | tr -d ' ')
+      awk -v p="$psi" 'BEGIN { exit !(p + 0 > 0) }' && break
+    fi
+    sleep 0.5
+  done
+  printf '%s\n' "$screen" > "$OUT/console-v2-psi.txt"
+  local pressure; pressure=$(cat "$CG/v2t-con/psijob/cpu.pressure" 2>&1 | head -1)
+  tmux -L v2 kill-server 2>/dev/null
+  FF kill --cgroup-parent /v2t-con psijob --grace 1 >/dev/null
+  grep -q PSI <<<"$hdr" || { f "no PSI column on v2; header: $hdr"; return; }
+  awk -v p="$psi" 'BEGIN { exit !(p + 0 > 0) }' || f "the PSI cell of a job held at 20% was '$psi' (want > 0); its cpu.pressure: $pressure"
+}
+check "the console's PSI column shows cpu pressure > 0 for a CPU-bound job under a 20% quota (screen saved as docs/v2/console-v2-psi.txt)" check_console_psi
+
 # ------------------------------------------------------------------ cleanup
 check_cleanup() {
   local left d why=""; left=$(find $CG/v2t-* -mindepth 1 -type d 2>/dev/null)
