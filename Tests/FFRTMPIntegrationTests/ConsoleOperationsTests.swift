@@ -198,4 +198,38 @@ final class ConsoleOperationsTests: IntegrationTestCase {
         XCTAssertFalse(refused.ok)
         XCTAssertTrue(refused.message.contains("worker.env \(env) is not safe") && refused.message.contains("mode 666"), refused.message)
     }
+
+    /// The collector re-reads a running job's limits only after a write to their files: the
+    /// job is watched (so its limits are carried over between refreshes), and a limit written
+    /// in cgroupfs still shows at the next snapshot, with the asked-for value kept beside it.
+    func testLimitsWrittenInCgroupfsReachTheNextSnapshotThroughTheWatch() throws {
+        XCTAssertEqual(try h.ffrtmp(["run", "--detach", "--job-id", "lw-1", "--cpu-max", "50000 100000", "--memory-max-mb", "64", "--",
+                                     h.testload, "sleep", "300"]).status, 0)
+        let driver = try CgroupDriverFactory.make(environment: h.environment, parentFlag: nil)
+        let inspector = JobInspector(journal: JobJournal(stateDir: h.stateDir), driver: driver)
+        let c = ConsoleCollector(inspector: inspector, governance: GovernanceProbe.probe(driver, v2Root: nil), host: "box")
+        func job() -> ConsoleJob? { c.snapshot(agent: .down(reason: "x"), wrapperEnabled: nil, detailFor: nil).jobs.first { $0.id == "lw-1" } }
+        XCTAssertEqual(job()?.memoryLimitBytes, 64 << 20)
+        XCTAssertEqual(job()?.cpuLimitPercent, 50)
+        XCTAssertEqual(c.limitWatchedJobs, 1, "the job's limit files are watched")
+        let cg = try XCTUnwrap(try inspector.journal.spec(JobID("lw-1")).cgroup)
+        let files = driver.limitFiles(cg)
+        XCTAssertFalse(files.isEmpty)
+        if let mem = files.first(where: { $0.hasSuffix("/memory.limit_in_bytes") }), let quota = files.first(where: { $0.hasSuffix("/cpu.cfs_quota_us") }) {
+            try String(48 << 20).write(toFile: mem, atomically: false, encoding: .utf8)
+            try "20000".write(toFile: quota, atomically: false, encoding: .utf8)
+        } else {
+            throw XCTSkip("skipped: not a v1 driver (the v2 driver reads its limits every refresh)")
+        }
+        let j = try XCTUnwrap(job())
+        XCTAssertEqual(j.memoryLimitBytes, 48 << 20)
+        XCTAssertEqual(j.memoryLimitAskedBytes, 64 << 20)
+        XCTAssertEqual(j.cpuLimitPercent, 20)
+        XCTAssertEqual(j.cpuLimitAskedPercent, 50)
+        // Nothing written since: the carried values stay (no stale reset to the spec's).
+        XCTAssertEqual(job()?.memoryLimitBytes, 48 << 20)
+        _ = try h.ffrtmp(["kill", "lw-1", "--grace", "1"])
+        _ = job()
+        XCTAssertEqual(c.limitWatchedJobs, 0, "an ended job is no longer watched")
+    }
 }

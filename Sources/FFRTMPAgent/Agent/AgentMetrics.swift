@@ -20,6 +20,7 @@ public final class AgentMetrics: @unchecked Sendable {
     static let unreadable = "unreadable"
     var compliant = 0.0, total = 0.0
     var perJob: [String: (cpu: Gauge, mem: Gauge, throttled: Gauge)] = [:]
+    var perJobPressure: [String: [Gauge]] = [:]
 
     public init() {
         active = registry.makeGauge(name: "ffrtmp_active_jobs", help: "Jobs this agent is running now.")
@@ -63,6 +64,15 @@ public final class AgentMetrics: @unchecked Sendable {
         if let c = u.cpuUsageNanoseconds { g.cpu.set(Double(c) / 1e9) }
         if let m = u.memoryCurrentBytes { g.mem.set(Double(m)) }
         if let t = u.cpuThrottledNanoseconds { g.throttled.set(Double(t) / 1e9) }
+        // Per-job PSI (cgroup v2 only): the share of the last 10 s the job stalled on each resource.
+        if let p = u.pressure {
+            let gauges = perJobPressure[job] ?? ["cpu", "memory", "io"].map {
+                registry.makeGauge(name: "ffrtmp_job_pressure_some_avg10_percent", labels: [("job_id", job), ("resource", $0)],
+                                   help: "Share of the last 10 s in which some task of a running job stalled on the resource (cgroup v2 PSI).")
+            }
+            perJobPressure[job] = gauges
+            for (g, v) in zip(gauges, [p.cpuSomeAvg10, p.memorySomeAvg10, p.ioSomeAvg10]) { if let v { g.set(v) } }
+        }
     }
 
     /// Per-job series go when the job ends, so the scrape never shows a finished job as live.
@@ -71,5 +81,6 @@ public final class AgentMetrics: @unchecked Sendable {
         registry.unregisterGauge(g.cpu)
         registry.unregisterGauge(g.mem)
         registry.unregisterGauge(g.throttled)
+        for p in perJobPressure.removeValue(forKey: job) ?? [] { registry.unregisterGauge(p) }
     }
 }

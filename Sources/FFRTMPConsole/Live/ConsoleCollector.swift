@@ -20,6 +20,9 @@ public final class ConsoleCollector {
     var rows: [JobID: Row] = [:]
     let watch: JournalWatch
     let meters = HostMeterReader()
+    let limitWatch = LimitWatch()
+    /// Live jobs whose limit files are watched (inotify), not re-read every refresh.
+    public var limitWatchedJobs: Int { limitWatch.watchedJobs }
 
     public init(inspector: JobInspector, governance: GovernanceProbe, host: String = ConsoleCollector.hostname()) {
         self.inspector = inspector
@@ -33,6 +36,7 @@ public final class ConsoleCollector {
     public func snapshot(agent: AgentLink, wrapperEnabled: Bool?, detailFor detailID: String?) -> ConsoleSnapshot {
         let now = Clock.realtimeNanoseconds(), mono = Clock.monotonicNanoseconds()
         let seen = watch.poll()
+        limitWatch.drain()
         var jobs: [ConsoleJob] = []
         jobs.reserveCapacity(seen.count)
         var next: [JobID: Row] = [:]
@@ -56,6 +60,8 @@ public final class ConsoleCollector {
                 jobs.append(r.job)
             }
         }
+        // Jobs gone from the journal stop being watched.
+        for id in rows.keys where next[id] == nil { limitWatch.forget(id) }
         rows = next
         var header = ConsoleHeader(
             host: host, cgroupVersion: governance.version.rawValue,
@@ -78,7 +84,22 @@ public final class ConsoleCollector {
     func row(_ st: JobStatus, previous: Row?, mono: Int64) -> Row {
         var cur: CgroupUsage?
         if st.state.isLive, let cg = st.spec.cgroup {
-            cur = previous?.usage != nil ? inspector.driver.liveUsage(cg) : inspector.driver.usage(cg)
+            if let before = previous?.usage {
+                // Limits are re-read after a write to their files (LimitWatch), else carried over.
+                let readLimits = limitWatch.takeDirty(st.spec.jobID)
+                var u = inspector.driver.liveUsage(cg, readLimits: readLimits)
+                if !readLimits {
+                    u.cpuLimitPercent = before.cpuLimitPercent
+                    u.memoryLimitBytes = before.memoryLimitBytes
+                }
+                cur = u
+            } else {
+                // Watch first, then read: a write between the two is seen at the next refresh.
+                limitWatch.watch(st.spec.jobID, files: inspector.driver.limitFiles(cg))
+                cur = inspector.driver.usage(cg)
+            }
+        } else if previous?.usage != nil {
+            limitWatch.forget(st.spec.jobID)
         }
         var rates: UsageSampler.Usage?
         if let cur {

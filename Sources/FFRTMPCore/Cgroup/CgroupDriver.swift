@@ -143,6 +143,12 @@ public protocol CgroupDriver: Sendable {
     /// The limits are read too (they can be changed under a running job); peak memory, task
     /// counts and IO bytes are left nil.
     func liveUsage(_ cg: JobCgroup) -> CgroupUsage
+    /// `liveUsage` without the limit files when `readLimits` is false: for a caller that
+    /// learns of limit changes from `limitFiles` (inotify) and keeps the last values.
+    func liveUsage(_ cg: JobCgroup, readLimits: Bool) -> CgroupUsage
+    /// The files a limit of `cg` is changed through (a write to one is the only way to change
+    /// it); empty when the driver cannot say, and the caller then reads limits every time.
+    func limitFiles(_ cg: JobCgroup) -> [String]
     /// Pids in the job cgroup (any hierarchy: membership is the same in each).
     func members(_ cg: JobCgroup) -> [Int32]
     /// Moves a whole process (all threads) into the job cgroup in every hierarchy.
@@ -168,6 +174,8 @@ public protocol CgroupDriver: Sendable {
 
 extension CgroupDriver {
     public func liveUsage(_ cg: JobCgroup) -> CgroupUsage { usage(cg) }
+    public func liveUsage(_ cg: JobCgroup, readLimits: Bool) -> CgroupUsage { liveUsage(cg) }
+    public func limitFiles(_ cg: JobCgroup) -> [String] { [] }
 
     public func chargeOnMove(_ cg: JobCgroup) -> String? { nil }
 

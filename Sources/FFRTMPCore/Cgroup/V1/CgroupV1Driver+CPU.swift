@@ -17,7 +17,7 @@ extension CgroupV1Driver {
         return []
     }
 
-    func readCPU(_ cg: JobCgroup, into u: inout CgroupUsage) {
+    func readCPU(_ cg: JobCgroup, into u: inout CgroupUsage, limits: Bool = true) {
         if let d = cg.dir("cpuacct") { u.cpuUsageNanoseconds = CgroupFS.readUInt(d + "/cpuacct.usage") }
         if let d = cg.dir("cpu") {
             let st = CgroupFS.readKeyed(d + "/cpu.stat")
@@ -25,7 +25,7 @@ extension CgroupV1Driver {
             u.cpuThrottledPeriods = st["nr_throttled"]
             u.cpuThrottledNanoseconds = st["throttled_time"]
             // cfs_quota_us is -1 without a quota (readUInt does not parse it: nil).
-            if let q = CgroupFS.readUInt(d + "/cpu.cfs_quota_us"), let p = CgroupFS.readUInt(d + "/cpu.cfs_period_us"), p > 0 {
+            if limits, let q = CgroupFS.readUInt(d + "/cpu.cfs_quota_us"), let p = CgroupFS.readUInt(d + "/cpu.cfs_period_us"), p > 0 {
                 u.cpuLimitPercent = Double(q) * 100 / Double(p)
             }
         }

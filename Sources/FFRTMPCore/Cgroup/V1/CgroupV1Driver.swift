@@ -51,12 +51,19 @@ public struct CgroupV1Driver: CgroupDriver {
         return u
     }
 
-    public func liveUsage(_ cg: JobCgroup) -> CgroupUsage {
+    public func liveUsage(_ cg: JobCgroup) -> CgroupUsage { liveUsage(cg, readLimits: true) }
+
+    public func limitFiles(_ cg: JobCgroup) -> [String] {
+        [cg.dir("cpu").map { $0 + "/cpu.cfs_quota_us" }, cg.dir("cpu").map { $0 + "/cpu.cfs_period_us" },
+         cg.dir("memory").map { $0 + "/memory.limit_in_bytes" }].compactMap { $0 }
+    }
+
+    public func liveUsage(_ cg: JobCgroup, readLimits: Bool) -> CgroupUsage {
         var u = CgroupUsage()
-        readCPU(cg, into: &u)
+        readCPU(cg, into: &u, limits: readLimits)
         if let d = cg.dir("memory") {
             u.memoryCurrentBytes = CgroupFS.readUInt(d + "/memory.usage_in_bytes")
-            if let l = CgroupFS.readUInt(d + "/memory.limit_in_bytes"), l < Self.unlimitedThreshold { u.memoryLimitBytes = l }
+            if readLimits, let l = CgroupFS.readUInt(d + "/memory.limit_in_bytes"), l < Self.unlimitedThreshold { u.memoryLimitBytes = l }
             u.oomKillCount = CgroupFS.readKeyed(d + "/memory.oom_control")["oom_kill"]
             if let both = CgroupFS.readUInt(d + "/memory.memsw.usage_in_bytes"), let ram = u.memoryCurrentBytes {
                 u.swapCurrentBytes = both > ram ? both - ram : 0
