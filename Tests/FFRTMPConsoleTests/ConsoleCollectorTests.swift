@@ -20,7 +20,7 @@ final class ConsoleCollectorTests: XCTestCase {
     }
 
     func spec(_ id: String, ageSeconds: Int64 = 5) throws -> JobSpec {
-        JobSpec(jobID: try JobID(id), mode: .run, argv: ["/usr/bin/ffmpeg", "-i", "x"], constraints: WireConstraints(cpuMax: "50000 100000", memoryMaxMB: 256),
+        JobSpec(jobID: try JobID(id), mode: .run, argv: ["/usr/bin/ffmpeg", "-progress", "pipe:6", "-i", "x"], constraints: WireConstraints(cpuMax: "50000 100000", memoryMaxMB: 256),
                 cgroup: nil, governance: Governance(level: .full), createdAtUnixNs: Clock.realtimeNanoseconds() - ageSeconds * 1_000_000_000)
     }
 
@@ -52,7 +52,7 @@ final class ConsoleCollectorTests: XCTestCase {
         XCTAssertEqual(byID["ok-1"]?.outcome, JobOutcome(.ok, "ok"))
         XCTAssertEqual(byID["bad-exit"]?.outcome, JobOutcome(.exitNonZero, "exit 3"))
         XCTAssertEqual(byID["bad-exit"]?.mode, "run", "the mode names are ps's")
-        XCTAssertEqual(byID["bad-exit"]?.command, "/usr/bin/ffmpeg -i x")
+        XCTAssertEqual(byID["bad-exit"]?.command, "/usr/bin/ffmpeg -progress pipe:6 -i x")
         XCTAssertEqual(byID["gone"]?.outcome.kind, .lost)
         XCTAssertTrue(byID["gone"]?.isProblem ?? false)
         XCTAssertEqual(s.header.stateDir, dir)

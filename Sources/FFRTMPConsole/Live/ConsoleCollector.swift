@@ -106,7 +106,9 @@ public final class ConsoleCollector {
             let before = previous?.usage ?? cur
             rates = UsageSampler.rates(before, cur, elapsedNs: previous?.usage == nil ? 0 : Double(mono - (previous?.usageAtNs ?? mono)), spec: st.spec)
         }
-        return Row(job: Self.row(st, usage: rates, progress: st.state.isLive ? progress(st.spec.jobID) : nil), usage: cur, usageAtNs: mono)
+        // Only ffmpeg given -progress writes a progress file: the others cost no failed open.
+        let hasProgress = st.state.isLive && st.spec.argv.contains("-progress")
+        return Row(job: Self.row(st, usage: rates, progress: hasProgress ? progress(st.spec.jobID) : nil), usage: cur, usageAtNs: mono)
     }
 
     static func row(_ st: JobStatus, usage u: UsageSampler.Usage?, progress: [String: String]?) -> ConsoleJob {

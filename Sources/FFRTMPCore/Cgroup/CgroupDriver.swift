@@ -225,13 +225,13 @@ enum CgroupFS {
     }
 
     static func readUInt(_ path: String) -> UInt64? {
-        guard let t = FileIO.readIfExists(path) else { return nil }
+        guard let t = FileIO.readAttribute(path) else { return nil }
         return UInt64(t.trimmingCharacters(in: "\n").trimmingCharacters(in: " "))
     }
 
     /// "key value" files (cpu.stat, memory.events, memory.oom_control).
     static func readKeyed(_ path: String) -> [String: UInt64] {
-        guard let t = FileIO.readIfExists(path) else { return [:] }
+        guard let t = FileIO.readAttribute(path) else { return [:] }
         var out: [String: UInt64] = [:]
         for line in t.split(separator: "\n") {
             let kv = line.split(separator: " ")

@@ -35,6 +35,24 @@ public enum FileIO {
         try? read(path, noFollow: noFollow)
     }
 
+    /// A cgroupfs attribute file in one read(2): kernfs builds such a file's whole text in one
+    /// show() call and the first read returns all of it that fits, so a read shorter than the
+    /// buffer is the whole file and the read that would return 0 is saved (the console reads
+    /// a few of these per job per second). A full buffer falls back to reading until EOF.
+    public static func readAttribute(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        let text: String? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { chunk in
+            var n = Glibc.read(fd, chunk.baseAddress, 4096)
+            while n < 0 && errno == EINTR { n = Glibc.read(fd, chunk.baseAddress, 4096) }
+            guard n >= 0 else { return nil }
+            return n < 4096 ? String(decoding: UnsafeBufferPointer(rebasing: chunk[0..<n]), as: UTF8.self) : ""
+        }
+        close(fd)
+        if text == "" { return readIfExists(path) }
+        return text
+    }
+
     /// A small regular file's text, or nil: opened O_NONBLOCK (a FIFO never blocks the caller)
     /// and checked to be a regular file before anything is read.
     public static func readRegularFile(_ path: String, limit: Int = 1 << 16) -> String? {
