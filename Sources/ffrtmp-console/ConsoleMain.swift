@@ -96,6 +96,18 @@ enum ConsoleMain {
         }
         if let c = opts.config, !FileIO.exists(c) { fail("--config \(c): no such file", status: 2) }
         let inspector = JobInspector(journal: journal, driver: driver)
+        // Every live job's cgroup files are read every second: keep them open (OpenAttributes),
+        // within the soft file limit raised to the hard one, leaving room for everything else.
+        var nofile = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &nofile) == 0 {
+            let want = min(nofile.rlim_max, 65536)
+            if nofile.rlim_cur < want {
+                nofile.rlim_cur = want
+                _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &nofile)
+                _ = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &nofile)
+            }
+            CgroupFS.openAttributes = OpenAttributes(limit: Int(nofile.rlim_cur) - 256)
+        }
         let probe = GovernanceProbe.probe(driver, v2Root: env["FFRTMP_CGROUP_ROOT"].flatMap { $0.isEmpty ? nil : $0 })
         let collector = ConsoleCollector(inspector: inspector, governance: probe)
         let ops = ConsoleOperations(inspector: inspector, environment: env, configFile: opts.config)

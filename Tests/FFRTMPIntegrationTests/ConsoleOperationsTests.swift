@@ -232,4 +232,29 @@ final class ConsoleOperationsTests: IntegrationTestCase {
         _ = job()
         XCTAssertEqual(c.limitWatchedJobs, 0, "an ended job is no longer watched")
     }
+
+    /// A kept-open cgroup file read again at offset 0 shows the value as it is now (kernfs builds
+    /// it afresh), and once the cgroup is removed it reads as gone, not as the last value.
+    func testOpenAttributeFilesReadFreshValuesAndNothingOnceTheCgroupIsGone() throws {
+        XCTAssertEqual(try h.ffrtmp(["run", "--detach", "--job-id", "oa-1", "--memory-max-mb", "64", "--", h.testload, "sleep", "300"]).status, 0)
+        let driver = try CgroupDriverFactory.make(environment: h.environment, parentFlag: nil)
+        let cg = try XCTUnwrap(try JobJournal(stateDir: h.stateDir).spec(JobID("oa-1")).cgroup)
+        guard let file = driver.limitFiles(cg).first(where: { $0.hasSuffix("/memory.limit_in_bytes") }) else {
+            throw XCTSkip("skipped: not a v1 driver")
+        }
+        let cache = OpenAttributes(limit: 8)
+        XCTAssertEqual(cache.read(file)?.trimmingCharacters(in: .whitespacesAndNewlines), "\(64 << 20)")
+        XCTAssertEqual(cache.count, 1, "kept open")
+        try String(40 << 20).write(toFile: file, atomically: false, encoding: .utf8)
+        XCTAssertEqual(cache.read(file)?.trimmingCharacters(in: .whitespacesAndNewlines), "\(40 << 20)", "a fresh value through the same fd")
+        XCTAssertEqual(cache.count, 1)
+        XCTAssertEqual(try h.ffrtmp(["kill", "oa-1", "--grace", "1"]).status, 0)
+        XCTAssertTrue(h.waitUntil(10, "cgroup removed") { !FileManager.default.fileExists(atPath: file) })
+        XCTAssertNil(cache.read(file), "a removed cgroup's file reads as gone")
+        XCTAssertEqual(cache.count, 0)
+        // The limit is kept: past it files are read by path and not kept.
+        let small = OpenAttributes(limit: 0)
+        XCTAssertNotNil(small.read("/proc/self/stat"))
+        XCTAssertEqual(small.count, 0)
+    }
 }

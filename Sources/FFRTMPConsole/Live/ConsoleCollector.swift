@@ -100,6 +100,7 @@ public final class ConsoleCollector {
             }
         } else if previous?.usage != nil {
             limitWatch.forget(st.spec.jobID)
+            if let cg = st.spec.cgroup { for d in cg.uniqueDirs { CgroupFS.openAttributes?.forget(under: d) } }
         }
         var rates: UsageSampler.Usage?
         if let cur {

@@ -218,20 +218,32 @@ enum Swap {
 }
 
 /// Shared helpers for the concrete drivers.
-enum CgroupFS {
+public enum CgroupFS {
+    /// Set once at start by a process that polls usage every second (the console), before any
+    /// other thread reads cgroup files; nil everywhere else.
+    public nonisolated(unsafe) static var openAttributes: OpenAttributes?
+
+    static func attribute(_ path: String) -> String? {
+        if let cache = openAttributes {
+            // A file too long for one read falls back to reading by path.
+            return cache.read(path) ?? FileIO.readAttribute(path)
+        }
+        return FileIO.readAttribute(path)
+    }
+
     static func procs(_ dir: String) -> [Int32] {
         guard let text = FileIO.readIfExists(dir + "/cgroup.procs") else { return [] }
         return text.split(separator: "\n").compactMap { Int32($0) }
     }
 
     static func readUInt(_ path: String) -> UInt64? {
-        guard let t = FileIO.readAttribute(path) else { return nil }
+        guard let t = attribute(path) else { return nil }
         return UInt64(t.trimmingCharacters(in: "\n").trimmingCharacters(in: " "))
     }
 
     /// "key value" files (cpu.stat, memory.events, memory.oom_control).
     static func readKeyed(_ path: String) -> [String: UInt64] {
-        guard let t = FileIO.readAttribute(path) else { return [:] }
+        guard let t = attribute(path) else { return [:] }
         var out: [String: UInt64] = [:]
         for line in t.split(separator: "\n") {
             let kv = line.split(separator: " ")
