@@ -252,6 +252,17 @@ final class ConsoleOperationsTests: IntegrationTestCase {
         XCTAssertTrue(h.waitUntil(10, "cgroup removed") { !FileManager.default.fileExists(atPath: file) })
         XCTAssertNil(cache.read(file), "a removed cgroup's file reads as gone")
         XCTAssertEqual(cache.count, 0)
+        // /proc/PID/stat kept open: a reaped process reads as gone, never as its last state.
+        let null = open("/dev/null", O_WRONLY)
+        defer { close(null) }
+        let pid = try Sys.spawnLogged(path: "/bin/sleep", argv: ["sleep", "60"], stdout: null, stderr: null)
+        XCTAssertNotNil(cache.read("/proc/\(pid)/stat"))
+        XCTAssertEqual(cache.count, 1)
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        XCTAssertEqual(waitpid(pid, &status, 0), pid)
+        XCTAssertNil(cache.read("/proc/\(pid)/stat"))
+        XCTAssertEqual(cache.count, 0)
         // The limit is kept: past it files are read by path and not kept.
         let small = OpenAttributes(limit: 0)
         XCTAssertNotNil(small.read("/proc/self/stat"))

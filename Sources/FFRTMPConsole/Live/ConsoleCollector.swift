@@ -101,6 +101,7 @@ public final class ConsoleCollector {
         } else if previous?.usage != nil {
             limitWatch.forget(st.spec.jobID)
             if let cg = st.spec.cgroup { for d in cg.uniqueDirs { CgroupFS.openAttributes?.forget(under: d) } }
+            if let s = st.supervisor { CgroupFS.openAttributes?.forget(under: "\(ProcFS.root)/\(s.pid)") }
         }
         var rates: UsageSampler.Usage?
         if let cur {

@@ -1,8 +1,8 @@
 import Glibc
 import Synchronization
 
-/// Cgroup attribute files kept open, for a caller that reads the same files of every live job
-/// every second (the console): each later read is one pread(2) at offset 0, which makes
+/// Cgroup attribute files (and /proc/PID/stat) kept open, for a caller that reads the same
+/// files of every live job every second (the console): each later read is one pread(2) at offset 0, which makes
 /// kernfs build the text afresh, instead of an open (a path walk through kernfs, most of the
 /// console's CPU in `perf`), a read and a close. A file of a removed cgroup reads as an error
 /// (ENODEV): it is closed and opened again by path, so a cgroup made again under the same

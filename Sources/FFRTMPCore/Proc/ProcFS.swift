@@ -75,7 +75,11 @@ public enum ProcFS {
     public static let root = "/proc"
 
     public static func stat(_ pid: Int32) -> ProcStat? {
-        guard let text = FileIO.readIfExists("\(root)/\(pid)/stat") else { return nil }
+        let path = "\(root)/\(pid)/stat"
+        // Kept open where the caller opted in (the console checks every supervisor every
+        // second): a file of a process that is gone reads as an error, and a pid reused since is
+        // opened again by path, where its start time tells it apart.
+        guard let text = CgroupFS.openAttributes?.read(path) ?? FileIO.readIfExists(path) else { return nil }
         return ProcStat.parse(text)
     }
 
