@@ -277,6 +277,7 @@ final class ConsoleTests: IntegrationTestCase {
         XCTAssertEqual(try h.ffrtmp(["run", "--detach", "--job-id", "lim-1", "--cpu-max", "50000 100000", "--memory-max-mb", "64", "--",
                                      h.testload, "spin", "300"]).status, 0)
         XCTAssertEqual(try h.ffrtmp(["run", "--detach", "--job-id", "log-1", "--", h.testload, "drip", "200", "0.5"]).status, 0)
+        defer { for id in ["lim-1", "log-1"] { _ = try? h.ffrtmp(["kill", id, "--grace", "1"]) } }
         try startConsole(width: 80, height: 24)
         var s = waitScreen("every job listed") { s in ["oom-1", "exit-3", "lost-1", "lim-1", "log-1"].allSatisfy { s.contains($0) } }
         XCTAssertTrue(line(s, "oom-1").contains("OOM"), line(s, "oom-1"))
@@ -355,6 +356,5 @@ final class ConsoleTests: IntegrationTestCase {
         }
         try keys("Escape", "q")
         XCTAssertEqual(waitForExit("console exited on q"), 0)
-        for id in ["lim-1", "log-1"] { _ = try h.ffrtmp(["kill", id]) }
     }
 }
