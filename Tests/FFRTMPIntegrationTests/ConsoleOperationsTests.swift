@@ -1,3 +1,4 @@
+import FFRTMPAgent
 import FFRTMPConsole
 import FFRTMPCore
 import Foundation
@@ -267,5 +268,32 @@ final class ConsoleOperationsTests: IntegrationTestCase {
         let small = OpenAttributes(limit: 0)
         XCTAssertNotNil(small.read("/proc/self/stat"))
         XCTAssertEqual(small.count, 0)
+    }
+
+    /// The AUTO_ATTACH_TARGETS check is skipped only for a group whose every member is in the
+    /// journal orphan's own cgroup: one process from outside (here: every member, against a
+    /// set that does not hold it) and the group gets the full check and is refused, unmoved.
+    func testTargetCheckIsSkippedOnlyWhenEveryMemberIsTheOrphansOwn() throws {
+        let null = open("/dev/null", O_WRONLY)
+        defer { close(null) }
+        let pid = try Sys.spawnLogged(path: "/bin/sleep", argv: ["sleep", "60"], stdout: null, stderr: null)
+        spawned.append(pid)
+        let before = ProcFS.cgroups(pid)
+        let journal = JobJournal(stateDir: h.stateDir)
+        let driver = try CgroupDriverFactory.make(environment: h.environment, parentFlag: nil)
+        let node = NodeOperations(config: try WorkerConfig.load(file: "AUTO_ATTACH_TARGETS=ffmpeg\n", environment: [:]), configFile: nil,
+                                  journal: journal, driver: driver)
+        XCTAssertThrowsError(try node.adopt(pgid: pid, ownedBy: [pid &+ 1])) { e in
+            XCTAssertTrue("\(e)".contains("AUTO_ATTACH_TARGETS") && "\(e)".contains("sleep[\(pid)]"), "\(e)")
+        }
+        XCTAssertThrowsError(try node.adopt(pgid: pid), "no owner set: the full check")
+        XCTAssertEqual(ProcFS.cgroups(pid), before, "refused: not moved")
+        let spec = try node.adopt(pgid: pid, ownedBy: [pid])
+        XCTAssertNotEqual(ProcFS.cgroups(pid), before, "every member is the orphan's own: adopted")
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        XCTAssertEqual(waitpid(pid, &status, 0), pid)
+        spawned.removeAll { $0 == pid }
+        XCTAssertNotNil(try Attacher(journal: journal, driver: driver).finishIfEnded(spec), "the attach job is closed and its cgroup removed")
     }
 }

@@ -97,6 +97,23 @@ final class ConsoleTests: IntegrationTestCase {
         return code
     }
 
+    /// `ffrtmp console` on a pty of script(1) with TERM=`term`: its exit status and what it printed.
+    func consoleOnPTY(term: String) throws -> (status: Int32, text: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        p.arguments = ["-qec", h.binDir + "/ffrtmp console", "/dev/null"]
+        var env = h.environment
+        env["TERM"] = term
+        p.environment = env
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        return (p.terminationStatus, text)
+    }
+
     func auditActions() -> [String] {
         let text = h.read(h.stateDir + "/audit.log") ?? ""
         return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
@@ -231,34 +248,13 @@ final class ConsoleTests: IntegrationTestCase {
         XCTAssertTrue(bad.stderr.contains("invalid --interval \"0\": expected seconds from 0.2 to 60"), bad.stderr)
         // An unknown terminal type is named, not a crash: on a pty from script(1).
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "skipped: script(1) is not installed")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        p.arguments = ["-qec", h.binDir + "/ffrtmp console", "/dev/null"]
-        var env = h.environment
-        env["TERM"] = "no-such-terminal"
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 2, text)
-        XCTAssertTrue(text.contains("cannot use TERM=\"no-such-terminal\": unset or unknown to terminfo"), text)
+        let unknown = try consoleOnPTY(term: "no-such-terminal")
+        XCTAssertEqual(unknown.status, 2, unknown.text)
+        XCTAssertTrue(unknown.text.contains("cannot use TERM=\"no-such-terminal\": unset or unknown to terminfo"), unknown.text)
         // TERM=dumb cannot address the cursor: refused with the reason, status 2.
-        let d = Process()
-        d.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-        d.arguments = ["-qec", h.binDir + "/ffrtmp console", "/dev/null"]
-        env["TERM"] = "dumb"
-        d.environment = env
-        let dout = Pipe()
-        d.standardOutput = dout
-        d.standardInput = FileHandle.nullDevice
-        try d.run()
-        let dtext = String(decoding: dout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        d.waitUntilExit()
-        XCTAssertEqual(d.terminationStatus, 2, dtext)
-        XCTAssertTrue(dtext.contains("TERM=\"dumb\" cannot address the cursor"), dtext)
+        let dumb = try consoleOnPTY(term: "dumb")
+        XCTAssertEqual(dumb.status, 2, dumb.text)
+        XCTAssertTrue(dumb.text.contains("TERM=\"dumb\" cannot address the cursor"), dumb.text)
         let notty = try h.ffrtmp(["console"])
         XCTAssertEqual(notty.status, 2)
         XCTAssertTrue(notty.stderr.contains("needs a terminal"), notty.stderr)

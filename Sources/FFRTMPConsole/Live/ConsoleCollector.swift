@@ -260,7 +260,8 @@ public final class ConsoleCollector {
     static func processLine(_ pid: Int32, role: String?) -> String {
         guard let st = ProcFS.stat(pid) else { return "\(pid)  (gone)" }
         let started = startedAt(st.startTime).map { Clock.iso8601(unixNanoseconds: $0) } ?? "?"
-        let cmd = (FileIO.readIfExists("/proc/\(pid)/cmdline") ?? st.comm).split(separator: "\0").map(String.init).joined(separator: " ")
+        let line = commandLine(pid)
+        let cmd = line.isEmpty ? st.comm : line
         return "\(pid)  \(started)  " + (role.map { "[\($0)] " } ?? "") + String(cmd.prefix(120))
     }
 

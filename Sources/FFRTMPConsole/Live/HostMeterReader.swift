@@ -29,10 +29,7 @@ public final class HostMeterReader {
             let f = l.split(separator: " ").prefix(3).compactMap { Double($0) }
             if f.count == 3 { m.load = (f[0], f[1], f[2]) }
         }
-        m.pressure = CgroupPressure(cpuSomeAvg10: FileIO.readIfExists(root + "/pressure/cpu").flatMap(CgroupPressure.someAvg10),
-                                    memorySomeAvg10: FileIO.readIfExists(root + "/pressure/memory").flatMap(CgroupPressure.someAvg10),
-                                    ioSomeAvg10: FileIO.readIfExists(root + "/pressure/io").flatMap(CgroupPressure.someAvg10))
-        if m.pressure?.worst == nil { m.pressure = nil }
+        m.pressure = CgroupPressure.read(cpu: root + "/pressure/cpu", memory: root + "/pressure/memory", io: root + "/pressure/io")
         return m
     }
 

@@ -8,7 +8,7 @@ public enum ConsoleController {
         ui.message = nil
         let page = max(1, pageSize)
         switch ui.overlay {
-        case .help, .message:
+        case .help:
             ui.overlay = .none
             return nil
         case .filter:

@@ -127,7 +127,7 @@ public enum KeyTable {
         let entries = visible(context, readonly: readonly).filter { $0.hint != nil }
         func text(_ a: KeyAction) -> String { firstKey(a, ascii: ascii) + " " + a.hint! }
         let pinned = entries.filter { $0.command == .help || $0.command == .quit }.map(text)
-        var rest = entries.filter { $0.command != .help && $0.command != .quit }.sorted { $0.priority < $1.priority }
+        let rest = entries.filter { $0.command != .help && $0.command != .quit }.sorted { $0.priority < $1.priority }
         // Movement keys lead the footer when there is room for them.
         let arrows = (ascii ? "up/dn" : "↑↓") + " move"
         var chosen: [String] = []
@@ -137,7 +137,6 @@ public enum KeyTable {
             chosen.append(text(a))
             used += sep + text(a).count
         }
-        rest = []
         if used + sep + arrows.count <= width, context != .orphans { chosen.insert(arrows, at: 0) }
         return (chosen + pinned).joined(separator: "  ")
     }

@@ -442,8 +442,6 @@ public enum Overlay: Equatable, Sendable {
     case confirmKill(jobIDs: [String])
     case confirmWrapper(to: Bool)
     case confirmQuit(watching: Int)
-    /// A message too long for the bottom line.
-    case message(text: String, isError: Bool)
 
     /// The key context the overlay answers in.
     public var context: KeyContext {

@@ -32,14 +32,14 @@ public struct Glyphs: Sendable, Equatable {
     public var barFull: Character, barEmpty: Character
     public var ok: String, fail: String, unknown: String
     public var h: Character, v: Character, tl: Character, tr: Character, bl: Character, br: Character
-    public var ellipsis: Character, dot: String, arrows: String, neq: String, tag: Character, down: String, up: String
+    public var ellipsis: Character, dot: String, arrows: String, neq: String, tag: Character, up: String
 
     public static let utf8 = Glyphs(barFull: "█", barEmpty: "░", ok: "✓", fail: "✗", unknown: "?",
                                     h: "─", v: "│", tl: "┌", tr: "┐", bl: "└", br: "┘", ellipsis: "…", dot: " · ", arrows: "↑↓",
-                                    neq: "≠", tag: "*", down: "↓", up: "↑")
+                                    neq: "≠", tag: "*", up: "↑")
     public static let ascii = Glyphs(barFull: "#", barEmpty: ".", ok: "ok", fail: "X", unknown: "?",
                                      h: "-", v: "|", tl: "+", tr: "+", bl: "+", br: "+", ellipsis: "~", dot: " | ", arrows: "up/dn",
-                                     neq: "!=", tag: "*", down: "v", up: "^")
+                                     neq: "!=", tag: "*", up: "^")
 
     public var isASCII: Bool { self == .ascii }
 }
@@ -195,8 +195,6 @@ public enum ConsoleView {
         case let .confirmKill(ids): killBox(ids, s, &grid, g)
         case let .confirmWrapper(to): wrapperBox(to, s.header, &grid, g)
         case let .confirmQuit(n): quitBox(n, &grid, g)
-        case let .message(text, isError): box(title: isError ? "Error" : "Note", body: wrap(text, width - 8).map { ($0, isError ? .bad : .normal) },
-                                               footer: "any key closes", &grid, g)
         case .none, .detail, .log, .filter, .search: break
         }
         return Frame(lines: grid.lines(), scroll: scroll, overlayTop: overlayTop)

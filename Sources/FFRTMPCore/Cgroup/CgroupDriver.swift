@@ -91,9 +91,14 @@ public struct CgroupPressure: Codable, Equatable, Sendable {
 
     /// The three files of a v2 cgroup dir (or the host's /proc/pressure); nil when none is readable.
     public static func read(dir: String) -> CgroupPressure? {
-        let p = CgroupPressure(cpuSomeAvg10: FileIO.readIfExists(dir + "/cpu.pressure").flatMap(someAvg10),
-                               memorySomeAvg10: FileIO.readIfExists(dir + "/memory.pressure").flatMap(someAvg10),
-                               ioSomeAvg10: FileIO.readIfExists(dir + "/io.pressure").flatMap(someAvg10))
+        read(cpu: dir + "/cpu.pressure", memory: dir + "/memory.pressure", io: dir + "/io.pressure")
+    }
+
+    /// The three PSI files at these paths (the host's are /proc/pressure/{cpu,memory,io}).
+    public static func read(cpu: String, memory: String, io: String) -> CgroupPressure? {
+        let p = CgroupPressure(cpuSomeAvg10: FileIO.readIfExists(cpu).flatMap(someAvg10),
+                               memorySomeAvg10: FileIO.readIfExists(memory).flatMap(someAvg10),
+                               ioSomeAvg10: FileIO.readIfExists(io).flatMap(someAvg10))
         return p.cpuSomeAvg10 == nil && p.memorySomeAvg10 == nil && p.ioSomeAvg10 == nil ? nil : p
     }
 }

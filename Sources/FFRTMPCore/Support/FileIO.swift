@@ -42,15 +42,8 @@ public enum FileIO {
     public static func readAttribute(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
-        let text: String? = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4096) { chunk in
-            var n = Glibc.read(fd, chunk.baseAddress, 4096)
-            while n < 0 && errno == EINTR { n = Glibc.read(fd, chunk.baseAddress, 4096) }
-            guard n >= 0 else { return nil }
-            return n < 4096 ? String(decoding: UnsafeBufferPointer(rebasing: chunk[0..<n]), as: UTF8.self) : ""
-        }
-        close(fd)
-        if text == "" { return readIfExists(path) }
-        return text
+        defer { close(fd) }
+        return OpenAttributes.pread0(fd) ?? readIfExists(path)
     }
 
     /// A small regular file's text, or nil: opened O_NONBLOCK (a FIFO never blocks the caller)

@@ -126,22 +126,25 @@ public struct CgroupV2Driver: CgroupDriver {
     }
 
     public func usage(_ cg: JobCgroup) -> CgroupUsage {
-        var u = CgroupUsage()
-        guard let d = cg.dir("unified") else { return u }
-        readCPU(d, into: &u)
-        readMemory(d, into: &u)
+        guard let d = cg.dir("unified") else { return CgroupUsage() }
+        var u = changing(d)
         readPids(d, into: &u)
         readIO(d, into: &u)
-        u.pressure = CgroupPressure.read(dir: d)
         return u
     }
 
     public func liveUsage(_ cg: JobCgroup) -> CgroupUsage {
+        guard let d = cg.dir("unified") else { return CgroupUsage() }
+        var u = changing(d)
+        u.memoryPeakBytes = nil
+        return u
+    }
+
+    /// What changes from second to second: CPU, memory (limits included) and pressure.
+    func changing(_ d: String) -> CgroupUsage {
         var u = CgroupUsage()
-        guard let d = cg.dir("unified") else { return u }
         readCPU(d, into: &u)
         readMemory(d, into: &u)
-        u.memoryPeakBytes = nil
         u.pressure = CgroupPressure.read(dir: d)
         return u
     }
