@@ -118,9 +118,11 @@ extension Agent {
     func surveyJournal() -> [JobID: JobStatus] {
         var counts: [String: Int] = [:]
         var read: [JobID: JobStatus] = [:]
+        var groups: [Int32: JobID] = [:]
         for seen in journalWatch.poll() {
             switch seen.status {
             case var .success(st):
+                if st.exit == nil, let w = st.workload { groups[w.pgid] = seen.id }
                 if seen.fresh {
                     // First sight of an ended job nobody finished: record it, remove its cgroup.
                     let s = settler.settle(st)
@@ -136,6 +138,7 @@ extension Agent {
             }
         }
         metrics.journal(counts)
+        workloadGroups = groups
         return read
     }
 

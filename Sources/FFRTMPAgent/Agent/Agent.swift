@@ -50,6 +50,10 @@ public final class Agent {
     /// reload applies only this over worker.env, so the file's values are the ones in force.
     public var startupEnvironment: [String: String] = [:]
     var control: ControlSocket?
+    /// Auto-attach's settings, refusals and log memory (configureAutoAttach).
+    var autoAttach: AutoAttachRun?
+    /// Process groups that are running journal jobs' workloads, from the last survey.
+    var workloadGroups: [Int32: JobID] = [:]
     let notifier = SystemdNotifier(environment: ProcessEnvironment.current())
 
     /// Starts the /metrics and /health server (HOST, PORT, metrics text, health JSON): the
@@ -121,6 +125,7 @@ public final class Agent {
             return 1
         }
         readopt()
+        configureAutoAttach()
         if let session {
             // The session's first register carries the re-adopted jobs.
             _ = session.exchange(sessionView)
@@ -171,6 +176,7 @@ public final class Agent {
         }
         if let w = notifier.watchdogIntervalNs, now >= nextWatchdog { notifier.notify("WATCHDOG=1"); nextWatchdog = now + w }
         control?.drain(serve)
+        autoAttachIfDue(now)
         finishAttached()
         exchangeWithMaster()
     }
@@ -192,6 +198,7 @@ public final class Agent {
             }
             config = next
             media = nextMedia
+            configureAutoAttach()
             if nextMedia.user?.isRoot == true { logger.warning("JOB_USER=root: workloads run as root, with no confinement by user") }
             logger.info("reloaded \(file): wrapper_enabled=\(config.wrapperEnabled) job_user=\(nextMedia.user?.description ?? "-") media_roots=\(nextMedia.roots.listed)")
         } catch {

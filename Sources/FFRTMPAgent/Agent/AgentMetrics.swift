@@ -13,6 +13,8 @@ public final class AgentMetrics: @unchecked Sendable {
     let slaViolated: Counter
     let oomKills: Counter
     let rejected: Counter
+    let autoAttached: Counter
+    let autoAttachRefused: Counter
     /// One series per journal state, always present (0 when none), so an alert on
     /// `ffrtmp_jobs{state="lost"} > 0` never depends on a series appearing first.
     let jobsByState: [String: Gauge]
@@ -31,6 +33,9 @@ public final class AgentMetrics: @unchecked Sendable {
         slaViolated = registry.makeCounter(name: "ffrtmp_platform_sla_total", labels: [("compliant", "false")], help: "Finished jobs by platform SLA verdict.")
         oomKills = registry.makeCounter(name: "ffrtmp_oom_kills_total", help: "Jobs that had an OOM kill under their own memory limit.")
         rejected = registry.makeCounter(name: "ffrtmp_results_rejected_total", help: "Results the master refused for good (kept in outbox/rejected).")
+        autoAttached = registry.makeCounter(name: "ffrtmp_auto_attached_total", help: "Process groups auto-attach adopted (AUTO_ATTACH=true).")
+        autoAttachRefused = registry.makeCounter(name: "ffrtmp_auto_attach_refused_total",
+                                                 help: "Process groups auto-attach refused for good: by its settings, or an adoption that failed.")
         let reg = registry
         jobsByState = Dictionary(uniqueKeysWithValues: (JobState.allCases.map(\.rawValue) + [Self.unreadable]).map { state in
             (state, reg.makeGauge(name: "ffrtmp_jobs", labels: [("state", state)],

@@ -30,6 +30,12 @@ public struct WorkerConfig: Equatable, Sendable {
     public var autoAttach = false
     public var autoAttachTargets = ["ffmpeg", "gst-launch-1.0"]
     public var autoAttachMinAge = 30.0
+    public var autoAttachInterval = 10.0
+    /// AUTO_ATTACH_FROM: cgroup path prefixes; nil: AutoAttachPolicy.defaultFrom for the driver.
+    public var autoAttachFrom: [String]?
+    /// AUTO_ATTACH_USERS, resolved to uids when read; nil: any user.
+    public var autoAttachUsers: [UInt32]?
+    public var autoAttachDryRun = false
     /// The user every workload of the agent runs as. Never silently root: a missing user is a
     /// start-up error, and root must be written out (JOB_USER=root) and is warned about.
     public var jobUser = "ffrtmp-job"
@@ -122,8 +128,12 @@ public struct WorkerConfig: Equatable, Sendable {
         c.stateDir = try path("FFRTMP_STATE_DIR")
         c.cgroupParent = v["FFRTMP_CGROUP_PARENT"]
         c.autoAttach = try bool("AUTO_ATTACH") ?? c.autoAttach
-        if let t = v["AUTO_ATTACH_TARGETS"] { c.autoAttachTargets = t.split(separator: ",").map { $0.trimmingCharacters(in: " ") } }
+        if let t = v["AUTO_ATTACH_TARGETS"] { c.autoAttachTargets = try Self.commandList(t) }
         c.autoAttachMinAge = try num("AUTO_ATTACH_MIN_AGE", 0...86400) ?? c.autoAttachMinAge
+        c.autoAttachInterval = try num("AUTO_ATTACH_INTERVAL", 0.5...3600) ?? c.autoAttachInterval
+        if let f = v["AUTO_ATTACH_FROM"] { c.autoAttachFrom = try Self.cgroupPrefixes(f) }
+        if let u = v["AUTO_ATTACH_USERS"] { c.autoAttachUsers = try Self.users(u) }
+        c.autoAttachDryRun = try bool("AUTO_ATTACH_DRY_RUN") ?? c.autoAttachDryRun
         if let u = v["JOB_USER"] {
             guard !u.isEmpty, u.utf8.count <= 32, u.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }), u.first != "-" else {
                 throw Invalid(key: "JOB_USER", value: u, expected: "a user name (letters, digits, . _ -)")
@@ -182,6 +192,52 @@ public struct WorkerConfig: Equatable, Sendable {
         }
         if !found { lines.append("\(key)=\(value)") }
         try FileIO.writeAtomically(file, lines.joined(separator: "\n") + "\n")
+    }
+
+    /// The auto-attach settings as the scan applies them, for the driver in use.
+    public func autoAttachPolicy(_ version: CgroupVersion) -> AutoAttachPolicy {
+        AutoAttachPolicy(targets: autoAttachTargets, minAgeSeconds: autoAttachMinAge, intervalSeconds: autoAttachInterval,
+                         from: autoAttachFrom ?? AutoAttachPolicy.defaultFrom(version), users: autoAttachUsers, dryRun: autoAttachDryRun)
+    }
+
+    /// AUTO_ATTACH_TARGETS: command names as /proc/PID/comm shows them (at most 15 bytes, no
+    /// '/': a path never matches a comm, so it would silently match nothing).
+    static func commandList(_ raw: String) throws -> [String] {
+        let names = raw.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
+        let expected = "comma-separated command names as /proc/PID/comm shows them (1-15 bytes, no '/'), e.g. ffmpeg,gst-launch-1.0"
+        for n in names where n.utf8.count > 15 || n.contains("/") || n.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+            throw Invalid(key: "AUTO_ATTACH_TARGETS", value: n, expected: expected)
+        }
+        return names
+    }
+
+    /// AUTO_ATTACH_FROM: absolute cgroup paths, whole components, no '..' (trailing '/' dropped).
+    static func cgroupPrefixes(_ raw: String) throws -> [String] {
+        let items = raw.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
+        guard !items.isEmpty else {
+            throw Invalid(key: "AUTO_ATTACH_FROM", value: raw, expected: "comma-separated cgroup paths such as /user.slice,/system.slice/encoder.service")
+        }
+        return try items.map { item in
+            var p = item
+            while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+            let parts = p.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+            guard p.hasPrefix("/"), p == "/" || !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }),
+                  !p.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
+                throw Invalid(key: "AUTO_ATTACH_FROM", value: item, expected: "an absolute cgroup path without '.', '..' or '//', e.g. /user.slice or /system.slice/encoder.service")
+            }
+            return p
+        }
+    }
+
+    /// AUTO_ATTACH_USERS: user names or numeric uids; a name must exist when it is read.
+    static func users(_ raw: String) throws -> [UInt32] {
+        let items = raw.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
+        guard !items.isEmpty else { throw Invalid(key: "AUTO_ATTACH_USERS", value: raw, expected: "comma-separated user names or uids") }
+        return try items.map { item in
+            if let uid = UInt32(item) { return uid }
+            guard let pw = getpwnam(item) else { throw Invalid(key: "AUTO_ATTACH_USERS", value: item, expected: "a user that exists on this box, or a numeric uid") }
+            return pw.pointee.pw_uid
+        }
     }
 
     static func nodeID(_ raw: String?) throws -> String {

@@ -288,16 +288,7 @@ public final class ConsoleCollector {
         return raw.split(separator: "\0").map(String.init).joined(separator: " ")
     }
 
-    static func limits(_ c: WireConstraints) -> String {
-        var parts: [String] = []
-        if let v = c.cpuMax { parts.append("cpu.max=\(v)") }
-        if let v = c.cpuWeight { parts.append("cpu.weight=\(v)") }
-        if let v = c.memoryMaxMB { parts.append("memory=\(v)MB") }
-        if let io = c.ioMax, !io.isEmpty { parts.append("io=" + io) }
-        if let v = c.pidsMax { parts.append("pids=\(v)") }
-        if let v = c.maxOutputMB { parts.append("output=\(v)MB") }
-        return parts.isEmpty ? "none" : parts.joined(separator: " ")
-    }
+    static func limits(_ c: WireConstraints) -> String { c.summary }
 
     /// Orphaned work for the `a` dialog: journal jobs whose shim is gone, and ungoverned groups.
     public func orphans(targets: Set<String>) -> [OrphanItem] {
@@ -309,8 +300,17 @@ public final class ConsoleCollector {
             return OrphanItem(kind: .job, jobID: st.spec.jobID.value, pgid: pgid, command: st.spec.argv.first.map { String($0.split(separator: "/").last ?? "") } ?? "?",
                               pids: pids, startTimes: pids.map { ProcFS.stat($0)?.startTime ?? 0 })
         }
-        let groups = scanner.ungovernedGroups().map {
-            OrphanItem(kind: .group, jobID: nil, pgid: $0.pgid, command: $0.command, pids: $0.processes.map(\.pid), startTimes: $0.processes.map(\.startTime))
+        // The agent's auto-attach verdicts, when it runs here (a state file it cannot read is
+        // shown as such, not hidden).
+        var state: AutoAttachState?
+        var stateProblem: String?
+        do { state = try AutoAttachState.load(stateDir: inspector.journal.stateDir) } catch { stateProblem = "state unreadable: \(error)" }
+        let groups = scanner.ungovernedGroups(autoAttach: state).map { g -> OrphanItem in
+            var o = OrphanItem(kind: .group, jobID: nil, pgid: g.pgid, command: g.command, pids: g.processes.map(\.pid), startTimes: g.processes.map(\.startTime))
+            o.autoAttach = stateProblem ?? g.autoAttach.map { v in
+                v.kind.label(dryRun: state?.policy.dryRun ?? false) + ": " + v.reason
+            }
+            return o
         }
         return (jobs + groups).map { o in
             var o = o

@@ -241,6 +241,9 @@ public struct OrphanItem: Equatable, Sendable {
     public var commandLine = ""
     public var ageSeconds: Double?
     public var cpuPercent: Double?
+    /// What the agent's auto-attach does with the group and why ("refused: in system cgroup
+    /// …"), nil when auto-attach never ran on this state dir.
+    public var autoAttach: String?
 
     public init(kind: Kind, jobID: String?, pgid: Int32, command: String, pids: [Int32], startTimes: [UInt64] = []) {
         self.startTimes = startTimes

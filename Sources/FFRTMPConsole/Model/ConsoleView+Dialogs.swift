@@ -146,6 +146,9 @@ extension ConsoleView {
             // The whole command line (up to three lines): candidates often differ only at its end.
             let text = (facts.isEmpty ? "" : facts.joined(separator: " ") + "  ") + cmd
             for l in wrap(text, inner - 4).prefix(3) { body.append(("    " + l, .dim)) }
+            if let a = o.autoAttach {
+                for l in wrap("auto-attach " + a, inner - 4).prefix(2) { body.append(("    " + l, a.hasPrefix("refused") ? .warn : .dim)) }
+            }
         }
         body.append(("", .normal))
         if let p = list.limits.problem {

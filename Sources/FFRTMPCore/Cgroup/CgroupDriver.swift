@@ -175,6 +175,9 @@ public protocol CgroupDriver: Sendable {
     func destroy(_ cg: JobCgroup) throws
     /// True when /proc/PID/cgroup lines place the process under our parent.
     func isGoverned(_ procCgroups: [String: String]) -> Bool
+    /// Whether moving a process into a job cgroup changes its cgroup in this hierarchy (a
+    /// /proc/PID/cgroup key: "" for the unified one, "cpu,cpuacct", "name=systemd"...).
+    func moves(hierarchy key: String) -> Bool
 }
 
 extension CgroupDriver {
@@ -204,6 +207,8 @@ extension CgroupDriver {
     public func isGoverned(_ procCgroups: [String: String]) -> Bool {
         procCgroups.values.contains { $0.hasPrefix(parent + "/") }
     }
+
+    public func moves(hierarchy key: String) -> Bool { version == .v2 && key.isEmpty }
 
     /// Sends `sig` to every member (used for the graceful phase of a cgroup-wide kill).
     public func signalAll(_ cg: JobCgroup, _ sig: Int32) {

@@ -35,8 +35,15 @@ public struct Attacher: Sendable {
         }
     }
 
-    public func adopt(_ target: Target, jobID: JobID, constraints: Constraints, requireGovernance: Bool) throws -> JobSpec {
+    /// `expectedLeader`: the group leader the caller judged (auto-attach): checked again here,
+    /// right before anything moves, so a group whose pgid was reused since is never taken.
+    public func adopt(_ target: Target, jobID: JobID, constraints: Constraints, requireGovernance: Bool,
+                      expectedLeader: ProcessIdentity? = nil) throws -> JobSpec {
         let procs = try Self.resolve(target)
+        if let e = expectedLeader, !procs.contains(e) {
+            guard let now = procs.first(where: { $0.pid == e.pid }) else { throw FFRTMPError.processNotFound(pid: e.pid) }
+            throw FFRTMPError.identityMismatch(pid: e.pid, expectedStartTime: e.startTime, actualStartTime: now.startTime)
+        }
         let own = getpid()
         guard !procs.contains(where: { $0.pid == own }) else {
             throw FFRTMPError.invalidField(field: "--pid", value: String(own), expected: "a process other than ffrtmp itself")

@@ -14,7 +14,10 @@ public struct OrphanScanner: Sendable {
         public var command: String
         /// Every member that runs a target program, with its start time for later identity checks.
         public var processes: [ProcessIdentity]
-        enum CodingKeys: String, CodingKey { case pgid, command, processes }
+        /// What auto-attach does with the group (the agent's remembered refusal, else the verdict
+        /// of its settings now); nil when no agent has run auto-attach on this state dir.
+        public var autoAttach: AutoAttachVerdict?
+        enum CodingKeys: String, CodingKey { case pgid, command, processes, autoAttach = "auto_attach" }
     }
 
     public func journalOrphans() -> [JobStatus] {
@@ -26,9 +29,25 @@ public struct OrphanScanner: Sendable {
         for pid in ProcFS.allPIDs() {
             guard let st = ProcFS.stat(pid), !st.isZombie, targets.contains(st.comm) else { continue }
             guard let cgs = ProcFS.cgroups(pid), !inspector.driver.isGoverned(cgs) else { continue }
-            groups[st.pgrp, default: UngovernedGroup(pgid: st.pgrp, command: st.comm, processes: [])]
+            groups[st.pgrp, default: UngovernedGroup(pgid: st.pgrp, command: st.comm, processes: [], autoAttach: nil)]
                 .processes.append(ProcessIdentity(pid: pid, startTime: st.startTime))
         }
         return groups.values.sorted { $0.pgid < $1.pgid }
+    }
+
+    /// The groups with auto-attach's verdict on each, as the agent's state file says it runs.
+    /// `state` nil: auto-attach never ran here, and no group is marked.
+    public func ungovernedGroups(autoAttach state: AutoAttachState?) -> [UngovernedGroup] {
+        var groups = ungovernedGroups()
+        guard let state else { return groups }
+        let found = Dictionary(state.scan(driver: inspector.driver, journalGroups: inspector.liveWorkloadGroups()).candidates().map { ($0.identity.pgid, $0) },
+                               uniquingKeysWith: { a, _ in a })
+        for i in groups.indices {
+            guard let c = found[groups[i].pgid] else { continue }
+            var v = state.verdict(c)
+            if !state.enabled { v.reason = "auto-attach is off (AUTO_ATTACH=false); its settings would: " + v.reason }
+            groups[i].autoAttach = v
+        }
+        return groups
     }
 }

@@ -93,6 +93,15 @@ public enum ProcFS {
         return nil
     }
 
+    /// The real uid of a process (the first field of `Uid:` in /proc/PID/status); nil when gone.
+    public static func realUID(_ pid: Int32) -> UInt32? {
+        guard let text = FileIO.readIfExists("\(root)/\(pid)/status") else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("Uid:") {
+            return line.dropFirst(4).split(whereSeparator: { $0 == "\t" || $0 == " " }).first.flatMap { UInt32($0) }
+        }
+        return nil
+    }
+
     public static func allPIDs() -> [Int32] {
         FileIO.listDirectory(root).compactMap { Int32($0) }
     }

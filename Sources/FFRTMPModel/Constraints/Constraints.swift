@@ -104,3 +104,19 @@ public struct WireConstraints: Codable, Equatable, Sendable {
         case maxOutputMB = "max_output_mb"
     }
 }
+
+extension WireConstraints {
+    /// The limits in one line ("cpu.max=50000 100000 memory=256MB"), "none" when there are none:
+    /// what the console, the agent's log and the audit log say a job or an adoption got.
+    public var summary: String {
+        var parts: [String] = []
+        if let v = cpuMax { parts.append("cpu.max=\(v)") }
+        if let v = cpuWeight { parts.append("cpu.weight=\(v)") }
+        if let v = memoryMaxMB { parts.append("memory=\(v)MB") }
+        if let v = memorySwapMaxMB { parts.append("swap=\(v)MB") }
+        if let io = ioMax, !io.isEmpty { parts.append("io=" + io) }
+        if let v = pidsMax { parts.append("pids=\(v)") }
+        if let v = maxOutputMB { parts.append("output=\(v)MB") }
+        return parts.isEmpty ? "none" : parts.joined(separator: " ")
+    }
+}

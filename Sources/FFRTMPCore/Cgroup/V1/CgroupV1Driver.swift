@@ -86,6 +86,8 @@ public struct CgroupV1Driver: CgroupDriver {
         for dir in cg.uniqueDirs { try CgroupFS.writePID(pid, to: dir) }
     }
 
+    public func moves(hierarchy key: String) -> Bool { key.split(separator: ",").contains { mounts[String($0)] != nil } }
+
     public func restore(_ pid: Int32, to original: [String: String]) throws {
         for (controllers, path) in original {
             for c in controllers.split(separator: ",").map(String.init) {
