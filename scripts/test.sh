@@ -21,6 +21,9 @@ if [ "$(id -u)" = 0 ]; then scripts/chaos/run.sh --quick; fi
 if [ "$(id -u)" = 0 ]; then scripts/test_deployment.sh; fi
 # Behavioural checks of the wrapper against the real master, agent, ffmpeg and cgroupfs.
 scripts/test_wrapper_integration.sh
+# Auto-attach against a real agent and master: dry run, adoption with the default limits while
+# ffmpeg's frames go on, groups that are never moved, refusals kept by identity (also in the v2 lane).
+scripts/test_auto_attach.sh
 # The job-file boundary, as an attacker tries it: symlinks, hard links, FIFOs, devices, a racing
 # symlink swap, /root and /run, workload identity, output limits, refused configurations.
 scripts/test_hostile_paths.sh

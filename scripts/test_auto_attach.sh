@@ -14,6 +14,7 @@
 #   B  bash leading an ffmpeg                   never moved: its leader is not a target
 #   N  sleep                                    never moved: not a target command
 #   L  the agent's own legacy child (ffmpeg)    never moved: a descendant of the agent
+#   Z  ffmpeg while two adoptions are watched   waits under AUTO_ATTACH_MAX_JOBS=2 until one ends
 # First in dry run (AUTO_ATTACH_DRY_RUN=true: nothing moves, every candidate is logged with
 # its reason), then live after a SIGHUP reload, then across an agent restart.
 #
@@ -142,6 +143,7 @@ AUTO_ATTACH=true
 AUTO_ATTACH_MIN_AGE=$MIN_AGE
 AUTO_ATTACH_INTERVAL=$INTERVAL
 AUTO_ATTACH_DRY_RUN=$1
+AUTO_ATTACH_MAX_JOBS=2
 EOF
   chmod 600 "$T/worker.env"
 }
@@ -185,7 +187,9 @@ wait_until 30 sh -c "grep -q 'would adopt pgid $A ' '$T/agent-1.log' && grep -q 
 sleep $((INTERVAL * 3))
 t1() {
   unmoved "$A" "$R" "$S" "$B" "$N" "$L" || return 1
-  ! ls -d "$STATE"/jobs/auto-* 2>/dev/null | grep -v "$(job_of "$R")" | grep -q . || { f "a job was adopted in dry run: $(ls "$STATE/jobs")"; return; }
+  # (Outputs are read whole, then matched: `grep -q` on a pipe under pipefail can SIGPIPE the writer.)
+  local jobs; jobs=$(ls "$STATE/jobs")
+  [ "$(grep -v -x "$(job_of "$R")" <<<"$jobs" | grep -c '^auto-')" = 0 ] || { f "a job was adopted in dry run: $jobs"; return; }
   local l=$T/agent-1.log
   grep -q "dry run: would adopt pgid $A (ffmpeg" "$l" || { f "no 'would adopt' line for A (pgid $A)"; return; }
   grep -q "dry run: would not adopt pgid $S .*system.slice/$TAG-other.service, which AUTO_ATTACH_FROM" "$l" || { f "no line with S's reason (AUTO_ATTACH_FROM)"; return; }
@@ -193,7 +197,8 @@ t1() {
   grep -q "dry run: would not adopt pgid $L .*descendant of the agent" "$l" || { f "no line with the legacy child's reason"; return; }
   grep -q "pgid $N " "$l" && { f "sleep (not a target) was considered: $(grep "pgid $N " "$l")"; return; }
   # Each group once per verdict, not once per interval (the scans ran at least 4 times).
-  [ "$(log_lines "pgid $S ")" = 1 ] || { f "S logged $(log_lines "pgid $S ") times"; return; }
+  [ "$(log_lines "would not adopt pgid $S ")" = 1 ] || { f "S's refusal logged $(log_lines "would not adopt pgid $S ") times"; return; }
+  [ "$(log_lines "pgid $S ")" -le 2 ] || { f "S logged $(log_lines "pgid $S ") times (once waiting, once refused at most)"; return; }
   return 0
 }
 t 1 "dry run: nothing moves, and every candidate is logged once with why it would or would not be taken" t1
@@ -203,7 +208,8 @@ t2() {
   jq -e '.auto_attach.enabled and .auto_attach.dry_run and .auto_attach.agent_running' <<<"$j" >/dev/null || { f "auto_attach: $(jq -c .auto_attach <<<"$j")"; return; }
   [ "$(group_verdict "$A" | jq -r .kind)" = take ] || { f "A: $(group_verdict "$A")"; return; }
   group_verdict "$S" | jq -e '.kind == "refused" and (.reason | test("AUTO_ATTACH_FROM"))' >/dev/null || { f "S: $(group_verdict "$S")"; return; }
-  "$BIN/ffrtmp" orphans --state-dir "$STATE" --cgroup-parent "$PARENT" 2>/dev/null | grep -q "pgid $A: auto-attach would take" || { f "text: $("$BIN/ffrtmp" orphans --state-dir "$STATE" --cgroup-parent "$PARENT" 2>&1 | tail -8)"; return; }
+  local text; text=$("$BIN/ffrtmp" orphans --state-dir "$STATE" --cgroup-parent "$PARENT" 2>/dev/null)
+  grep -q "pgid $A: auto-attach would take" <<<"$text" || { f "text: $text"; return; }
 }
 t 2 "ffrtmp orphans marks the groups auto-attach would take, and says why it would not take the others" t2
 
@@ -295,7 +301,13 @@ t7() {
 }
 t 7 "adoptions show in ffrtmp ps, in /metrics (ffrtmp_auto_attached_total) and in the audit log" t7
 
+# Z: a third group while A and Y are watched, under AUTO_ATTACH_MAX_JOBS=2.
+spawn_ffmpeg "$T/z.progress" 300; Z=$LAST; place "$Z" "$HOME_REL"
+cgroups_of "$Z" > "$T/before-$Z"
+sleep $((MIN_AGE + INTERVAL * 3))
 t8() {
+  unmoved "$Z" || { REASON="over AUTO_ATTACH_MAX_JOBS: $REASON"; return 1; }
+  [ "$(log_lines "not yet pgid $Z .*AUTO_ATTACH_MAX_JOBS (2)")" = 1 ] || { f "no single 'AUTO_ATTACH_MAX_JOBS' line for Z: $(grep "pgid $Z " "$T/agent-1.log")"; return; }
   kill -TERM "$A"
   wait "$A" 2>/dev/null
   wait_until 20 test -s "$STATE/jobs/$JA/exit.json" || { f "no exit record after A ended"; return; }
@@ -304,9 +316,10 @@ t8() {
   local jobs; jobs=$(api GET /api/jobs)
   grep -q legacy-l <<<"$jobs" || { f "the master's job list: ${jobs:0:200}"; return; }
   grep -q auto- <<<"$jobs" && { f "the master knows an adopted group (adoptions report to no master): ${jobs:0:300}"; return; }
-  return 0
+  # A's end frees a place: Z is adopted now.
+  wait_until $((INTERVAL * 5 + 10)) test -s "$STATE/jobs/$(job_of "$Z")/spec.json" || { f "Z was not adopted once A ended"; return; }
 }
-t 8 "an adopted group's end is recorded as adopted_exit_unknown, and reported to no master" t8
+t 8 "AUTO_ATTACH_MAX_JOBS holds a third group back; an adopted group's end is recorded as adopted_exit_unknown, reported to no master, and frees its place" t8
 
 # ---------------------------------------------------------------- 9: restart
 

@@ -57,6 +57,7 @@ cat "$rw/results.txt"
 [ -s "$rw/env.txt" ] && sed 's/^/# /' "$rw/env.txt"
 [ -s "$rw/console-v2.txt" ] && { mkdir -p docs/v2; cp "$rw/console-v2.txt" docs/v2/console-v2.txt; }
 [ -s "$rw/console-v2-psi.txt" ] && { mkdir -p docs/v2; cp "$rw/console-v2-psi.txt" docs/v2/console-v2-psi.txt; }
+[ -s "$rw/auto-attach.txt" ] && { mkdir -p docs/v2; cp "$rw/auto-attach.txt" docs/v2/auto-attach-v2.txt; }
 [ -s "$rw/run-latency.txt" ] && { mkdir -p docs/bench; cp "$rw/run-latency.txt" docs/bench/run-latency-v2.txt; }
 echo "# VM lane took ${took}s (boot, suite, shutdown)"
 summary=$(tail -1 "$rw/results.txt")

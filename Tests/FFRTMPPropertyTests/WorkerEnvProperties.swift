@@ -158,7 +158,15 @@ import FFRTMPTestSupport
         add("POLL_INTERVAL", number(0.05...3600))
         add("AUTO_ATTACH_MIN_AGE", number(0...86400))
         add("POLL_RESERVE_MB", integer(0...1_048_576))
-        for k in ["WRAPPER_ENABLED", "AUTO_ATTACH"] {
+        add("AUTO_ATTACH_INTERVAL", number(0.5...3600))
+        add("AUTO_ATTACH_MAX_JOBS", integer(1...1024))
+        add("AUTO_ATTACH_FROM", ({ r in (1...3).map { _ in ["/user.slice", "/", "/system.slice/" + Fragments.alnumString(1...8, &r) + ".service", absPath(&r)].pick(&r) }.joined(separator: ",") },
+                                 { r in ["user.slice", "/a/../b", "/a//b", "/./x", ",", "/x,relative", "/a/.."].pick(&r) }))
+        add("AUTO_ATTACH_TARGETS", ({ r in (1...3).map { _ in ["ffmpeg", "gst-launch-1.0", Fragments.alnumString(1...15, &r)].pick(&r) }.joined(separator: ",") },
+                                    { r in ["/usr/bin/ffmpeg", "ffmpeg,a-name-of-sixteen", "x/y", "ffmpeg,./ffmpeg"].pick(&r) }))
+        add("AUTO_ATTACH_USERS", ({ r in ["root", "0", "nobody", String(int(0...60000, &r)), "root,65534"].pick(&r) },
+                                  { r in ["no-such-user-ffrtmp", ",", "root,no-such-user-ffrtmp", "-1x"].pick(&r) }))
+        for k in ["WRAPPER_ENABLED", "AUTO_ATTACH", "AUTO_ATTACH_DRY_RUN"] {
             add(k, ({ r in boolWords.pick(&r) }, { r in ["maybe", "2", "tru", "y", "enable", "\u{0}", "true false"].pick(&r) }))
         }
         for k in ["FFMPEG_PATH", "GST_LAUNCH_PATH", "FFRTMP_STATE_DIR", "MASTER_CA_FILE"] {

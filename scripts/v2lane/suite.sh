@@ -364,6 +364,19 @@ check_console_psi() {
 }
 check "the console's PSI column shows cpu pressure > 0 for a CPU-bound job under a 20% quota (screen saved as docs/v2/console-v2-psi.txt)" check_console_psi
 
+# ------------------------------------------------------------------ auto-attach
+# The host's own auto-attach suite (scripts/test_auto_attach.sh), run here on v2: a setsid ffmpeg
+# adopted with the default limits (cpu.max, memory.max) while its frames go on, dry run, the
+# groups never moved, refusals kept by identity. Its lines go to auto-attach.txt in the rwdir.
+check_auto_attach() {
+  local out rc
+  out=$(FFRTMP_BIN_DIR=$BIN bash "$REPO/scripts/test_auto_attach.sh" 2>&1); rc=$?
+  printf '%s\n' "$out" > "$OUT/auto-attach.txt"
+  grep '^# measure' <<<"$out" >> "$RESULTS"
+  [ $rc = 0 ] || f "$(grep -E '^(not ok|Bail)' <<<"$out" | head -3 | tr '\n' ' ')"
+}
+check "auto-attach on v2: a setsid ffmpeg is adopted with the default limits and its frames go on; dry run, never-moved groups and kept refusals (scripts/test_auto_attach.sh)" check_auto_attach
+
 # ------------------------------------------------------------------ cleanup
 check_cleanup() {
   local left d why=""; left=$(find $CG/v2t-* -mindepth 1 -type d 2>/dev/null)

@@ -81,6 +81,12 @@ extension Agent {
             let what = "pgid \(c.pgidText) (\(c.command), \(c.members.count) process\(c.members.count == 1 ? "" : "es"))"
             let v = c.verdict
             switch v.kind {
+            case .take where !policy.dryRun && attached.filter({ $0.value.hasPrefix("auto-") }).count >= config.autoAttachMaxJobs:
+                // Looked at again once an adopted group ends; said once, not every interval.
+                let full = AutoAttachVerdict(.wait, "AUTO_ATTACH_MAX_JOBS (\(config.autoAttachMaxJobs)) adopted groups are watched already")
+                if run.logged[c.identity] == full { continue }
+                logger.warning("auto-attach: not yet \(what): \(full.reason)")
+                run.logged[c.identity] = full
             case .take where !policy.dryRun:
                 let leader = c.members.first { $0.pid == c.identity.pgid }
                 do {

@@ -36,6 +36,9 @@ public struct WorkerConfig: Equatable, Sendable {
     /// AUTO_ATTACH_USERS, resolved to uids when read; nil: any user.
     public var autoAttachUsers: [UInt32]?
     public var autoAttachDryRun = false
+    /// At most this many auto-attached groups are watched at once: anyone on the box can name a
+    /// process ffmpeg, and each adoption is a journal job and a cgroup.
+    public var autoAttachMaxJobs = 32
     /// The user every workload of the agent runs as. Never silently root: a missing user is a
     /// start-up error, and root must be written out (JOB_USER=root) and is warned about.
     public var jobUser = "ffrtmp-job"
@@ -134,6 +137,7 @@ public struct WorkerConfig: Equatable, Sendable {
         if let f = v["AUTO_ATTACH_FROM"] { c.autoAttachFrom = try Self.cgroupPrefixes(f) }
         if let u = v["AUTO_ATTACH_USERS"] { c.autoAttachUsers = try Self.users(u) }
         c.autoAttachDryRun = try bool("AUTO_ATTACH_DRY_RUN") ?? c.autoAttachDryRun
+        c.autoAttachMaxJobs = try int("AUTO_ATTACH_MAX_JOBS", 1...1024) ?? c.autoAttachMaxJobs
         if let u = v["JOB_USER"] {
             guard !u.isEmpty, u.utf8.count <= 32, u.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }), u.first != "-" else {
                 throw Invalid(key: "JOB_USER", value: u, expected: "a user name (letters, digits, . _ -)")

@@ -167,6 +167,11 @@ public struct AutoAttachScan: Sendable {
                age: Double) -> AutoAttachVerdict {
         let listed = policy.targets.isEmpty ? "(none)" : policy.targets.joined(separator: ", ")
         guard let leader else { return .init(.refuse, "its leader (pid \(pgid)) has exited: a group without its leader is not adopted") }
+        // Age first: a young group may still be on its way (a shell about to exec ffmpeg, a
+        // process about to be moved into its session's scope), and every other verdict is final.
+        if age < policy.minAgeSeconds {
+            return .init(.wait, "younger than AUTO_ATTACH_MIN_AGE (\(Self.seconds(age)) of \(Self.seconds(policy.minAgeSeconds)))")
+        }
         guard policy.targets.contains(leader.comm) else {
             return .init(.refuse, "its leader \(leader.comm)[\(pgid)] is not one of AUTO_ATTACH_TARGETS (\(listed))")
         }
@@ -204,9 +209,6 @@ public struct AutoAttachScan: Sendable {
                     return .init(.refuse, "pid \(m.pid) runs as uid \(uid), not one of AUTO_ATTACH_USERS (\(users.map(String.init).joined(separator: ", ")))")
                 }
             }
-        }
-        if age < policy.minAgeSeconds {
-            return .init(.wait, "younger than AUTO_ATTACH_MIN_AGE (\(Self.seconds(age)) of \(Self.seconds(policy.minAgeSeconds)))")
         }
         return .init(.take, "\(leader.comm) in \(Self.unitCgroup(cgroups[leader.pid] ?? [:]) ?? "?"), \(Self.seconds(age)) old")
     }
