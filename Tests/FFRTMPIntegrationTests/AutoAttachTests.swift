@@ -6,18 +6,19 @@ import XCTest
 /// Auto-attach's verdicts on a real process group, condition by condition, and the checks that
 /// guard its move (the end-to-end run against an agent is scripts/test_auto_attach.sh).
 final class AutoAttachTests: IntegrationTestCase {
-    /// A setsid'd testload: a process group of its own, led by it (comm "ffrtmp-testload", or
-    /// `as` when it is run through a symlink of that name: comm is the name it was exec'ed by).
+    /// A testload leading a process group of its own (Foundation's Process starts each child in
+    /// a session of its own; checked below), with comm "ffrtmp-testload", or `as` when it is run
+    /// through a symlink of that name (comm is the name it was exec'ed by).
     private func group(as name: String = "ffrtmp-testload") throws -> (pgid: Int32, start: UInt64) {
         var path = h.testload
         if name != "ffrtmp-testload" {
             path = h.stateDir + "/" + name
             try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: h.testload)
         }
-        let p = try h.startPlain("/usr/bin/setsid", [path, "sleep", "60"])
+        let p = try h.startPlain(path, ["sleep", "60"])
         let pid = p.processIdentifier
         var st: ProcStat?
-        XCTAssertTrue(h.waitUntil(10, "setsid exec'ed the testload in its own group") {
+        XCTAssertTrue(h.waitUntil(10, "the testload runs, leading its own process group") {
             st = ProcFS.stat(pid)
             return st?.comm == name && st?.pgrp == pid
         })
