@@ -542,6 +542,22 @@ final class ConsoleViewTests: XCTestCase {
         XCTAssertTrue(render(s, ui).text.contains("no orphans"))
     }
 
+    /// Each foreign group says what the agent's auto-attach does with it, and why.
+    func testOrphanDialogShowsAutoAttachVerdicts() {
+        let s = snapshot([job("cam1", state: "running")])
+        var ui = ConsoleUIState()
+        var r = OrphanItem(kind: .group, jobID: nil, pgid: 900, command: "ffmpeg", pids: [900])
+        r.autoAttach = "refused: pid 900 is in name=systemd cgroup /system.slice/enc.service, which AUTO_ATTACH_FROM (/user.slice, /) does not allow"
+        var w = OrphanItem(kind: .group, jobID: nil, pgid: 901, command: "ffmpeg", pids: [901])
+        w.autoAttach = "waits: younger than AUTO_ATTACH_MIN_AGE (3 s of 30 s)"
+        let plain = OrphanItem(kind: .group, jobID: nil, pgid: 902, command: "ffmpeg", pids: [902])
+        ui.overlay = .orphans(OrphanList(items: [r, w, plain], limits: AdoptLimits(summary: "cpu.max=50000 100000", hasLimits: true, source: "x")))
+        let f = render(s, ui)
+        XCTAssertTrue(f.text.contains("auto-attach refused: pid 900 is in name=systemd cgroup"), f.text)
+        XCTAssertTrue(f.text.contains("auto-attach waits: younger than AUTO_ATTACH_MIN_AGE (3 s of 30 s)"), f.text)
+        XCTAssertEqual(f.text.components(separatedBy: "auto-attach ").count - 1, 2, "a group without a verdict shows none")
+    }
+
     func testReadonlyHidesAndRefusesEveryChangingAction() {
         let s = snapshot([job("cam1", state: "running")])
         var ui = ConsoleUIState(readonly: true)

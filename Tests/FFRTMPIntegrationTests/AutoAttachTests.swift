@@ -90,6 +90,24 @@ final class AutoAttachTests: IntegrationTestCase {
         _ = try h.ffrtmp(["kill", spec.jobID.value, "--grace", "1"])
     }
 
+    /// A group that ends between the scan and the move: nothing is created, and the refusal the
+    /// agent records says it exited during the move (it is not tried again).
+    func testAGroupThatExitsBeforeTheMoveIsRefusedAsExitedAndNothingIsLeft() throws {
+        let driver = try CgroupDriverFactory.make(environment: h.environment, parentFlag: nil)
+        let g = try group()
+        let c = try XCTUnwrap(AutoAttachScan(policy: policy(from: try ownPaths(g.pgid)), driver: driver, agentPID: nil, journalGroups: [:])
+            .candidates().first { $0.identity.pgid == g.pgid })
+        XCTAssertEqual(c.verdict.kind, .take)
+        kill(g.pgid, SIGKILL)
+        XCTAssertTrue(h.waitUntil(10, "the group is gone") { ProcessIdentity(pid: g.pgid, startTime: g.start).liveness != .alive })
+        XCTAssertThrowsError(try Attacher(journal: JobJournal(stateDir: h.stateDir), driver: driver).adopt(
+            .pgid(g.pgid), jobID: c.identity.jobID, constraints: Constraints(), requireGovernance: false,
+            expectedLeader: ProcessIdentity(pid: g.pgid, startTime: g.start))) { e in
+            XCTAssertTrue(Agent.attemptFailure(e).hasPrefix("the group exited (or its leader was replaced) during the move"), Agent.attemptFailure(e))
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir + "/jobs/" + c.identity.jobID.value))
+    }
+
     /// A state file that is not one is reported, naming it, and `ffrtmp orphans` still lists
     /// the groups (without verdicts) instead of failing.
     func testACorruptStateFileIsNamedAndOrphansStillLists() throws {

@@ -126,7 +126,7 @@ extension Agent {
     }
 
     /// Why an adoption that was tried did not happen, as the refusal says it.
-    static func attemptFailure(_ error: Error) -> String {
+    public static func attemptFailure(_ error: Error) -> String {
         switch error {
         case FFRTMPError.processNotFound, FFRTMPError.identityMismatch:
             return "the group exited (or its leader was replaced) during the move: \(error)"
