@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "ffrtmp-console", targets: ["ffrtmp-console"]),
         .executable(name: "ffrtmp-agent", targets: ["ffrtmp-agent"]),
         .executable(name: "ffrtmp-bench-json", targets: ["ffrtmp-bench-json"]),
+        .executable(name: "ffrtmp-fleet-sim", targets: ["ffrtmp-fleet-sim"]),
         .library(name: "FFRTMPCore", targets: ["FFRTMPCore"]),
     ],
     dependencies: [
@@ -75,6 +76,14 @@ let package = Package(
         .executableTarget(name: "ffrtmp-bench-json", dependencies: ["FFRTMPModel", "FFRTMPWire", "FFRTMPMaster"]),
         // A deterministic workload for the tests (spin, alloc, escape via setsid, exit N).
         .executableTarget(name: "ffrtmp-testload", cSettings: [.define("_GNU_SOURCE")]),
+        // The fleet simulator (scripts/bench/fleet-scale.sh): thousands of nodes through the agent's own client.
+        .executableTarget(
+            name: "ffrtmp-fleet-sim",
+            dependencies: [
+                "FFRTMPModel", "FFRTMPWire", "FFRTMPMasterClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]),
         // The wire model shared by the master, the agent and the `ffrtmp jobs` client. Foundation and
         // FFRTMPModel only: no governance core.
         .target(name: "FFRTMPWire", dependencies: ["FFRTMPModel"]),

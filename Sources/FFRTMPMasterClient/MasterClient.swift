@@ -19,6 +19,8 @@ public final class MasterClient: MasterTransport {
     let tls: MasterTLS
     let timeoutSeconds: Double
     let http: HTTPClient
+    /// False when the pool is shared (the fleet simulator's thousands of nodes): `shutdown` is then the owner's.
+    let ownsHTTP: Bool
 
     public enum ClientError: Error, CustomStringConvertible, Equatable {
         /// The master answered with an error status and (usually) a message.
@@ -40,6 +42,23 @@ public final class MasterClient: MasterTransport {
         self.key = key
         self.tls = tls
         self.timeoutSeconds = timeoutSeconds
+        http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: try Self.configuration(tls, timeoutSeconds: timeoutSeconds))
+        ownsHTTP = true
+    }
+
+    /// A client on a pool shared with others (one per master for many node keys): the same
+    /// requests, deadlines and errors as the agent's, without a pool per key.
+    public init(baseURL: String, key: String, sharing http: HTTPClient, tls: MasterTLS = MasterTLS(), timeoutSeconds: Double = 15) throws {
+        endpoint = try MasterEndpoint(baseURL)
+        self.key = key
+        self.tls = tls
+        self.timeoutSeconds = timeoutSeconds
+        self.http = http
+        ownsHTTP = false
+    }
+
+    /// The pool's settings, for `init` and for a caller that makes a shared pool.
+    public static func configuration(_ tls: MasterTLS = MasterTLS(), timeoutSeconds: Double = 15) throws -> HTTPClient.Configuration {
         var config = HTTPClient.Configuration(
             tlsConfiguration: try tls.configuration(),
             // A redirect would carry the key to whatever host it names: never followed.
@@ -54,14 +73,14 @@ public final class MasterClient: MasterTransport {
         config.connectionPool.retryConnectionEstablishment = false
         config.connectionPool.idleTimeout = .seconds(60)
         config.decompression = .disabled
-        http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: config)
+        return config
     }
 
-    /// Closes the pool. Call once, when done (AsyncHTTPClient requires it).
-    public func shutdown() async throws { try await http.shutdown() }
+    /// Closes the pool (not a shared one). Call once, when done (AsyncHTTPClient requires it).
+    public func shutdown() async throws { if ownsHTTP { try await http.shutdown() } }
 
     /// The same from a thread that is no event loop (the daemon's main thread, at exit).
-    public func syncShutdown() throws { try http.syncShutdown() }
+    public func syncShutdown() throws { if ownsHTTP { try http.syncShutdown() } }
 
     /// Sends a request; returns (status, body). Errors from the transport are `.transport`,
     /// with TLS failures spelled out (which file or store the certificate was checked against).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FFRTMPMaster
 import FFRTMPModel
+import FFRTMPWire
 import Foundation
 import Logging
 
@@ -15,7 +16,7 @@ struct NodesCommand: AsyncParsableCommand {
             poll and report results for that node only. Rotate a key with `nodes revoke NODE_ID` then \\
             `nodes add NODE_ID`. A revoke takes effect on the next request, on every master sharing the database.
             """,
-        subcommands: [Add.self, List.self, Revoke.self])
+        subcommands: [Add.self, AddFleet.self, List.self, Revoke.self])
 
     /// Logs go to stderr: `nodes add` prints nothing on stdout but the key.
     static func logger() -> Logger {
@@ -46,6 +47,30 @@ struct NodesCommand: AsyncParsableCommand {
             let key = try await NodesCommand.withStore(store) { try await $0.addNodeKey(nodeID: nodeID) }
             print(key)
             FileHandle.standardError.write(Data("issued a key for node \"\(nodeID)\"; it is not shown again (the master keeps only its SHA-256)\n".utf8))
+        }
+    }
+
+    /// Keys for a simulated fleet (scripts/bench/fleet-scale.sh): PREFIX-1 ... PREFIX-COUNT over
+    /// one store connection, printed as "NODE_ID KEY" lines (redirect them to a 0600 file).
+    struct AddFleet: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add-fleet",
+            abstract: "Issue keys for nodes PREFIX-1 ... PREFIX-COUNT and print 'NODE_ID KEY' lines (for the fleet simulator).")
+        @Argument(help: "The node id prefix.") var prefix: String
+        @Argument(help: "How many nodes (1 to 100000).") var count: Int
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            guard (1...100_000).contains(count) else { throw ValidationError("COUNT must be from 1 to 100000, not \(count)") }
+            let ids = try (1...count).map { try WireValidation.nodeID("\(prefix)-\($0)") }
+            let lines = try await NodesCommand.withStore(store) { s in
+                var out: [String] = []
+                out.reserveCapacity(ids.count)
+                for id in ids { out.append(id + " " + (try await s.addNodeKey(nodeID: id))) }
+                return out
+            }
+            print(lines.joined(separator: "\n"))
+            FileHandle.standardError.write(Data("issued keys for \(count) nodes \(prefix)-1 ... \(prefix)-\(count)\n".utf8))
         }
     }
 

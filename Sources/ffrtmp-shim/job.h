@@ -34,6 +34,7 @@ struct job {
     unsigned long long pid_start_time;
     pid_t pgid;
     bool running; /* exec succeeded */
+    int born_in_cgroup; /* started by clone3(CLONE_INTO_CGROUP): no join before exec */
     bool reaped;
     bool status_known; /* wait4 returned this child's status (not ECHILD) */
     int wait_status;

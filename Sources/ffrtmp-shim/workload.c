@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <stdint.h>
 
 #include "../CFFRTMPSys/include/ffrtmp_identity.h"
 #include "file_io.h"
@@ -40,7 +41,40 @@ struct child_plan {
     int report_fd; /* write end of the CLOEXEC exec pipe */
     const struct shim_options *opts; /* --user, --pass-fd, --max-output-bytes */
     int exec_fd; /* O_PATH of the program when dropping to --user, else -1 */
+    int cgroup_dir_fd; /* v2: the job cgroup's directory, for clone3(CLONE_INTO_CGROUP); else -1 */
+    int born_in_cgroup; /* set in the child's copy: clone3 placed it, so it joins nothing */
 };
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/*
+ * struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2, Linux 5.7), spelled out here:
+ * glibc 2.36 has no clone3 wrapper and older kernel headers lack the field.
+ */
+struct clone_args_v2 {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+/*
+ * On cgroup v2 the workload is born in its job cgroup: clone3 with CLONE_INTO_CGROUP on the
+ * cgroup's directory fd, as runc, crun and Nomad start theirs. No migration happens at all
+ * (no cgroup.procs write, no threadgroup lock). Like fork (no CLONE_VM, no new stack) the
+ * child runs on a copy of our memory; it only makes async-signal-safe calls before execve.
+ * Returns the pid, 0 in the child, or -1 with errno (ENOSYS before 5.3, E2BIG or EINVAL
+ * before 5.7: the caller falls back to fork and the join before exec).
+ */
+static pid_t clone_into_cgroup(int cgroup_dir_fd)
+{
+    struct clone_args_v2 args;
+
+    memset(&args, 0, sizeof args);
+    args.flags = CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = (uint64_t)cgroup_dir_fd;
+    return (pid_t)syscall(SYS_clone3, &args, sizeof args);
+}
 
 /*
  * execvp is not async-signal-safe (it may allocate), so the PATH search runs
@@ -137,7 +171,7 @@ __attribute__((noreturn)) static void run_child(const struct child_plan *plan)
         child_fail(plan->report_fd, STAGE_SETPGID);
 
     pid_len = format_pid(getpid(), pid_text);
-    for (int i = 0; i < plan->n_cgroups; i++) {
+    for (int i = 0; !plan->born_in_cgroup && i < plan->n_cgroups; i++) {
         ssize_t n = write(plan->cgroup_fds[i], pid_text, pid_len);
         if (n != (ssize_t)pid_len) {
             if (n >= 0)
@@ -179,6 +213,9 @@ static void close_plan(struct child_plan *plan)
     for (int i = 0; i < plan->n_cgroups; i++)
         close(plan->cgroup_fds[i]);
     plan->n_cgroups = 0;
+    if (plan->cgroup_dir_fd >= 0)
+        close(plan->cgroup_dir_fd);
+    plan->cgroup_dir_fd = -1;
     if (plan->exec_fd >= 0)
         close(plan->exec_fd);
     plan->exec_fd = -1;
@@ -222,6 +259,9 @@ static int prepare_plan(const struct shim_options *opts, struct job *job, struct
         if (fd < 0 && errno == ENOENT) {
             snprintf(procs, sizeof procs, "%s/cgroup.procs", opts->cgroups[i]);
             fd = open(procs, O_WRONLY | O_CLOEXEC);
+            /* v2 (one unified cgroup): its directory too, for clone3(CLONE_INTO_CGROUP). */
+            if (fd >= 0 && opts->n_cgroups == 1)
+                plan->cgroup_dir_fd = open(opts->cgroups[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         }
         if (fd < 0) {
             shim_log("%s: open: %s", procs, strerror(errno));
@@ -274,7 +314,8 @@ static void await_exec(struct job *job, int report_fd)
     }
     if (got == 0) {
         job->running = true;
-        shim_log("workload %d started: %s", (int)job->pid, "exec succeeded");
+        shim_log("workload %d started: exec succeeded (%s)", (int)job->pid,
+                 job->born_in_cgroup ? "born in its cgroup by clone3 CLONE_INTO_CGROUP" : "cgroups joined before exec");
         return;
     }
     if (got < sizeof f)
@@ -302,6 +343,7 @@ void spawn_workload(const struct shim_options *opts, struct job *job)
     memset(&plan, 0, sizeof plan);
     plan.stdin_fd = plan.stdout_fd = plan.stderr_fd = -1;
     plan.exec_fd = -1;
+    plan.cgroup_dir_fd = -1;
     plan.opts = opts;
     plan.argv = opts->argv;
     err = resolve_program(opts->argv[0], plan.path);
@@ -324,7 +366,18 @@ void spawn_workload(const struct shim_options *opts, struct job *job)
     plan.report_fd = pipe_fds[1];
 
     job_mark_started(job);
-    pid = fork();
+    pid = -1;
+    if (plan.cgroup_dir_fd >= 0) {
+        plan.born_in_cgroup = 1;
+        pid = clone_into_cgroup(plan.cgroup_dir_fd);
+        if (pid < 0) {
+            /* An old kernel, or a cgroup clone3 will not place into: the join before exec says why, if anything. */
+            shim_log("clone3(CLONE_INTO_CGROUP): %s; starting with fork and a join before exec", strerror(errno));
+            plan.born_in_cgroup = 0;
+        }
+    }
+    if (pid < 0)
+        pid = fork();
     if (pid == 0)
         run_child(&plan);
     err = errno;
@@ -346,6 +399,7 @@ void spawn_workload(const struct shim_options *opts, struct job *job)
         shim_log("setpgid(%d): %s", (int)pid, strerror(errno));
     job->pid = pid;
     job->pgid = pid;
+    job->born_in_cgroup = plan.born_in_cgroup;
     write_workload_pid(opts, job);
     await_exec(job, pipe_fds[0]);
     close(pipe_fds[0]);

@@ -67,6 +67,9 @@ final class RunTests: IntegrationTestCase {
         }
         // The shim removed the job cgroups after the job ended.
         for m in Set(h.v1Mounts.values) { XCTAssertFalse(FileManager.default.fileExists(atPath: m + h.parent + "/cgcheck")) }
+        // v1 has one cgroup per hierarchy, which clone3(CLONE_INTO_CGROUP) cannot name: the child joins them before exec.
+        let log = h.read(h.jobFile("cgcheck", "shim.log")) ?? ""
+        XCTAssertTrue(log.contains("exec succeeded (cgroups joined before exec)"), log)
     }
 
     func testExitCodeAndSignalDeath() throws {

@@ -16,6 +16,9 @@ final class V2AndOrphanTests: IntegrationTestCase {
         let out = try h.ffrtmp(["run", "--job-id", "v2cat", "--", "cat", "/proc/self/cgroup"], env: v2env)
         XCTAssertEqual(out.status, 0, out.stderr)
         XCTAssertEqual(ProcFS.parseCgroupFile(out.stdout)[""], h.parent + "/v2cat", out.stdout)
+        // Born there: clone3(CLONE_INTO_CGROUP) on the job cgroup's fd, no migration (Linux >= 5.7).
+        let log = h.read(h.jobFile("v2cat", "shim.log")) ?? ""
+        XCTAssertTrue(log.contains("exec succeeded (born in its cgroup by clone3 CLONE_INTO_CGROUP)"), log)
     }
 
     func testV2KillUsesCgroupKillAndTakesEscapedChildren() throws {

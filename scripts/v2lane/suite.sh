@@ -139,9 +139,12 @@ check "cpu.weight 100 against 400 on one CPU shares it about 1:4" check_weight
 check_placement() {
   new_state
   local out; out=$(FF run --cgroup-parent /v2t-place --job-id pl -- cat /proc/self/cgroup) || { f "run failed"; return; }
-  [ "$out" = "0::/v2t-place/pl" ] || f "the workload's first read of /proc/self/cgroup says '$out'"
+  [ "$out" = "0::/v2t-place/pl" ] || { f "the workload's first read of /proc/self/cgroup says '$out'"; return; }
+  # Born there: clone3(CLONE_INTO_CGROUP) placed it, with no migration (the shim's log says which).
+  grep -rqs "born in its cgroup by clone3 CLONE_INTO_CGROUP" "$S/jobs/pl/" ||
+    f "the shim did not start it with clone3: $(grep -rhs 'workload .* started\|clone3' "$S/jobs/pl/" | head -2)"
 }
-check "placement before exec: the workload's own /proc/self/cgroup is the job cgroup" check_placement
+check "placement: the workload is born in its job cgroup by clone3(CLONE_INTO_CGROUP), its own first read of /proc/self/cgroup says so" check_placement
 
 check_kill_escapees() {
   new_state

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Fleet scale: ffrtmp-fleet-sim's simulated nodes (each with its own node key, through the
+# agent's own client) against two ffrtmp-master processes on one PostgreSQL, which this script
+# starts on loopback (scripts/pg-test-server.sh). One round per fleet size, each on a database
+# of its own: every node registers, heartbeats every HEARTBEAT s, polls every POLL s while it has
+# a free slot (claiming up to all of them at once), runs each job JOB_SECONDS and reports it.
+# Reports latency per route, dispatch throughput, jobs run exactly once / lost / duplicated, and
+# the CPU and memory of each master and of PostgreSQL (with its backends), from /proc.
+#
+#   scripts/bench/fleet-scale.sh            1,000, 5,000 and 10,000 nodes, FLEET_DURATION (60) s
+#                                           each; rewrites the fleet table in docs/BENCHMARKS.md
+#   scripts/bench/fleet-scale.sh --quick    2,000 nodes for 30 s (CI: fails on any lost or
+#                                           duplicated job, never on a time)
+#
+# Every round ends with the simulator's summary line, e.g.
+#   nodes=2000 masters=2 jobs=4000 lost=0 duplicated=0 p99_heartbeat_ms=… p99_poll_ms=… dispatch_per_s=…
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+. "$repo/scripts/lib/harness.sh"
+harness_require curl
+SIM=$BIN/ffrtmp-fleet-sim
+[ -x "$SIM" ] || { echo "missing $SIM: build first (swift build)" >&2; exit 1; }
+quick=0
+[ "${1:-}" = --quick ] && quick=1
+if [ $quick = 1 ]; then SIZES=(2000) DURATION=30; else SIZES=(${FLEET_SIZES:-1000 5000 10000}) DURATION=${FLEET_DURATION:-60}; fi
+HEARTBEAT=${FLEET_HEARTBEAT:-10} POLL=${FLEET_POLL:-2} SLOTS=${FLEET_SLOTS:-4} JOB_SECONDS=${FLEET_JOB_SECONDS:-5}
+# The masters' --dispatch-lease. A start acknowledged after it is requeued and runs twice (the
+# simulator counts it as duplicated, as it should). --quick checks exactly-once under load, not
+# this box's speed: CI's debug build answers in seconds at 2,000 nodes, so it gives the lease 120 s.
+LEASE=${FLEET_LEASE:-30}
+[ $quick = 1 ] && LEASE=${FLEET_LEASE:-120}
+
+work=$(mktemp -d /tmp/ffrtmp-fleet-XXXXXX)
+pgdir=$(mktemp -d /tmp/ffrtmp-fleetpg-XXXXXX)  # its own: the server runs as postgres, which cannot enter $work
+M1="" M2=""
+cleanup() {
+  stop_pid "$M1" 5; stop_pid "$M2" 5
+  "$repo/scripts/pg-test-server.sh" stop "$pgdir" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+PGPORT=$(free_port 54350 54399)
+PG=$("$repo/scripts/pg-test-server.sh" start "$pgdir" "$PGPORT")
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+postmaster=$(head -1 "$pgdir/data/postmaster.pid")
+harness_key "$work"
+ulimit -n "$(ulimit -Hn)"
+
+results=$work/results.txt
+: > "$results"
+rc=0
+for n in "${SIZES[@]}"; do
+  db=fleet$n
+  runuser -u postgres -- "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -qc "CREATE DATABASE $db" postgres
+  DB=${PG%/postgres}/$db
+  (umask 077; "$BIN/ffrtmp-master" nodes add-fleet "n$n" "$n" --db "$DB" > "$work/keys-$n" 2>>"$work/master.log")
+  export MASTER_EXTRA_ARGS="--dispatch-lease $LEASE"
+  p1=$(free_port 18500 18549); master_start "$work" "$p1" "$DB" "$work/master1-$n.log"; M1=$MASTER_PID U1=$MASTER_URL
+  p2=$(free_port 18550 18599); master_start "$work" "$p2" "$DB" "$work/master2-$n.log"; M2=$MASTER_PID U2=$MASTER_URL
+  # Two jobs per node (--quick: one, so that queueing them stays short in CI).
+  jobs=${FLEET_JOBS:-$((n * 2))}
+  [ $quick = 1 ] && jobs=${FLEET_JOBS:-$n}
+  echo "# round: $n nodes, $jobs jobs, ${DURATION} s, 2 masters on PostgreSQL ($DB), dispatch lease ${LEASE} s"
+  set +e
+  "$SIM" --master "$U1" --master "$U2" --keys "$work/keys-$n" --admin-key-file "$work/api.key" --nodes "$n" \
+    --heartbeat "$HEARTBEAT" --poll "$POLL" --slots "$SLOTS" --job-seconds "$JOB_SECONDS" --jobs "$jobs" --duration "$DURATION" \
+    --prefix "r$n" --watch "master1=$M1" --watch "master2=$M2" --watch "postgres=$postmaster" | tee "$work/sim-$n.txt"
+  src=${PIPESTATUS[0]}
+  set -e
+  [ "$src" = 0 ] || { echo "# round $n nodes: the simulator failed (exit $src)"; rc=1; }
+  tail -1 "$work/sim-$n.txt" >> "$results"
+  cp "$work/sim-$n.txt" "$work/keep-$n.txt"
+  stop_pid "$M1" 10; stop_pid "$M2" 10; M1="" M2=""
+done
+echo "# $(machine_line)"
+cat "$results"
+if [ $quick = 0 ] && [ $rc = 0 ]; then
+  mkdir -p "$repo/docs/bench"
+  { echo "fleet-scale: $(date -u +%FT%TZ) $(machine_line)"; echo "heartbeat ${HEARTBEAT} s, poll ${POLL} s, ${SLOTS} slots, jobs ${JOB_SECONDS} s, ${DURATION} s per round, 2 masters on one PostgreSQL"
+    for n in "${SIZES[@]}"; do echo; cat "$work/keep-$n.txt"; done; } > "$repo/docs/bench/fleet-scale.txt"
+fi
+exit $rc
