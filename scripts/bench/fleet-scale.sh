@@ -61,6 +61,12 @@ for n in "${SIZES[@]}"; do
   jobs=${FLEET_JOBS:-$((n * 2))}
   [ $quick = 1 ] && jobs=${FLEET_JOBS:-$n}
   echo "# round: $n nodes, $jobs jobs, ${DURATION} s, 2 masters on PostgreSQL ($DB), dispatch lease ${LEASE} s"
+  # FLEET_PROFILE=1: perf samples master1 for 20 s of the last (largest) round, from 15 s in.
+  prof=""
+  if [ "${FLEET_PROFILE:-0}" = 1 ] && [ "$n" = "${SIZES[-1]}" ] && command -v perf >/dev/null; then
+    (sleep 15; perf record -q -F 199 -g -p "$M1" -o "$work/perf.data" -- sleep 20 >/dev/null 2>&1) &
+    prof=$!
+  fi
   set +e
   "$SIM" --master "$U1" --master "$U2" --keys "$work/keys-$n" --admin-key-file "$work/api.key" --nodes "$n" \
     --heartbeat "$HEARTBEAT" --poll "$POLL" --slots "$SLOTS" --job-seconds "$JOB_SECONDS" --jobs "$jobs" --duration "$DURATION" \
@@ -68,6 +74,14 @@ for n in "${SIZES[@]}"; do
   src=${PIPESTATUS[0]}
   set -e
   [ "$src" = 0 ] || { echo "# round $n nodes: the simulator failed (exit $src)"; rc=1; }
+  if [ -n "$prof" ]; then
+    wait "$prof"
+    mkdir -p "$repo/docs/bench"
+    { echo "fleet-scale profile: master1 during the $n-node round, perf record -F 199 -g, 20 s ($(machine_line))"
+      perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null | grep -v '^#' | grep -E '^ +[0-9]' | head -40
+      echo; echo "by shared object:"
+      perf report -i "$work/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -12; } > "$repo/docs/bench/fleet-scale-profile.txt"
+  fi
   tail -1 "$work/sim-$n.txt" >> "$results"
   cp "$work/sim-$n.txt" "$work/keep-$n.txt"
   stop_pid "$M1" 10; stop_pid "$M2" 10; M1="" M2=""
