@@ -61,10 +61,11 @@ for n in "${SIZES[@]}"; do
   jobs=${FLEET_JOBS:-$((n * 2))}
   [ $quick = 1 ] && jobs=${FLEET_JOBS:-$n}
   echo "# round: $n nodes, $jobs jobs, ${DURATION} s, 2 masters on PostgreSQL ($DB), dispatch lease ${LEASE} s"
-  # FLEET_PROFILE=1: perf samples master1 for 20 s of the last (largest) round, from 15 s in.
+  # FLEET_PROFILE=1: perf samples the whole box for 20 s of the last (largest) round, from 15 s
+  # in: which processes (masters, PostgreSQL's backends, the simulator) and code take the cores.
   prof=""
   if [ "${FLEET_PROFILE:-0}" = 1 ] && [ "$n" = "${SIZES[-1]}" ] && command -v perf >/dev/null; then
-    (sleep 15; perf record -q -F 199 -g -p "$M1" -o "$work/perf.data" -- sleep 20 >/dev/null 2>&1) &
+    (sleep 15; perf record -q -a -F 99 -g -o "$work/perf.data" -- sleep 20 >/dev/null 2>&1) &
     prof=$!
   fi
   set +e
@@ -77,10 +78,15 @@ for n in "${SIZES[@]}"; do
   if [ -n "$prof" ]; then
     wait "$prof"
     mkdir -p "$repo/docs/bench"
-    { echo "fleet-scale profile: master1 during the $n-node round, perf record -F 199 -g, 20 s ($(machine_line))"
-      perf report -i "$work/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null | grep -v '^#' | grep -E '^ +[0-9]' | head -40
-      echo; echo "by shared object:"
-      perf report -i "$work/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -12; } > "$repo/docs/bench/fleet-scale-profile.txt"
+    # (Whole reports are read, then cut: `head` on a pipe under pipefail would end the script.)
+    perf report -i "$work/perf.data" --no-children --sort comm,symbol --stdio > "$work/perf-sym.txt" 2>/dev/null || true
+    perf report -i "$work/perf.data" --no-children --sort comm,dso --stdio > "$work/perf-dso.txt" 2>/dev/null || true
+    { echo "fleet-scale profile: the whole box during the $n-node round, perf record -a -F 99 -g, 20 s ($(machine_line))"
+      echo "by process and shared object:"
+      awk '/^ +[0-9.]+%/ && n < 16 { sub(/ +$/, ""); print; n++ }' "$work/perf-dso.txt"
+      echo; echo "by process and symbol:"
+      awk '/^ +[0-9.]+%/ && n < 30 { sub(/ +-? +-? *$/, ""); print substr($0, 1, 160); n++ }' "$work/perf-sym.txt"
+    } > "$repo/docs/bench/fleet-scale-profile.txt"
   fi
   tail -1 "$work/sim-$n.txt" >> "$results"
   cp "$work/sim-$n.txt" "$work/keep-$n.txt"
@@ -88,7 +94,8 @@ for n in "${SIZES[@]}"; do
 done
 echo "# $(machine_line)"
 cat "$results"
-if [ $quick = 0 ] && [ $rc = 0 ]; then
+# A full run always keeps its numbers: a round that lost or duplicated jobs is a finding too.
+if [ $quick = 0 ]; then
   mkdir -p "$repo/docs/bench"
   { echo "fleet-scale: $(date -u +%FT%TZ) $(machine_line)"; echo "heartbeat ${HEARTBEAT} s, poll ${POLL} s, ${SLOTS} slots, jobs ${JOB_SECONDS} s, ${DURATION} s per round, 2 masters on one PostgreSQL"
     for n in "${SIZES[@]}"; do echo; cat "$work/keep-$n.txt"; done; } > "$repo/docs/bench/fleet-scale.txt"
