@@ -77,6 +77,9 @@ extension Agent {
             logger.error("auto-attach: the WRAPPER_DEFAULT_* limits do not parse, nothing is adopted: \(error)")
             return
         }
+        // At most this many adoptions per scan: each one lists /proc again, and the loop must
+        // keep the watchdog's and the master's time (the rest are taken at the next scan).
+        var adoptionsLeft = 4
         for c in found where !run.state.refused.contains(where: { $0.group == c.identity }) {
             let what = "pgid \(c.pgidText) (\(c.command), \(c.members.count) process\(c.members.count == 1 ? "" : "es"))"
             let v = c.verdict
@@ -87,7 +90,10 @@ extension Agent {
                 if run.logged[c.identity] == full { continue }
                 logger.warning("auto-attach: not yet \(what): \(full.reason)")
                 run.logged[c.identity] = full
+            case .take where !policy.dryRun && adoptionsLeft == 0:
+                continue
             case .take where !policy.dryRun:
+                adoptionsLeft -= 1
                 let leader = c.members.first { $0.pid == c.identity.pgid }
                 do {
                     let spec = try Attacher(journal: journal, driver: inspector.driver).adopt(

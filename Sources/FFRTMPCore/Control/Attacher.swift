@@ -76,7 +76,9 @@ public struct Attacher: Sendable {
             spec.memoryNotCharged = notCharged
             try journal.writeSpec(spec)
             if let me = ProcessIdentity.current(own) { try journal.writeSupervisor(jobID, me) }
-            let leader = procs[0]
+            // The group's leader (pid = pgid) when it is one of them: listing order is not.
+            var leader = procs[0]
+            if case let .pgid(pgid) = target, let l = procs.first(where: { $0.pid == pgid }) { leader = l }
             try journal.writeWorkload(jobID, WorkloadPID(identity: leader, pgid: ProcFS.stat(leader.pid)?.pgrp ?? leader.pid))
             try moveAll(adopted, into: c.cgroup)
             if case let .pgid(pgid) = target {

@@ -157,7 +157,7 @@ public struct AutoAttachScan: Sendable {
             var cgs: [Int32: [String: String]] = [:]
             for m in members { cgs[m.pid] = cgroups[m.pid] ?? ProcFS.cgroups(m.pid) ?? [:] }
             let verdict = judge(pgid: pgid, leader: leader, members: members, cgroups: cgs, stats: stats, age: age)
-            return AutoAttachCandidate(identity: identity, command: (leader ?? first).comm,
+            return AutoAttachCandidate(identity: identity, command: Self.shown((leader ?? first).comm),
                                        members: members.map { ProcessIdentity(pid: $0.pid, startTime: $0.startTime) }, ageSeconds: age,
                                        cgroup: Self.unitCgroup(cgs[first.pid] ?? [:]) ?? "?", verdict: verdict)
         }
@@ -173,11 +173,11 @@ public struct AutoAttachScan: Sendable {
             return .init(.wait, "younger than AUTO_ATTACH_MIN_AGE (\(Self.seconds(age)) of \(Self.seconds(policy.minAgeSeconds)))")
         }
         guard policy.targets.contains(leader.comm) else {
-            return .init(.refuse, "its leader \(leader.comm)[\(pgid)] is not one of AUTO_ATTACH_TARGETS (\(listed))")
+            return .init(.refuse, "its leader \(Self.shown(leader.comm))[\(pgid)] is not one of AUTO_ATTACH_TARGETS (\(listed))")
         }
         let others = members.filter { !policy.targets.contains($0.comm) }
         if !others.isEmpty {
-            return .init(.refuse, "it also holds " + others.prefix(3).map { "\($0.comm)[\($0.pid)]" }.joined(separator: ", ")
+            return .init(.refuse, "it also holds " + others.prefix(3).map { "\(Self.shown($0.comm))[\($0.pid)]" }.joined(separator: ", ")
                 + ", not among AUTO_ATTACH_TARGETS (\(listed))")
         }
         if let governed = members.first(where: { driver.isGoverned(cgroups[$0.pid] ?? [:]) }) {
@@ -197,20 +197,26 @@ public struct AutoAttachScan: Sendable {
             for (key, path) in cgs.sorted(by: { $0.key < $1.key }) where driver.moves(hierarchy: key) {
                 checked.append((key.isEmpty ? "unified" : key, path))
             }
-            if checked.isEmpty { return .init(.refuse, "pid \(m.pid)'s cgroups cannot be read") }
+            if checked.isEmpty { return .init(.wait, "pid \(m.pid)'s cgroups cannot be read (it may be exiting)") }
             if let (key, path) = checked.first(where: { !policy.allows(cgroup: $0.1) }) {
                 return .init(.refuse, "pid \(m.pid) is in \(key) cgroup \(path), which AUTO_ATTACH_FROM (\(policy.from.joined(separator: ", "))) does not allow")
             }
         }
         if let users = policy.users {
             for m in members {
-                guard let uid = ProcFS.realUID(m.pid) else { return .init(.refuse, "pid \(m.pid)'s user cannot be read") }
+                guard let uid = ProcFS.realUID(m.pid) else { return .init(.wait, "pid \(m.pid)'s user cannot be read (it may be exiting)") }
                 if !users.contains(uid) {
                     return .init(.refuse, "pid \(m.pid) runs as uid \(uid), not one of AUTO_ATTACH_USERS (\(users.map(String.init).joined(separator: ", ")))")
                 }
             }
         }
         return .init(.take, "\(leader.comm) in \(Self.unitCgroup(cgroups[leader.pid] ?? [:]) ?? "?"), \(Self.seconds(age)) old")
+    }
+
+    /// A command name as it may be shown: comm is the process's own choice of bytes, so control
+    /// characters (C0, DEL, C1) become '?' before it reaches a log, a terminal or the state file.
+    public static func shown(_ comm: String) -> String {
+        String(String.UnicodeScalarView(comm.unicodeScalars.map { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) ? "?" : $0 }))
     }
 
     static func seconds(_ s: Double) -> String { "\(Int(max(s, 0).rounded())) s" }
