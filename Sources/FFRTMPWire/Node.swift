@@ -73,7 +73,15 @@ public struct Heartbeat: Codable, Equatable, Sendable {
 public struct HeartbeatReply: Codable, Equatable, Sendable {
     /// Jobs on this node that someone asked to cancel.
     public var cancel: [String]
-    public init(cancel: [String]) { self.cancel = cancel }
+    /// A job waits in the queue: a node pacing its idle polls (`PollAnswer.idlePollSeconds`)
+    /// polls now instead. Absent from masters before it (read as false).
+    public var workQueued: Bool?
+    public init(cancel: [String], workQueued: Bool? = nil) {
+        self.cancel = cancel
+        self.workQueued = workQueued
+    }
+
+    enum CodingKeys: String, CodingKey { case cancel, workQueued = "work_queued" }
 }
 
 public enum NodeStatus: String, Codable, Sendable { case online, lost }
@@ -182,13 +190,31 @@ public struct PollRequest: Codable, Equatable, Sendable {
 public struct PollAnswer: Codable, Equatable, Sendable {
     public var jobs: [MasterJob]
     public var leaseSeconds: Double
+    /// Given with an empty answer: how long the node should wait before its next poll (at least
+    /// its own POLL_INTERVAL), so that an idle fleet's empty polls stay near the master's
+    /// --idle-poll-rate however many nodes it has. A heartbeat reply with `work_queued` ends
+    /// the wait. Absent from masters before it, and with --idle-poll-rate 0.
+    public var idlePollSeconds: Double?
 
-    public init(jobs: [MasterJob], leaseSeconds: Double) {
+    public init(jobs: [MasterJob], leaseSeconds: Double, idlePollSeconds: Double? = nil) {
         self.jobs = jobs
         self.leaseSeconds = leaseSeconds
+        self.idlePollSeconds = idlePollSeconds
     }
 
-    enum CodingKeys: String, CodingKey { case jobs, leaseSeconds = "lease_seconds" }
+    enum CodingKeys: String, CodingKey { case jobs, leaseSeconds = "lease_seconds", idlePollSeconds = "idle_poll_seconds" }
+
+    /// Seconds until the next poll after this answer, for a node whose POLL_INTERVAL is `base`:
+    /// `base` after jobs came; after an empty answer the master's idle pace if longer, spread by
+    /// `jitter` (0..1, random: ±25%) so that nodes that went idle together do not poll together.
+    /// The agent and the fleet simulator both pace by this.
+    public func nextPollDelay(base: Double, jitter: Double) -> Double {
+        guard jobs.isEmpty, let idle = idlePollSeconds, idle.isFinite, idle > base else { return base }
+        return max(base, min(idle, Self.maxIdlePollSeconds) * (0.75 + 0.5 * min(max(jitter, 0), 1)))
+    }
+
+    /// The longest idle pace a node follows, whatever a master says.
+    public static let maxIdlePollSeconds = 60.0
 }
 
 /// POST /api/nodes/{id}/release body: an assigned attempt the node took but cannot start goes

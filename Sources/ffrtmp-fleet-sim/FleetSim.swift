@@ -26,12 +26,14 @@ struct FleetSim: AsyncParsableCommand {
     @Option(help: "Job slots per node (MAX_JOBS).") var slots: Int = 4
     @Option(help: "Seconds a job 'runs' before its result is posted.") var jobSeconds: Double = 5
     @Option(help: "Jobs queued before the nodes start.") var jobs: Int = 0
+    @Option(help: "Jobs the caller already queued (e.g. in bulk, by SQL, for a dispatch saturation round): counted as --jobs, not submitted.") var prequeued: Int = 0
     @Option(help: "Seconds of load; then polling stops, running jobs finish and report.") var duration: Double = 30
     @Option(help: "Connections per master the nodes share.") var connections: Int = 64
     @Option(help: "NAME=PID of a process whose CPU and memory (with its descendants') to report, e.g. master1=4242 (repeatable).") var watch: [String] = []
     @Option(help: "A job id prefix, unique per run.") var prefix: String = "sim"
 
     func run() async throws {
+        guard prequeued >= 0, jobs >= 0, prequeued == 0 || jobs == 0 else { throw ValidationError("give --jobs or --prequeued, not both, and neither below 0") }
         guard nodes >= 1, !master.isEmpty else { throw ValidationError("--nodes must be at least 1 and --master given") }
         guard heartbeat > 0, poll > 0, slots >= 1, jobSeconds >= 0, duration > 0, connections >= 1 else {
             throw ValidationError("--heartbeat, --poll and --duration must be above 0, --slots and --connections at least 1, --job-seconds not negative")
@@ -98,8 +100,10 @@ struct FleetSim: AsyncParsableCommand {
 
         // The master's own count: every queued job must be completed, once.
         let counts = try await Self.jobCounts(adminClients[0])
-        let report = stats.report(queued: jobs, masterCompleted: counts["completed"] ?? 0, masterOther: counts.filter { $0.key != "completed" }.values.reduce(0, +))
-        print("fleet-sim: \(nodes) nodes on \(master.count) master(s), heartbeat \(heartbeat) s, poll \(poll) s, \(slots) slots, jobs \(jobSeconds) s, load \(duration) s (wall \(String(format: "%.1f", wall)) s); \(jobs) jobs queued in \(String(format: "%.1f", queueSeconds)) s")
+        // A saturation round (--prequeued) queues more than it can dispatch: what is still
+        // queued at the end was never handed out, so it is not lost.
+        let report = stats.report(queued: jobs + prequeued - (prequeued > 0 ? counts["queued"] ?? 0 : 0), masterCompleted: counts["completed"] ?? 0, masterOther: counts.filter { $0.key != "completed" }.values.reduce(0, +))
+        print("fleet-sim: \(nodes) nodes on \(master.count) master(s), heartbeat \(heartbeat) s, poll \(poll) s, \(slots) slots, jobs \(jobSeconds) s, load \(duration) s (wall \(String(format: "%.1f", wall)) s); \(prequeued > 0 ? "\(prequeued) jobs queued before" : "\(jobs) jobs queued in \(String(format: "%.1f", queueSeconds)) s")")
         for line in report.routes { print(line) }
         for (i, (name, b)) in before.enumerated() {
             let a = after[i].1
@@ -107,7 +111,7 @@ struct FleetSim: AsyncParsableCommand {
             print("process \(name): cpu \(String(format: "%.2f", cpu)) cores (\(String(format: "%.1f", a.cpuSeconds - b.cpuSeconds)) s over \(String(format: "%.1f", wall)) s), rss \(a.rssKiB / 1024) MiB (\(a.processes) processes)")
         }
         print("jobs: \(report.received) dispatched, \(report.ranOnce) ran exactly once, \(report.duplicated) duplicated, \(report.lost) lost; at the master \(counts.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))")
-        print("nodes=\(nodes) masters=\(master.count) jobs=\(jobs) lost=\(report.lost) duplicated=\(report.duplicated) p99_heartbeat_ms=\(report.p99["heartbeat"] ?? "-") p99_poll_ms=\(report.p99["poll"] ?? "-") dispatch_per_s=\(report.dispatchPerSecond) errors=\(report.errors)")
+        print("nodes=\(nodes) masters=\(master.count) jobs=\(jobs + prequeued) lost=\(report.lost) duplicated=\(report.duplicated) p99_heartbeat_ms=\(report.p99["heartbeat"] ?? "-") p99_poll_ms=\(report.p99["poll"] ?? "-") dispatch_per_s=\(report.dispatchPerSecond) errors=\(report.errors)")
         if report.lost > 0 || report.duplicated > 0 { throw ExitCode(1) }
     }
 
@@ -175,19 +179,24 @@ struct SimNode: Sendable {
             if now >= stopPolling && running.isEmpty { return }
             if now >= nextBeat {
                 let beat = Heartbeat(runningJobs: running.map(\.job.id), attempts: Dictionary(running.map { ($0.job.id, $0.job.attempt) }, uniquingKeysWith: { a, _ in a }))
-                _ = await timed("heartbeat", { try await client.json(HeartbeatReply.self, "POST", "/api/nodes/\(id)/heartbeat", body: try JSONEncoder().encode(beat)) })
+                let reply = await timed("heartbeat", { try await client.json(HeartbeatReply.self, "POST", "/api/nodes/\(id)/heartbeat", body: try JSONEncoder().encode(beat)) })
                 nextBeat = now + Int64(heartbeat * 1e9)
+                // As the agent does: work in the queue ends an idle poll wait.
+                if reply?.workQueued == true { nextPoll = min(nextPoll, Clock.monotonicNanoseconds()) }
             }
             if now >= nextPoll && now < stopPolling && running.count < slots {
                 let req = PollRequest(requestID: UUID().uuidString.lowercased(), max: min(slots - running.count, PollRequest.maxJobs))
                 if let answer = await timed("poll", { try await client.json(PollAnswer.self, "POST", "/api/nodes/\(id)/poll", body: try JSONEncoder().encode(req)) }) {
                     let t = Clock.monotonicNanoseconds()
+                    if answer.jobs.isEmpty { stats.emptyPoll() }
                     for j in answer.jobs {
                         stats.dispatched(j.id, at: t)
                         running.append((j, t + Int64(jobSeconds * 1e9)))
                     }
                     // A full answer may mean more is queued: ask again at once while slots are free.
-                    nextPoll = answer.jobs.isEmpty || running.count >= slots ? t + Int64(poll * 1e9) : t
+                    // An empty one: the agent's pace (the master's idle pace, if longer).
+                    let delay = answer.nextPollDelay(base: poll, jitter: Double.random(in: 0...1, using: &rng))
+                    nextPoll = answer.jobs.isEmpty || running.count >= slots ? t + Int64(delay * 1e9) : t
                     // As the agent does: a job it started sends the next heartbeat now, which
                     // acknowledges the start within the master's dispatch lease.
                     if !answer.jobs.isEmpty { nextBeat = t }
@@ -217,6 +226,7 @@ final class Stats: Sendable {
         var acked: [String: Int] = [:]
         var duplicateAcks = 0
         var unreported = 0
+        var emptyPolls = 0
     }
     let state = Mutex(State())
 
@@ -241,6 +251,7 @@ final class Stats: Sendable {
         }
     }
     func unreported(_ id: String) { state.withLock { $0.unreported += 1 } }
+    func emptyPoll() { state.withLock { $0.emptyPolls += 1 } }
 
     struct Report {
         var routes: [String]
@@ -269,6 +280,7 @@ final class Stats: Sendable {
                 let f = { (v: Double) in String(format: "%.1f", v) }
                 p99[route] = f(Self.percentile(l, 0.99))
                 routes.append("route \(route): \(l.count) ok, \(s.errors[route] ?? 0) failed; ms p50 \(f(Self.percentile(l, 0.5))) p99 \(f(Self.percentile(l, 0.99))) max \(f(l.last ?? 0))"
+                    + (route == "poll" ? " (\(s.emptyPolls) empty)" : "")
                     + (s.firstError[route].map { "; first error: \($0.prefix(200))" } ?? ""))
             }
             let dup = s.dispatchedCount.values.filter { $0 > 1 }.count + s.duplicateAcks

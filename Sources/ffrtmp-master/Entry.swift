@@ -59,12 +59,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("dispatch-lease"), help: "Seconds an assignment waits for its node to acknowledge the start; then it is requeued as a new attempt.")
     var dispatchLease: Double = 30
 
+    @Option(name: .customLong("idle-poll-rate"), help: "About how many empty polls a second the whole idle fleet makes: an empty poll answer asks its node to wait (online nodes / this) seconds, at least its POLL_INTERVAL. 0: no pacing (every node polls at its POLL_INTERVAL).")
+    var idlePollRate: Double = 500
+
     func validate() throws {
         guard let _ = Self.hostPort(listen) else { throw ValidationError("--listen must be HOST:PORT, e.g. 127.0.0.1:8080, not \(listen)") }
         guard (1...3600).contains(idleTimeout) else { throw ValidationError("--idle-timeout must be 1 to 3600 seconds, not \(idleTimeout)") }
         guard (16...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be 16 to 1000000, not \(maxConnections)") }
         guard nodeLostAfter > 0 else { throw ValidationError("--node-lost-after must be greater than 0") }
         guard dispatchLease.isFinite, (0.5...3600).contains(dispatchLease) else { throw ValidationError("--dispatch-lease must be 0.5 to 3600 seconds, not \(dispatchLease)") }
+        guard idlePollRate.isFinite, idlePollRate == 0 || (0.01...1_000_000).contains(idlePollRate) else { throw ValidationError("--idle-poll-rate must be 0 (off) or 0.01 to 1000000 polls a second, not \(idlePollRate)") }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         guard tlsClientCA == nil || tlsCert != nil else { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key") }
     }
@@ -83,7 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
         let (host, port) = Self.hostPort(listen)!
         let api = MasterAPI(store: store, apiKey: key, readKey: readKey, allowSharedNodeKey: allowSharedNodeKey,
                             bindNodeCertificates: tlsClientCA != nil, metricsNeedKey: metricsAuth,
-                            nodeLostAfterSeconds: nodeLostAfter, dispatchLeaseSeconds: dispatchLease)
+                            nodeLostAfterSeconds: nodeLostAfter, dispatchLeaseSeconds: dispatchLease, idlePollRate: idlePollRate)
         if allowSharedNodeKey {
             logger.warning("--allow-shared-node-key: the admin key may act for any node; issue node keys (ffrtmp-master nodes add NODE_ID) and drop the flag")
         }

@@ -9,6 +9,9 @@ struct StoreOptions: ParsableArguments {
     @Option(help: "sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB. Default: $MASTER_DB, else sqlite:$FFRTMP_STATE_DIR/master.db (or /var/lib/ffrtmp/master.db). A URL with a password belongs in MASTER_DB (environment), not here: argv is visible to every user in ps.")
     var db: String?
 
+    @Option(name: .customLong("db-connections"), help: "PostgreSQL only: this master's connection pool (1-500). Every master sharing the database opens up to this many, and their sum must stay below the server's max_connections (100 by default).")
+    var dbConnections: Int = 16
+
     /// The store URL: --db, else $MASTER_DB, else the default SQLite file.
     var url: String {
         db ?? ProcessInfo.processInfo.environment["MASTER_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultDB()
@@ -19,7 +22,8 @@ struct StoreOptions: ParsableArguments {
         if let d = db, d.hasPrefix("postgres"), d.contains("@"), d.split(separator: "@")[0].contains(":") {
             logger.warning("--db carries a password, which every user can read in ps: set MASTER_DB in the environment (master.env) instead")
         }
-        let store = try Self.openStore(url, logger: logger)
+        guard (1...500).contains(dbConnections) else { throw ValidationError("--db-connections must be 1 to 500, not \(dbConnections)") }
+        let store = try Self.openStore(url, connections: dbConnections, logger: logger)
         try await store.migrate()
         return store
     }
@@ -30,7 +34,7 @@ struct StoreOptions: ParsableArguments {
         return "sqlite:" + dir + "/master.db"
     }
 
-    static func openStore(_ url: String, logger: Logger) throws -> JobStore {
+    static func openStore(_ url: String, connections: Int, logger: Logger) throws -> JobStore {
         if url.hasPrefix("sqlite:") {
             let path = String(url.dropFirst(7))
             guard !path.isEmpty else { throw ValidationError("--db sqlite: needs a path, e.g. sqlite:/var/lib/ffrtmp/master.db") }
@@ -38,7 +42,7 @@ struct StoreOptions: ParsableArguments {
             if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
             return try SQLiteJobStore(path: path)
         }
-        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") { return try PostgresJobStore(url: url, logger: logger) }
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://") { return try PostgresJobStore(url: url, connections: connections, logger: logger) }
         throw ValidationError("--db must be sqlite:PATH or postgres://USER:PASS@HOST:PORT/DB")
     }
 }

@@ -26,6 +26,30 @@ final class DispatchTests: MasterTestCase {
         XCTAssertTrue(h.waitUntil(30, "all canceled") { (1...5).allSatisfy { (try? self.job("slot\($0)"))?["status"] as? String == "canceled" } })
     }
 
+    /// The master's idle pace holds a real agent back: with one node at 0.05 empty polls a
+    /// second, an empty answer asks for 20 s (the agent's own POLL_INTERVAL is 0.1 s, which
+    /// would make about 30 polls in these 3 s). A job submitted meanwhile is still taken long
+    /// before that wait ends: the next heartbeat reply says work is queued.
+    func testAnIdleAgentFollowsTheMastersPaceAndWakesForQueuedWork() throws {
+        try requireFFmpeg()
+        try startMaster(extra: ["--idle-poll-rate", "0.05"])
+        let agent = try h.start(["agent"], env: agentEnv)
+        defer { kill(agent.pid, SIGTERM); _ = try? h.finish(agent) }
+        func emptyPolls() throws -> Int {
+            let m = try api("GET", "/metrics")
+            let line = m.split(separator: "\n").first { $0.hasPrefix(#"ffrtmp_master_polls_total{answer="empty"}"#) }
+            return line.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) } ?? -1
+        }
+        XCTAssertTrue(h.waitUntil(10, "the agent polled once") { (try? emptyPolls()) ?? 0 >= 1 }, log(agent))
+        sleep(3)
+        let polls = try emptyPolls()
+        XCTAssertTrue((1...3).contains(polls), "empty polls in 3 s at a 20 s pace: \(polls)")
+        try submit("woken", wrapper: true, seconds: 1)
+        XCTAssertTrue(h.waitUntil(10, "the queued job is taken at the next heartbeat, not after the 15-25 s wait") {
+            ["running", "completed"].contains((try? self.job("woken"))?["status"] as? String ?? "")
+        }, log(agent))
+    }
+
     func testAHeartbeatIntervalAtOrAboveNodeLostAfterIsRefusedByName() throws {
         try startMaster(extra: ["--node-lost-after", "2"])
         try submit("hb1", wrapper: true)

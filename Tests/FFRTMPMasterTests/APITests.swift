@@ -13,11 +13,12 @@ final class APITests: XCTestCase {
 
     /// The admin key calls the node routes here (the request shapes, not the roles, are under
     /// test), so the master runs with --allow-shared-node-key; NodeKeyAPITests tests the roles.
-    func withApp(metricsAuth: Bool = false, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    func withApp(metricsAuth: Bool = false, idlePollRate: Double = 500, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let dir = try TempDir()
         let store = try SQLiteJobStore(path: dir.path + "/m.db")
         try await store.migrate()
-        let app = Application(router: MasterAPI(store: store, apiKey: Self.key, allowSharedNodeKey: true, metricsNeedKey: metricsAuth).router())
+        let app = Application(router: MasterAPI(store: store, apiKey: Self.key, allowSharedNodeKey: true, metricsNeedKey: metricsAuth,
+                                                idlePollRate: idlePollRate).router())
         try await app.test(.router, body)
         await store.close()
         _ = dir
@@ -52,6 +53,45 @@ final class APITests: XCTestCase {
             await eq(try await c.execute(uri: "/metrics", method: .get).status, .unauthorized)
             await eq(try await c.execute(uri: "/metrics", method: .get, headers: auth).status, .ok)
         }
+    }
+
+    /// --idle-poll-rate: an empty poll answer asks for (online nodes / rate) seconds, an answer
+    /// with jobs asks for nothing, a heartbeat reply says whether work is queued, and /metrics
+    /// counts both kinds of answer. With rate 0 no pace is asked.
+    func testEmptyPollsArePacedByTheFleetSize() async throws {
+        let auth = Self.auth
+        let poll = Self.poll
+        try await withApp(idlePollRate: 2) { c in
+            for n in ["pa", "pb", "pc"] {
+                let r = try await c.execute(uri: "/api/nodes/register", method: .post, headers: auth, body: ByteBuffer(string: #"{"node_id":"\#(n)"}"#))
+                XCTAssertEqual(r.status, .ok, Self.message(r))
+            }
+            let empty = try await poll(c, "pa", "r1")
+            XCTAssertEqual((empty["jobs"] as? [Any])?.count, 0)
+            XCTAssertEqual(empty["idle_poll_seconds"] as? Double, 1.5, "3 online nodes at 2 empty polls a second")
+            let beat0 = try Self.json(try await c.execute(uri: "/api/nodes/pa/heartbeat", method: .post, headers: auth, body: ByteBuffer(string: #"{"running_jobs":[]}"#)))
+            XCTAssertEqual(beat0["work_queued"] as? Bool, false)
+            _ = try await c.execute(uri: "/api/jobs", method: .post, headers: auth, body: ByteBuffer(string: #"{"id":"paced-1"}"#))
+            let beat1 = try Self.json(try await c.execute(uri: "/api/nodes/pb/heartbeat", method: .post, headers: auth, body: ByteBuffer(string: #"{"running_jobs":[]}"#)))
+            XCTAssertEqual(beat1["work_queued"] as? Bool, true, "a queued job ends the idle wait")
+            let full = try await poll(c, "pb", "r2")
+            XCTAssertEqual((full["jobs"] as? [[String: Any]])?.map { $0["id"] as? String }, ["paced-1"])
+            XCTAssertNil(full.index(forKey: "idle_poll_seconds"), "an answer with jobs asks for no pace")
+            let metrics = String(buffer: try await c.execute(uri: "/metrics", method: .get).body)
+            XCTAssertTrue(metrics.contains("ffrtmp_master_polls_total{answer=\"jobs\"} 1"), metrics)
+            XCTAssertTrue(metrics.contains("ffrtmp_master_polls_total{answer=\"empty\"} 1"), metrics)
+        }
+        try await withApp(idlePollRate: 0) { c in
+            _ = try await c.execute(uri: "/api/nodes/register", method: .post, headers: auth, body: ByteBuffer(string: #"{"node_id":"pz"}"#))
+            let answer = try await poll(c, "pz", "r1")
+            XCTAssertNil(answer.index(forKey: "idle_poll_seconds"), "pacing off")
+        }
+    }
+
+    @Sendable static func poll(_ c: any TestClientProtocol, _ node: String, _ req: String) async throws -> [String: Any] {
+        let r = try await c.execute(uri: "/api/nodes/\(node)/poll", method: .post, headers: auth, body: ByteBuffer(string: #"{"request_id":"\#(req)","max":4}"#))
+        XCTAssertEqual(r.status, .ok, Self.message(r))
+        return try Self.json(r)
     }
 
     func testSubmitAndGetKeepWrapperEnabledAsSaid() async throws {

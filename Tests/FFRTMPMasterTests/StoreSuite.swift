@@ -24,7 +24,26 @@ enum StoreSuite {
         ("releaseAndCancelBeforeStart", releaseAndCancelBeforeStart),
         ("oneLiveInstancePerNodeID", oneLiveInstancePerNodeID),
         ("listServesStoredJSONAsStored", listServesStoredJSONAsStored),
+        ("heartbeatSaysWhenWorkIsQueued", heartbeatSaysWhenWorkIsQueued),
     ]
+
+    /// A heartbeat reply's work_queued (which ends a node's idle poll wait) is true exactly while
+    /// a job is queued; the online count (which sets the idle pace) follows register and sweep.
+    static func heartbeatSaysWhenWorkIsQueued(_ s: JobStore) async throws {
+        await eq(try await s.onlineNodeCount(), 0)
+        _ = try await s.register(NodeRegistration(nodeID: "wq"))
+        await eq(try await s.onlineNodeCount(), 1)
+        await eq(try await s.heartbeat(nodeID: "wq", Heartbeat(runningJobs: [])).workQueued, false)
+        _ = try await s.create(NewJob(id: "wq-1"))
+        await eq(try await s.heartbeat(nodeID: "wq", Heartbeat(runningJobs: [])).workQueued, true)
+        await eq(try await s.claim(nodeID: "wq", requestID: "q", max: 4, leaseMs: 60_000).map(\.id), ["wq-1"])
+        let beat = try await s.heartbeat(nodeID: "wq", Heartbeat(runningJobs: ["wq-1"], attempts: ["wq-1": 1]))
+        XCTAssertEqual(beat, HeartbeatReply(cancel: [], workQueued: false))
+        await eq(try await s.job("wq-1").status, .running)
+        usleep(20_000)
+        _ = try await s.sweep(lostAfterSeconds: 0.001)
+        await eq(try await s.onlineNodeCount(), 0)
+    }
 
     /// A poll's request id, repeated after a lost answer, gets the same jobs (lease renewed) and
     /// claims nothing new; an unacknowledged lease requeues the job as the next attempt, whose
@@ -179,7 +198,12 @@ enum StoreSuite {
     }
 
     static func dispatchIsFIFOAndCountsAttempts(_ s: JobStore) async throws {
+        _ = try await s.create(NewJob(id: "before-n1"))
         await assertThrows(WireError.notFound(what: "node (register it first)", id: "n1")) { _ = try await s.dispatch(nodeID: "n1") }
+        await assertThrows(WireError.notFound(what: "node (register it first)", id: "n1")) { _ = try await s.claim(nodeID: "n1", requestID: "r", max: 4, leaseMs: 1000) }
+        await assertThrows(WireError.notFound(what: "node (register it first)", id: "n1")) { _ = try await s.heartbeat(nodeID: "n1", Heartbeat(runningJobs: ["before-n1"])) }
+        await eq(try await s.job("before-n1").status, .queued, "an unregistered node takes and acknowledges nothing")
+        _ = try await s.cancel("before-n1")
         _ = try await s.register(NodeRegistration(nodeID: "n1"))
         let empty = try await s.dispatch(nodeID: "n1")
         XCTAssertNil(empty)
@@ -327,6 +351,30 @@ final class PostgresStoreTests: XCTestCase {
             try await scenario(store)
             await store.close()
         }
+    }
+}
+
+extension PostgresStoreTests {
+    /// The heartbeat, the poll and the node-key lookup find their rows through indexes only, so
+    /// their cost does not grow with the jobs the store holds: with sequential scans priced out,
+    /// no plan may still scan a table (it would, were an index missing), and the partial indexes
+    /// built for them are the ones used.
+    func testHotPathsUseIndexesOnly() async throws {
+        guard let url = ProcessInfo.processInfo.environment["FFRTMP_TEST_POSTGRES_URL"] else {
+            throw XCTSkip("skipped: set FFRTMP_TEST_POSTGRES_URL (scripts/test.sh starts a PostgreSQL on loopback)")
+        }
+        let store = try await PGFixture.freshStore(url: url)
+        let plans = try await store.hotPathPlans()
+        await store.close()
+        XCTAssertEqual(Set(plans.keys), ["claim", "heartbeat", "node key"])
+        for (name, plan) in plans {
+            for table in ["jobs", "nodes", "node_keys", "results"] {
+                XCTAssertFalse(plan.contains("Seq Scan on \(table)"), "\(name) scans \(table):\n\(plan)")
+            }
+        }
+        XCTAssertTrue(plans["claim"]?.contains("Index Scan using jobs_") == true, plans["claim"] ?? "")
+        XCTAssertTrue(plans["heartbeat"]?.contains("jobs_cancel") == true, plans["heartbeat"] ?? "")
+        XCTAssertTrue(plans["node key"]?.contains("node_keys_key_hash_key") == true, plans["node key"] ?? "")
     }
 }
 

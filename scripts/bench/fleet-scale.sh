@@ -12,6 +12,10 @@
 #   scripts/bench/fleet-scale.sh --quick    2,000 nodes for 30 s (CI: fails on any lost or
 #                                           duplicated job, never on a time)
 #
+# FLEET_COMPARE=DIR runs every round a second time, alternating, with DIR/ffrtmp-master (an
+# earlier build: the peer of a before/after measurement), and labels each summary line
+# master=this or master=DIR's name.
+#
 # Every round ends with the simulator's summary line, e.g.
 #   nodes=2000 masters=2 jobs=4000 lost=0 duplicated=0 p99_heartbeat_ms=… p99_poll_ms=… dispatch_per_s=…
 set -euo pipefail
@@ -49,32 +53,40 @@ ulimit -n "$(ulimit -Hn)"
 results=$work/results.txt
 : > "$results"
 rc=0
-for n in "${SIZES[@]}"; do
-  db=fleet$n
+variants=(this)
+[ -n "${FLEET_COMPARE:-}" ] && { [ -x "$FLEET_COMPARE/ffrtmp-master" ] || { echo "FLEET_COMPARE=$FLEET_COMPARE has no ffrtmp-master" >&2; exit 1; }; variants+=("$FLEET_COMPARE"); }
+rounds=()
+for n in "${SIZES[@]}"; do for v in "${variants[@]}"; do rounds+=("$n:$v"); done; done
+for round in "${rounds[@]}"; do
+  n=${round%%:*} variant=${round#*:}
+  if [ "$variant" = this ]; then MASTER_BIN=$BIN/ffrtmp-master label=this; else MASTER_BIN=$variant/ffrtmp-master label=$(basename "$variant"); fi
+  export MASTER_BIN
+  tag=$n${FLEET_COMPARE:+-$label}
+  db=fleet${n}_${label//[^a-z0-9]/_}
   runuser -u postgres -- "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -qc "CREATE DATABASE $db" postgres
   DB=${PG%/postgres}/$db
-  (umask 077; "$BIN/ffrtmp-master" nodes add-fleet "n$n" "$n" --db "$DB" > "$work/keys-$n" 2>>"$work/master.log")
+  (umask 077; "$MASTER_BIN" nodes add-fleet "n$n" "$n" --db "$DB" > "$work/keys-$n" 2>>"$work/master.log")
   export MASTER_EXTRA_ARGS="--dispatch-lease $LEASE"
   p1=$(free_port 18500 18549); master_start "$work" "$p1" "$DB" "$work/master1-$n.log"; M1=$MASTER_PID U1=$MASTER_URL
   p2=$(free_port 18550 18599); master_start "$work" "$p2" "$DB" "$work/master2-$n.log"; M2=$MASTER_PID U2=$MASTER_URL
   # Two jobs per node (--quick: one, so that queueing them stays short in CI).
   jobs=${FLEET_JOBS:-$((n * 2))}
   [ $quick = 1 ] && jobs=${FLEET_JOBS:-$n}
-  echo "# round: $n nodes, $jobs jobs, ${DURATION} s, 2 masters on PostgreSQL ($DB), dispatch lease ${LEASE} s"
+  echo "# round: $n nodes, $jobs jobs, ${DURATION} s, 2 masters ($MASTER_BIN) on PostgreSQL ($DB), dispatch lease ${LEASE} s"
   # FLEET_PROFILE=1: perf samples the whole box for 20 s of the last (largest) round, from 15 s
   # in: which processes (masters, PostgreSQL's backends, the simulator) and code take the cores.
   prof=""
-  if [ "${FLEET_PROFILE:-0}" = 1 ] && [ "$n" = "${SIZES[-1]}" ] && command -v perf >/dev/null; then
+  if [ "${FLEET_PROFILE:-0}" = 1 ] && [ "$n" = "${SIZES[-1]}" ] && [ "$label" = this ] && command -v perf >/dev/null; then
     (sleep 15; perf record -q -a -F 99 -g -o "$work/perf.data" -- sleep 20 >/dev/null 2>&1) &
     prof=$!
   fi
   set +e
   "$SIM" --master "$U1" --master "$U2" --keys "$work/keys-$n" --admin-key-file "$work/api.key" --nodes "$n" \
     --heartbeat "$HEARTBEAT" --poll "$POLL" --slots "$SLOTS" --job-seconds "$JOB_SECONDS" --jobs "$jobs" --duration "$DURATION" \
-    --prefix "r$n" --watch "master1=$M1" --watch "master2=$M2" --watch "postgres=$postmaster" | tee "$work/sim-$n.txt"
+    --prefix "r$n" --watch "master1=$M1" --watch "master2=$M2" --watch "postgres=$postmaster" | tee "$work/sim-$tag.txt"
   src=${PIPESTATUS[0]}
   set -e
-  [ "$src" = 0 ] || { echo "# round $n nodes: the simulator failed (exit $src)"; rc=1; }
+  [ "$src" = 0 ] || { echo "# round $n nodes ($label): the simulator failed (exit $src)"; rc=1; }
   if [ -n "$prof" ]; then
     wait "$prof"
     mkdir -p "$repo/docs/bench"
@@ -88,8 +100,8 @@ for n in "${SIZES[@]}"; do
       awk '/^ +[0-9.]+%/ && n < 30 { sub(/ +-? +-? *$/, ""); print substr($0, 1, 160); n++ }' "$work/perf-sym.txt"
     } > "$repo/docs/bench/fleet-scale-profile.txt"
   fi
-  tail -1 "$work/sim-$n.txt" >> "$results"
-  cp "$work/sim-$n.txt" "$work/keep-$n.txt"
+  echo "$(tail -1 "$work/sim-$tag.txt")${FLEET_COMPARE:+ master=$label}" >> "$results"
+  cp "$work/sim-$tag.txt" "$work/keep-$tag.txt"
   stop_pid "$M1" 10; stop_pid "$M2" 10; M1="" M2=""
 done
 echo "# $(machine_line)"
@@ -98,6 +110,8 @@ cat "$results"
 if [ $quick = 0 ]; then
   mkdir -p "$repo/docs/bench"
   { echo "fleet-scale: $(date -u +%FT%TZ) $(machine_line)"; echo "heartbeat ${HEARTBEAT} s, poll ${POLL} s, ${SLOTS} slots, jobs ${JOB_SECONDS} s, ${DURATION} s per round, 2 masters on one PostgreSQL"
-    for n in "${SIZES[@]}"; do echo; cat "$work/keep-$n.txt"; done; } > "$repo/docs/bench/fleet-scale.txt"
+    for round in "${rounds[@]}"; do n=${round%%:*} v=${round#*:}; [ "$v" = this ] && l=this || l=$(basename "$v")
+      echo; [ -n "${FLEET_COMPARE:-}" ] && echo "## master: $l"; cat "$work/keep-$n${FLEET_COMPARE:+-$l}.txt"; done
+    echo; echo "summary:"; cat "$results"; } > "$repo/docs/bench/fleet-scale.txt"
 fi
 exit $rc

@@ -51,7 +51,7 @@ free_port() {  # LO HI
 # MASTER_EXTRA_ARGS: more flags, split on blanks (e.g. "--dispatch-lease 3").
 master_start() {  # DIR PORT DB [LOG]
   local dir=$1 port=$2 db=$3 log=${4:-$1/master.log}
-  FFRTMP_API_KEY=$(cat "$dir/api.key") "$BIN/ffrtmp-master" --listen "127.0.0.1:$port" --db "$db" \
+  FFRTMP_API_KEY=$(cat "$dir/api.key") "${MASTER_BIN:-$BIN/ffrtmp-master}" --listen "127.0.0.1:$port" --db "$db" \
     ${HARNESS_SHARED_NODE_KEY:+--allow-shared-node-key} ${MASTER_EXTRA_ARGS:-} >>"$log" 2>&1 &
   MASTER_PID=$!
   MASTER_URL=http://127.0.0.1:$port

@@ -46,6 +46,8 @@ public final class MasterSession: Sendable {
         /// (it acknowledges the start, within the lease).
         var acknowledged: Set<String> = []
         var beatNow = false
+        /// A heartbeat reply said a job waits in the queue: ends an idle poll wait.
+        var pollNow = false
         /// Attempts the loop could not start, to hand back to the master (until their lease ends).
         var releases: [(JobRelease, until: Int64)] = []
     }
@@ -182,11 +184,18 @@ public final class MasterSession: Sendable {
             }
             let id = request ?? Self.requestID()
             request = id
-            let (answered, ok) = await poll(requestID: id, max: min(v.freeSlots, PollRequest.maxJobs), lease: v)
+            state.withLock { $0.pollNow = false }
+            let (answered, ok, delay) = await poll(requestID: id, max: min(v.freeSlots, PollRequest.maxJobs), lease: v)
             if answered { request = nil }
             if ok {
                 backoff = 0
-                await Self.sleep(v.pollInterval)
+                // An empty answer may ask for a longer, idle pace (PollAnswer.nextPollDelay); a
+                // heartbeat reply saying work is queued ends it.
+                let until = Clock.monotonicNanoseconds() + Int64(delay * 1e9)
+                await Self.sleep(min(delay, v.pollInterval))
+                while !Task.isCancelled, Clock.monotonicNanoseconds() < until, !state.withLock({ $0.pollNow }) {
+                    await Self.sleep(min(0.05, v.pollInterval))
+                }
             } else {
                 // An outage: back off (to 30 s) rather than warn ten times a second.
                 backoff = min(30, max(v.pollInterval, backoff * 2))
@@ -268,6 +277,7 @@ public final class MasterSession: Sendable {
             }
             guard (200..<300).contains(status) else { throw MasterRefusal(status: status, message: MasterAnswer.message(data)) }
             let reply = try JSONDecoder().decode(HeartbeatReply.self, from: data)
+            if node == nodeID, reply.workQueued == true { state.withLock { $0.pollNow = true } }
             if !reply.cancel.isEmpty {
                 state.withLock { $0.cancels += reply.cancel }
                 wakeLoop()
@@ -306,22 +316,24 @@ public final class MasterSession: Sendable {
 
     /// One poll. `answered`: the master answered it (the request id is spent); `ok`: not an
     /// outage (backoff).
-    func poll(requestID: String, max: Int, lease v: View) async -> (answered: Bool, ok: Bool) {
+    /// `delay`: seconds until the next poll, when the answer came.
+    func poll(requestID: String, max: Int, lease v: View) async -> (answered: Bool, ok: Bool, delay: Double) {
         let sent = Clock.monotonicNanoseconds()
         do {
             let body = try JSONEncoder().encode(PollRequest(requestID: requestID, max: max))
             let (status, data) = try await transport.call("POST", "/api/nodes/\(nodeID)/poll", body: body)
             if status == 404 || status == 409 {
                 state.withLock { $0.registered = false }
-                return (true, true)
+                return (true, true, v.pollInterval)
             }
             if status >= 500 { throw MasterRefusal(status: status, message: MasterAnswer.message(data)) }
             guard status == 200 else {
                 logger.warning("poll refused: \(MasterRefusal(status: status, message: MasterAnswer.message(data)))")
-                return (true, false)
+                return (true, false, v.pollInterval)
             }
             let answer = try JSONDecoder().decode(PollAnswer.self, from: data)
-            guard !answer.jobs.isEmpty else { return (true, true) }
+            let delay = answer.nextPollDelay(base: v.pollInterval, jitter: Double.random(in: 0...1))
+            guard !answer.jobs.isEmpty else { return (true, true, delay) }
             // Started only within 80% of the lease (counted from when this poll was sent, before
             // the master set the lease): the rest is for the heartbeat that acknowledges it.
             let startBy = sent + Int64(answer.leaseSeconds * 0.8 * 1e9)
@@ -330,12 +342,12 @@ public final class MasterSession: Sendable {
                 s.view.freeSlots -= answer.jobs.count
             }
             wakeLoop()
-            return (true, true)
+            return (true, true, delay)
         } catch {
             // No answer (or a 5xx): the same request id is polled again, so a job the master
             // assigned meanwhile comes back rather than waiting out its lease.
             logger.warning("poll failed: \(error)")
-            return (false, false)
+            return (false, false, v.pollInterval)
         }
     }
 

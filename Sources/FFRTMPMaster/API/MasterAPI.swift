@@ -23,13 +23,23 @@ public struct MasterAPI: Sendable {
     /// Results this master process received again for an attempt it already had: a healthy
     /// fleet keeps it at 0, so a non-zero value means a worker resent (and was deduplicated).
     let duplicates = DuplicateCounter()
+    /// Poll answers this master process gave, with jobs and empty.
+    let polls = PollCounter()
+    /// --idle-poll-rate: the pace an empty poll answer asks for.
+    let idlePace: IdlePollPace
 
     final class DuplicateCounter: Sendable {
         let value = Mutex(0)
     }
 
+    final class PollCounter: Sendable {
+        let value = Mutex((jobs: 0, empty: 0))
+        func count(empty: Bool) { value.withLock { if empty { $0.empty += 1 } else { $0.jobs += 1 } } }
+    }
+
     public init(store: JobStore, apiKey: String, readKey: String? = nil, allowSharedNodeKey: Bool = false, bindNodeCertificates: Bool = false,
-                metricsNeedKey: Bool = false, nodeLostAfterSeconds: Double = 30, dispatchLeaseSeconds: Double = 30) {
+                metricsNeedKey: Bool = false, nodeLostAfterSeconds: Double = 30, dispatchLeaseSeconds: Double = 30, idlePollRate: Double = 500) {
+        self.idlePace = IdlePollPace(rate: idlePollRate)
         self.nodeLostAfterMs = Int64(nodeLostAfterSeconds * 1000)
         self.leaseMs = Int64(dispatchLeaseSeconds * 1000)
         self.store = store
@@ -46,12 +56,15 @@ public struct MasterAPI: Sendable {
         router.add(middleware: BearerAuthMiddleware(key: apiKey, readKey: readKey, store: store, allowSharedNodeKey: allowSharedNodeKey,
                                                   bindNodeCertificates: bindNodeCertificates, openPaths: metricsNeedKey ? ["/health"] : ["/health", "/metrics"]))
         router.get("/health") { _, _ in Health(status: "ok") }
-        let duplicates = self.duplicates
+        let (duplicates, polls, idlePace) = (self.duplicates, self.polls, self.idlePace)
         let (lostAfterMs, leaseMs) = (nodeLostAfterMs, self.leaseMs)
         router.get("/metrics") { _, _ in
+            let answered = polls.value.withLock { $0 }
             let text = FleetMetrics.render(try await store.stats(), nowMs: JobRules.now())
                 + "# HELP ffrtmp_master_results_duplicate_total Results received again for an attempt already recorded (this process).\n"
                 + "# TYPE ffrtmp_master_results_duplicate_total counter\nffrtmp_master_results_duplicate_total \(duplicates.value.withLock { $0 })\n"
+                + "# HELP ffrtmp_master_polls_total Poll answers this process gave, with jobs and empty.\n# TYPE ffrtmp_master_polls_total counter\n"
+                + "ffrtmp_master_polls_total{answer=\"jobs\"} \(answered.jobs)\nffrtmp_master_polls_total{answer=\"empty\"} \(answered.empty)\n"
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         let api = router.group("api")
@@ -90,7 +103,9 @@ public struct MasterAPI: Sendable {
             try Self.principal(ctx).mayAct(for: id)
             let poll = try await Self.decode(PollRequest.self, req, ctx).validated()
             let jobs = try await store.claim(nodeID: id, requestID: poll.requestID, max: poll.max, leaseMs: leaseMs)
-            return try JSONResponse.make(PollAnswer(jobs: jobs, leaseSeconds: Double(leaseMs) / 1000))
+            polls.count(empty: jobs.isEmpty)
+            let idle = jobs.isEmpty ? await idlePace.seconds(store, logger: ctx.logger) : nil
+            return try JSONResponse.make(PollAnswer(jobs: jobs, leaseSeconds: Double(leaseMs) / 1000, idlePollSeconds: idle))
         }
         api.post("nodes/:id/release") { req, ctx -> MasterJob in
             let id = try ctx.parameters.require("id")
@@ -168,6 +183,43 @@ public struct MasterAPI: Sendable {
         var req = req
         let buffer = try await req.collectBody(upTo: ctx.maxUploadSize)
         return try WireDecoding.decode(t, from: Data(buffer.readableBytesView))
+    }
+}
+
+/// --idle-poll-rate: an empty poll answer asks its node to wait (online nodes) / rate seconds
+/// before the next poll, so an idle fleet makes about `rate` empty polls a second however many
+/// nodes it has, while a job created meanwhile is still taken within about 1/rate s by some
+/// node (and heartbeat replies say `work_queued`, which ends every node's wait). The count is
+/// read from the store at most every 5 s, by the empty poll that finds it stale; a failed read
+/// keeps the last count (and is logged).
+final class IdlePollPace: Sendable {
+    let rate: Double
+    struct Count { var nodes = 0; var readAtMs: Int64 = .min; var reading = false }
+    let count = Mutex(Count())
+
+    init(rate: Double) { self.rate = rate }
+
+    func seconds(_ store: JobStore, logger: Logger, nowMs: Int64 = JobRules.now()) async -> Double? {
+        guard rate > 0 else { return nil }
+        let refresh = count.withLock { c -> Bool in
+            guard !c.reading, c.readAtMs == .min || nowMs - c.readAtMs >= 5000 else { return false }
+            c.reading = true
+            return true
+        }
+        if refresh {
+            let read: Int?
+            do { read = try await store.onlineNodeCount() } catch {
+                logger.warning("idle poll pace: could not count the online nodes (keeping the last count): \(error)")
+                read = nil
+            }
+            count.withLock { c in
+                c.reading = false
+                c.readAtMs = nowMs
+                if let read { c.nodes = read }
+            }
+        }
+        let nodes = count.withLock { $0.nodes }
+        return (Double(nodes) / rate * 1000).rounded() / 1000
     }
 }
 

@@ -102,6 +102,9 @@ enum JobRules {
 
     /// SQL condition for an assigned job whose lease has ended by `now` (rows assigned before
     /// leases existed count from their last change).
+    /// A heartbeat reply's `work_queued`: is any job waiting (an index probe, not a count).
+    static let workQueuedSQL = "EXISTS (SELECT 1 FROM jobs WHERE status = 'queued')"
+
     static func leaseEndedSQL(nowParam: String) -> String {
         "status = 'assigned' AND COALESCE(lease_until_ms, updated_ms + \(defaultLeaseMs)) < \(nowParam)"
     }

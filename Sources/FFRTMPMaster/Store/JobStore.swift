@@ -46,6 +46,8 @@ public protocol JobStore: Sendable {
     /// 409 when the beat's instance id is not the one the node registered with.
     func heartbeat(nodeID: String, _ beat: Heartbeat) async throws -> HeartbeatReply
     func nodes() async throws -> [Node]
+    /// How many nodes are online now (the idle poll pace is set by it).
+    func onlineNodeCount() async throws -> Int
     /// Marks nodes silent for longer than `seconds` lost, and their live jobs unknown.
     func sweep(lostAfterSeconds seconds: Double) async throws -> (nodes: Int, jobs: Int)
     func stats() async throws -> FleetStats

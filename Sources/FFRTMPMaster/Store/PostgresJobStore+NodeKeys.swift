@@ -51,12 +51,4 @@ extension PostgresJobStore {
             if rows.isEmpty { throw NodeKeys.noLiveKey(id) }
         }
     }
-
-    public func node(forKeyHash keyHash: String) async throws -> String? {
-        try await client.withConnection { c in
-            let q: PostgresQuery = "SELECT node_id FROM node_keys WHERE key_hash = \(keyHash) AND revoked_ms IS NULL"
-            for try await n in try await c.query(q, logger: self.logger).decode(String.self) { return n }
-            return nil
-        }
-    }
 }

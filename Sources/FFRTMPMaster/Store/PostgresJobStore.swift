@@ -12,8 +12,12 @@ public final class PostgresJobStore: JobStore {
     let runner: Task<Void, Never>
 
     /// `url`: postgres://user:password@host:port/database (TLS off; use loopback or a tunnel).
-    public init(url: String, logger: Logger) throws {
-        let cfg = try Self.configuration(url)
+    /// `connections`: the most this master opens at once (--db-connections); a request beyond
+    /// them waits for one to be free.
+    public init(url: String, connections: Int = 16, logger: Logger) throws {
+        var cfg = try Self.configuration(url)
+        cfg.options.maximumConnections = connections
+        cfg.options.minimumConnections = min(cfg.options.minimumConnections, connections)
         client = PostgresClient(configuration: cfg, backgroundLogger: logger)
         self.logger = logger
         let c = client
@@ -69,7 +73,7 @@ public final class PostgresJobStore: JobStore {
                 "ALTER TABLE jobs ADD COLUMN IF NOT EXISTS dispatch_request TEXT",
                 "ALTER TABLE nodes ADD COLUMN IF NOT EXISTS instance_id TEXT",
                 "CREATE INDEX IF NOT EXISTS jobs_request ON jobs(node_id, dispatch_request)",
-            ] + Self.nodeKeysSchema {
+            ] + Self.nodeKeysSchema + Self.hotPathIndexes {
                 try await c.query(PostgresQuery(unsafeSQL: sql), logger: logger)
             }
         }
@@ -129,24 +133,15 @@ public final class PostgresJobStore: JobStore {
     }
 
     func save(_ c: PostgresConnection, _ r: JobRow, insert: Bool = false) async throws {
-        var b = PostgresBindings()
-        b.append(r.engine); b.append(r.parameters); b.append(r.wrapperEnabled); b.append(r.wrapperConstraints)
-        b.append(r.status); b.append(r.nodeID); b.append(Int32(r.attempt)); b.append(r.cancelRequested)
-        b.append(r.createdMs); b.append(r.updatedMs); b.append(r.result); b.append(r.platformSLA)
-        b.append(r.platformSLAReason); b.append(r.failureReason); b.append(r.leaseUntilMs); b.append(r.dispatchRequest); b.append(r.id)
-        let sql = insert
-            ? """
-              INSERT INTO jobs (engine, parameters, wrapper_enabled, wrapper_constraints, status, node_id, attempt, cancel_requested,
-                created_ms, updated_ms, result, platform_sla, platform_sla_reason, failure_reason, lease_until_ms, dispatch_request, id)
-              VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
-              """
-            : """
-              UPDATE jobs SET engine=$1, parameters=$2, wrapper_enabled=$3, wrapper_constraints=$4, status=$5, node_id=$6, attempt=$7,
-                cancel_requested=$8, created_ms=$9, updated_ms=$10, result=$11, platform_sla=$12, platform_sla_reason=$13, failure_reason=$14,
-                lease_until_ms=$15, dispatch_request=$16
-              WHERE id=$17
-              """
-        try await c.query(PostgresQuery(unsafeSQL: sql, binds: b), logger: logger)
+        if insert {
+            try await c.query(PostgresQuery(unsafeSQL: """
+                INSERT INTO jobs (engine, parameters, wrapper_enabled, wrapper_constraints, status, node_id, attempt, cancel_requested,
+                  created_ms, updated_ms, result, platform_sla, platform_sla_reason, failure_reason, lease_until_ms, dispatch_request, id)
+                VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
+                """, binds: SaveJob.bindings(r)), logger: logger)
+        } else {
+            try await Self.run(c, SaveJob(row: r), logger: logger)
+        }
     }
 
     /// postgres-nio wraps whatever the body threw in PostgresTransactionError; callers get
@@ -178,10 +173,8 @@ public final class PostgresJobStore: JobStore {
 
     public func job(_ id: String) async throws -> MasterJob {
         let id = try WireValidation.jobID(id)
-        guard let r = try await client.withConnection({ c in try await self.fetchJob(c, id, lock: false) }) else {
-            throw WireError.notFound(what: "job", id: id)
-        }
-        return JobRules.job(r)
+        for try await r in try await client.execute(JobByID(id: id), logger: logger) { return JobRules.job(r) }
+        throw WireError.notFound(what: "job", id: id)
     }
 
     public func listRaw(status: MasterJobStatus?, nodeID: String?, limit: Int) async throws -> [JobListing] {
@@ -212,37 +205,6 @@ public final class PostgresJobStore: JobStore {
         var out: [JobRow] = []
         for try await r in try await c.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger) { out.append(try Self.jobRow(r)) }
         return out
-    }
-
-    public func claim(nodeID: String, requestID: String?, max: Int, leaseMs: Int64) async throws -> [MasterJob] {
-        let node = try WireValidation.nodeID(nodeID)
-        return try await transaction { c in
-            try await self.requireNode(c, node)
-            let now = try await self.dbNow(c)
-            if let requestID {
-                var b = PostgresBindings()
-                b.append(node); b.append(requestID)
-                let again = try await self.jobs(c, "SELECT \(JobRow.columns) FROM jobs WHERE node_id = $1 AND dispatch_request = $2 AND status = 'assigned' ORDER BY created_ms, id FOR UPDATE", b)
-                if !again.isEmpty {
-                    var out: [MasterJob] = []
-                    for var r in again {
-                        r.leaseUntilMs = now + leaseMs
-                        try await self.save(c, r)
-                        out.append(JobRules.job(r))
-                    }
-                    return out
-                }
-            }
-            var b = PostgresBindings()
-            b.append(Int64(max))
-            var out: [MasterJob] = []
-            for row in try await self.jobs(c, "SELECT \(JobRow.columns) FROM jobs WHERE status = 'queued' ORDER BY created_ms, id LIMIT $1 FOR UPDATE SKIP LOCKED", b) {
-                let assigned = JobRules.assign(row, to: node, now: now, request: requestID, leaseMs: leaseMs)
-                try await self.save(c, assigned)
-                out.append(JobRules.job(assigned))
-            }
-            return out
-        }
     }
 
     public func release(nodeID: String, _ rel: JobRelease) async throws -> MasterJob {
@@ -278,22 +240,15 @@ public final class PostgresJobStore: JobStore {
         }
     }
 
-    func requireNode(_ c: PostgresConnection, _ node: String) async throws {
-        let rows = try await c.query("SELECT 1 FROM nodes WHERE id = \(node)", logger: logger).collect()
-        if rows.isEmpty { throw WireError.notFound(what: "node (register it first)", id: node) }
-    }
-
     public func record(_ report: JobResultReport) async throws -> (job: MasterJob, duplicate: Bool) {
         let rep = try report.validated()
         return try await transaction { c in
-            let now = try await self.dbNow(c)
-            let current = try await self.requireJob(c, rep.jobID)
-            let seen = try await c.query("SELECT 1 FROM results WHERE job_id = \(rep.jobID) AND attempt = \(Int32(rep.attempt))", logger: self.logger).collect()
-            if !seen.isEmpty { return (JobRules.job(current), true) }
+            var found: ResultTarget.Row?
+            for try await t in try await c.execute(ResultTarget(job: rep.jobID, attempt: Int32(rep.attempt)), logger: self.logger) { found = t }
+            guard let (current, now, seen) = found else { throw WireError.notFound(what: "job", id: rep.jobID) }
+            if seen { return (JobRules.job(current), true) }
             let r = try JobRules.apply(rep, to: current, now: now)
-            let body = JobRules.encode(rep)
-            try await c.query("INSERT INTO results (job_id, attempt, received_ms, body) VALUES (\(rep.jobID), \(Int32(rep.attempt)), \(now), \(body))", logger: self.logger)
-            try await self.save(c, r)
+            try await Self.run(c, StoreResult(row: r, attempt: Int32(rep.attempt), receivedMs: now, body: JobRules.encode(rep)), logger: self.logger)
             return (JobRules.job(r), false)
         }
     }
@@ -327,21 +282,10 @@ public final class PostgresJobStore: JobStore {
         }
     }
 
-    public func heartbeat(nodeID: String, _ beat: Heartbeat) async throws -> HeartbeatReply {
-        let id = try WireValidation.nodeID(nodeID)
-        let beat = try beat.validated()
-        let running = try JobRules.validateRunning(beat.runningJobs)
-        return try await transaction { c in
-            guard let existing = try await self.fetchNode(c, id, lock: true) else { throw WireError.notFound(what: "node (register it first)", id: id) }
-            try JobRules.checkBeat(node: id, existing: existing, instance: beat.instanceID)
-            let now = try await self.dbNow(c)
-            let encoded = JobRules.encode(running)
-            try await c.query("UPDATE nodes SET status = 'online', last_seen_ms = \(now), running_jobs = \(encoded) WHERE id = \(id)", logger: self.logger)
-            try await self.reconcile(c, node: id, running: running, attempts: beat.attempts ?? [:], now: now)
-            var cancels: [String] = []
-            let q: PostgresQuery = "SELECT id FROM jobs WHERE node_id = \(id) AND cancel_requested AND status IN ('assigned','running','unknown') ORDER BY id"
-            for try await r in try await c.query(q, logger: self.logger) { cancels.append(try r.decode(String.self)) }
-            return HeartbeatReply(cancel: cancels)
+    public func onlineNodeCount() async throws -> Int {
+        try await client.withConnection { c in
+            for try await n in try await c.query("SELECT COUNT(*) FROM nodes WHERE status = 'online'", logger: self.logger).decode(Int64.self) { return Int(n) }
+            return 0
         }
     }
 

@@ -251,8 +251,13 @@ public final class SQLiteJobStore: JobStore {
             let cancels = try String.fetchAll(db, sql: """
                 SELECT id FROM jobs WHERE node_id = ? AND cancel_requested = 1 AND status IN ('assigned','running','unknown') ORDER BY id
                 """, arguments: [id])
-            return HeartbeatReply(cancel: cancels)
+            let queued = try Bool.fetchOne(db, sql: "SELECT \(JobRules.workQueuedSQL)") ?? false
+            return HeartbeatReply(cancel: cancels, workQueued: queued)
         }
+    }
+
+    public func onlineNodeCount() async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM nodes WHERE status = 'online'") ?? 0 }
     }
 
     public func nodes() async throws -> [Node] {
