@@ -31,6 +31,7 @@ struct FleetSim: AsyncParsableCommand {
     @Option(help: "Connections per master the nodes share.") var connections: Int = 64
     @Option(help: "NAME=PID of a process whose CPU and memory (with its descendants') to report, e.g. master1=4242 (repeatable).") var watch: [String] = []
     @Option(help: "A job id prefix, unique per run.") var prefix: String = "sim"
+    @Option(help: "Seconds from the start after which latencies also count as steady state (the registrations and the first dispatch burst are over).") var warmup: Double = 20
 
     func run() async throws {
         guard prequeued >= 0, jobs >= 0, prequeued == 0 || jobs == 0 else { throw ValidationError("give --jobs or --prequeued, not both, and neither below 0") }
@@ -87,6 +88,7 @@ struct FleetSim: AsyncParsableCommand {
 
         let start = Clock.monotonicNanoseconds()
         let stopPolling = start + Int64(duration * 1e9)
+        stats.steady(from: start + Int64(warmup * 1e9), until: stopPolling)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<nodes {
                 let node = SimNode(id: lines[i][0], client: try MasterClient(baseURL: master[i % master.count], key: lines[i][1], sharing: pools[i % master.count]),
@@ -111,7 +113,7 @@ struct FleetSim: AsyncParsableCommand {
             print("process \(name): cpu \(String(format: "%.2f", cpu)) cores (\(String(format: "%.1f", a.cpuSeconds - b.cpuSeconds)) s over \(String(format: "%.1f", wall)) s), rss \(a.rssKiB / 1024) MiB (\(a.processes) processes)")
         }
         print("jobs: \(report.received) dispatched, \(report.ranOnce) ran exactly once, \(report.duplicated) duplicated, \(report.lost) lost; at the master \(counts.map { "\($0.key)=\($0.value)" }.sorted().joined(separator: " "))")
-        print("nodes=\(nodes) masters=\(master.count) jobs=\(jobs + prequeued) lost=\(report.lost) duplicated=\(report.duplicated) p99_heartbeat_ms=\(report.p99["heartbeat"] ?? "-") p99_poll_ms=\(report.p99["poll"] ?? "-") dispatch_per_s=\(report.dispatchPerSecond) errors=\(report.errors)")
+        print("nodes=\(nodes) masters=\(master.count) jobs=\(jobs + prequeued) lost=\(report.lost) duplicated=\(report.duplicated) p99_heartbeat_ms=\(report.p99["heartbeat"] ?? "-") p99_poll_ms=\(report.p99["poll"] ?? "-") steady_p99_heartbeat_ms=\(report.p99["heartbeat steady"] ?? "-") steady_p99_poll_ms=\(report.p99["poll steady"] ?? "-") dispatch_per_s=\(report.dispatchPerSecond) errors=\(report.errors)")
         if report.lost > 0 || report.duplicated > 0 { throw ExitCode(1) }
     }
 
@@ -145,7 +147,7 @@ struct SimNode: Sendable {
         let t0 = Clock.monotonicNanoseconds()
         do {
             let v = try await body()
-            stats.latency(route, Double(Clock.monotonicNanoseconds() - t0) / 1e6)
+            stats.latency(route, Double(Clock.monotonicNanoseconds() - t0) / 1e6, startedAt: t0)
             return v
         } catch {
             stats.failed(route, "\(error)")
@@ -218,6 +220,11 @@ struct SimNode: Sendable {
 final class Stats: Sendable {
     struct State {
         var latencies: [String: [Double]] = [:]
+        /// Requests started between `steadyFrom` and `steadyUntil` (after the warm-up, before
+        /// polling stops).
+        var steadyLatencies: [String: [Double]] = [:]
+        var steadyFrom: Int64 = .max
+        var steadyUntil: Int64 = .max
         var errors: [String: Int] = [:]
         var firstError: [String: String] = [:]
         var dispatchedCount: [String: Int] = [:]
@@ -230,7 +237,13 @@ final class Stats: Sendable {
     }
     let state = Mutex(State())
 
-    func latency(_ route: String, _ ms: Double) { state.withLock { $0.latencies[route, default: []].append(ms) } }
+    func steady(from: Int64, until: Int64) { state.withLock { $0.steadyFrom = from; $0.steadyUntil = until } }
+    func latency(_ route: String, _ ms: Double, startedAt t0: Int64) {
+        state.withLock { s in
+            s.latencies[route, default: []].append(ms)
+            if t0 >= s.steadyFrom && t0 < s.steadyUntil { s.steadyLatencies[route, default: []].append(ms) }
+        }
+    }
     func failed(_ route: String, _ why: String) {
         state.withLock { s in
             s.errors[route, default: 0] += 1
@@ -277,10 +290,13 @@ final class Stats: Sendable {
             var p99: [String: String] = [:]
             for route in ["register", "heartbeat", "poll", "result"] {
                 let l = (s.latencies[route] ?? []).sorted()
+                let steady = (s.steadyLatencies[route] ?? []).sorted()
                 let f = { (v: Double) in String(format: "%.1f", v) }
                 p99[route] = f(Self.percentile(l, 0.99))
+                p99[route + " steady"] = steady.isEmpty ? "-" : f(Self.percentile(steady, 0.99))
                 routes.append("route \(route): \(l.count) ok, \(s.errors[route] ?? 0) failed; ms p50 \(f(Self.percentile(l, 0.5))) p99 \(f(Self.percentile(l, 0.99))) max \(f(l.last ?? 0))"
                     + (route == "poll" ? " (\(s.emptyPolls) empty)" : "")
+                    + (steady.isEmpty ? "" : "; steady state (\(steady.count)): p50 \(f(Self.percentile(steady, 0.5))) p99 \(f(Self.percentile(steady, 0.99)))")
                     + (s.firstError[route].map { "; first error: \($0.prefix(200))" } ?? ""))
             }
             let dup = s.dispatchedCount.values.filter { $0 > 1 }.count + s.duplicateAcks

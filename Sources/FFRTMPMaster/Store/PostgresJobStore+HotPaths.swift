@@ -208,6 +208,51 @@ extension PostgresJobStore {
         func decodeRow(_ row: PostgresRow) throws {}
     }
 
+    /// Registration, first half: the node's row as it was (created, never seen, if it is new),
+    /// locked, with the database's clock. `DO UPDATE` (a no-op) rather than `DO NOTHING` so the
+    /// row comes back locked in the same statement, on a conflict too.
+    struct Enroll: PostgresPreparedStatement {
+        static let name = "ffrtmp_enroll_v1"
+        static let sql = """
+            INSERT INTO nodes AS n (id, status, registered_ms, last_seen_ms, running_jobs) VALUES ($1, 'lost', \(nowMs), 0, '[]')
+            ON CONFLICT (id) DO UPDATE SET id = n.id
+            RETURNING \(qualified(NodeRow.columns, "n")), \(nowMs) AS now_ms
+            """
+        static let bindingDataTypes: [PostgresDataType] = [.text]
+        typealias Row = (NodeRow, Int64)
+        var id: String
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings()
+            b.append(id)
+            return b
+        }
+        func decodeRow(_ row: PostgresRow) throws -> (NodeRow, Int64) {
+            (try PostgresJobStore.nodeRow(row), try row.makeRandomAccess()["now_ms"].decode(Int64.self))
+        }
+    }
+
+    /// Registration, second half: the node as it registered.
+    struct NodeOnline: PostgresPreparedStatement {
+        static let name = "ffrtmp_node_online_v1"
+        static let sql = """
+            UPDATE nodes SET hostname = $2, status = 'online', wrapper_enabled = $3, last_seen_ms = $4, running_jobs = $5, instance_id = $6 WHERE id = $1
+            """
+        static let bindingDataTypes: [PostgresDataType] = [.text, .text, .bool, .int8, .text, .text]
+        typealias Row = ()
+        var id: String
+        var hostname: String?
+        var wrapperEnabled: Bool?
+        var nowMs: Int64
+        var runningJSON: String
+        var instance: String?
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings()
+            b.append(id); b.append(hostname); b.append(wrapperEnabled); b.append(nowMs); b.append(runningJSON); b.append(instance)
+            return b
+        }
+        func decodeRow(_ row: PostgresRow) throws {}
+    }
+
     /// The indexes the hot statements use (created by `migrate`, on new and old databases).
     static let hotPathIndexes = [
         "CREATE INDEX IF NOT EXISTS jobs_queued ON jobs(created_ms, id) WHERE status = 'queued'",

@@ -258,17 +258,16 @@ public final class PostgresJobStore: JobStore {
         let id = reg.nodeID
         let running = try JobRules.validateRunning(reg.runningJobs ?? [])
         return try await transaction { c in
-            let now = try await self.dbNow(c)
-            // Two masters registering one node id at once: the first INSERT wins, the second sees its row.
-            try await c.query("INSERT INTO nodes (id, status, registered_ms, last_seen_ms, running_jobs) VALUES (\(id), 'lost', \(now), 0, '[]') ON CONFLICT (id) DO NOTHING", logger: self.logger)
-            guard let existing = try await self.fetchNode(c, id, lock: true) else { throw WireError.notFound(what: "node", id: id) }
+            // Two masters registering one node id at once: the first INSERT wins, the second
+            // waits on its row lock, then gets that row (Enroll says how).
+            var enrolled: Enroll.Row?
+            for try await r in try await c.execute(Enroll(id: id), logger: self.logger) { enrolled = r }
+            guard let (existing, now) = enrolled else { throw WireError.notFound(what: "node", id: id) }
             try JobRules.checkInstance(node: id, existing: existing, instance: reg.instanceID, hostname: reg.hostname, now: now, liveWithinMs: liveWithinMs)
             let encoded = JobRules.encode(running)
             let instance = reg.instanceID ?? existing.instanceID
-            try await c.query("""
-                UPDATE nodes SET hostname = \(reg.hostname), status = 'online', wrapper_enabled = \(reg.wrapperEnabled), last_seen_ms = \(now),
-                  running_jobs = \(encoded), instance_id = \(instance) WHERE id = \(id)
-                """, logger: self.logger)
+            try await Self.run(c, NodeOnline(id: id, hostname: reg.hostname, wrapperEnabled: reg.wrapperEnabled, nowMs: now, runningJSON: encoded,
+                                             instance: instance), logger: self.logger)
             try await self.reconcile(c, node: id, running: running, attempts: [:], now: now)
             return JobRules.node(NodeRow(id: id, hostname: reg.hostname, status: "online", wrapperEnabled: reg.wrapperEnabled,
                                          registeredMs: existing.registeredMs, lastSeenMs: now, runningJobs: encoded, instanceID: instance))
