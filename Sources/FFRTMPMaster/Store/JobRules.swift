@@ -102,8 +102,10 @@ enum JobRules {
 
     /// SQL condition for an assigned job whose lease has ended by `now` (rows assigned before
     /// leases existed count from their last change).
-    /// A heartbeat reply's `work_queued`: is any job waiting (an index probe, not a count).
-    static let workQueuedSQL = "EXISTS (SELECT 1 FROM jobs WHERE status = 'queued')"
+    /// A heartbeat reply's `work_queued`: is any job waiting. Written as min() so PostgreSQL
+    /// reads the first entry of the queue index (`jobs_queued`) whatever its statistics say; an
+    /// EXISTS was planned as a sequential scan of the whole table when few jobs were queued.
+    static let workQueuedSQL = "(SELECT min(created_ms) FROM jobs WHERE status = 'queued') IS NOT NULL"
 
     static func leaseEndedSQL(nowParam: String) -> String {
         "status = 'assigned' AND COALESCE(lease_until_ms, updated_ms + \(defaultLeaseMs)) < \(nowParam)"
