@@ -210,10 +210,10 @@ public struct PollAnswer: Codable, Equatable, Sendable {
     /// The agent and the fleet simulator both pace by this.
     public func nextPollDelay(base: Double, jitter: Double) -> Double {
         guard jobs.isEmpty, let idle = idlePollSeconds, idle.isFinite, idle > base else { return base }
-        return max(base, min(idle, Self.maxIdlePollSeconds) * (0.75 + 0.5 * min(max(jitter, 0), 1)))
+        return max(base, min(Self.maxIdlePollSeconds, idle * (0.75 + 0.5 * min(max(jitter, 0), 1))))
     }
 
-    /// The longest idle pace a node follows, whatever a master says.
+    /// The longest idle wait a node follows (jitter included), whatever a master says.
     public static let maxIdlePollSeconds = 60.0
 }
 

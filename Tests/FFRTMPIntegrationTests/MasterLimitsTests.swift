@@ -144,6 +144,11 @@ final class MasterLimitsTests: MasterTestCase {
         let cases: [([String], String)] = [
             (["--idle-timeout", "0"], "--idle-timeout must be 1 to 3600 seconds, not 0"),
             (["--max-connections", "5"], "--max-connections must be 16 to 1000000, not 5"),
+            (["--idle-poll-rate=-1"], "--idle-poll-rate must be 0 (off) or 0.01 to 1000000 polls a second, not -1.0"),
+            (["--idle-poll-rate", "nan"], "--idle-poll-rate must be 0 (off) or 0.01 to 1000000 polls a second, not nan"),
+            (["--idle-poll-rate", "0.001"], "--idle-poll-rate must be 0 (off) or 0.01 to 1000000 polls a second, not 0.001"),
+            (["--db-connections", "0"], "--db-connections must be 1 to 500, not 0"),
+            (["--db-connections", "501"], "--db-connections must be 1 to 500, not 501"),
             (["--tls-cert", "/nonexistent.pem"], "--tls-cert and --tls-key go together"),
             (["--tls-client-ca", "/nonexistent.pem"], "--tls-client-ca needs --tls-cert and --tls-key"),
             (["--tls-cert", h.stateDir + "/none.pem", "--tls-key", h.stateDir + "/none.key"], "--tls-cert \(h.stateDir)/none.pem"),

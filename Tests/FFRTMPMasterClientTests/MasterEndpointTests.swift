@@ -56,4 +56,25 @@ final class MasterEndpointTests: XCTestCase {
             XCTAssertTrue(m.contains("http://127.0.0.1:1"), m)
         }
     }
+
+    /// The master's idle pace as the agent follows it: a hostile or broken value (negative, NaN,
+    /// infinite, enormous) can never make an agent poll faster than its POLL_INTERVAL nor wait
+    /// longer than 60 s; an answer with jobs, or without a pace, keeps POLL_INTERVAL.
+    func testTheIdlePaceIsBoundedWhateverTheMasterSays() {
+        let empty = { (v: Double?) in PollAnswer(jobs: [], leaseSeconds: 30, idlePollSeconds: v) }
+        for v in [-5, 0, 1, .nan, .infinity, -.infinity] as [Double] {
+            XCTAssertEqual(empty(v).nextPollDelay(base: 2, jitter: 1), 2, "pace \(v)")
+        }
+        XCTAssertEqual(empty(nil).nextPollDelay(base: 2, jitter: 0.5), 2)
+        XCTAssertEqual(empty(20).nextPollDelay(base: 2, jitter: 0), 15, "-25 %")
+        XCTAssertEqual(empty(20).nextPollDelay(base: 2, jitter: 1), 25, "+25 %")
+        XCTAssertEqual(empty(20).nextPollDelay(base: 2, jitter: 7), 25, "jitter clamped")
+        XCTAssertEqual(empty(1e12).nextPollDelay(base: 2, jitter: 1), 60, "at most 60 s, jitter included")
+        XCTAssertEqual(empty(1e12).nextPollDelay(base: 90, jitter: 0), 90, "a POLL_INTERVAL above it stays")
+        XCTAssertEqual(empty(2.2).nextPollDelay(base: 2, jitter: 0), 2, "never below POLL_INTERVAL")
+        let job = MasterJob(id: "j", engine: .ffmpeg, parameters: .object([:]), wrapperEnabled: nil, wrapperConstraints: nil, status: .assigned,
+                            nodeID: "n", attempt: 1, cancelRequested: false, createdAt: "", updatedAt: "", result: nil, platformSLA: nil,
+                            platformSLAReason: nil, failureReason: nil)
+        XCTAssertEqual(PollAnswer(jobs: [job], leaseSeconds: 30, idlePollSeconds: 50).nextPollDelay(base: 2, jitter: 1), 2)
+    }
 }

@@ -21,6 +21,12 @@ import PostgresNIO
 /// which names the error.
 extension PostgresJobStore {
     static let nowMs = "(extract(epoch from now()) * 1000)::bigint"
+    /// The bindings of a statement whose one parameter is a key (an id, a hash).
+    static func binding(_ key: String) -> PostgresBindings {
+        var b = PostgresBindings()
+        b.append(key)
+        return b
+    }
     static func qualified(_ columns: String, _ table: String) -> String {
         columns.split(separator: ", ").map { "\(table).\($0)" }.joined(separator: ", ")
     }
@@ -112,11 +118,7 @@ extension PostgresJobStore {
         static let sql = "SELECT node_id FROM node_keys WHERE key_hash = $1 AND revoked_ms IS NULL"
         typealias Row = String
         var hash: String
-        func makeBindings() throws -> PostgresBindings {
-            var b = PostgresBindings()
-            b.append(hash)
-            return b
-        }
+        func makeBindings() throws -> PostgresBindings { PostgresJobStore.binding(hash) }
         func decodeRow(_ row: PostgresRow) throws -> String { try row.decode(String.self) }
     }
 
@@ -134,11 +136,7 @@ extension PostgresJobStore {
         static let bindingDataTypes: [PostgresDataType] = [.text]
         typealias Row = JobRow
         var id: String
-        func makeBindings() throws -> PostgresBindings {
-            var b = PostgresBindings()
-            b.append(id)
-            return b
-        }
+        func makeBindings() throws -> PostgresBindings { PostgresJobStore.binding(id) }
         func decodeRow(_ row: PostgresRow) throws -> JobRow { try PostgresJobStore.jobRow(row) }
     }
 
@@ -223,11 +221,7 @@ extension PostgresJobStore {
         static let bindingDataTypes: [PostgresDataType] = [.text]
         typealias Row = (NodeRow, Int64)
         var id: String
-        func makeBindings() throws -> PostgresBindings {
-            var b = PostgresBindings()
-            b.append(id)
-            return b
-        }
+        func makeBindings() throws -> PostgresBindings { PostgresJobStore.binding(id) }
         func decodeRow(_ row: PostgresRow) throws -> (NodeRow, Int64) {
             (try PostgresJobStore.nodeRow(row), try row.makeRandomAccess()["now_ms"].decode(Int64.self))
         }
@@ -293,7 +287,7 @@ extension PostgresJobStore {
             try await c.query("UPDATE nodes SET status = 'online', last_seen_ms = \(now), running_jobs = \(encoded) WHERE id = \(id)", logger: self.logger)
             try await self.reconcile(c, node: id, running: running, attempts: beat.attempts ?? [:], now: now)
             var cancels: [String] = []
-            let q = PostgresQuery(unsafeSQL: "SELECT id FROM jobs WHERE \(Beat.cancelsWhere) ORDER BY id", binds: { var b = PostgresBindings(); b.append(id); return b }())
+            let q = PostgresQuery(unsafeSQL: "SELECT id FROM jobs WHERE \(Beat.cancelsWhere) ORDER BY id", binds: Self.binding(id))
             for try await r in try await c.query(q, logger: self.logger) { cancels.append(try r.decode(String.self)) }
             var queued = false
             for try await q in try await c.query(PostgresQuery(unsafeSQL: "SELECT \(JobRules.workQueuedSQL)"), logger: self.logger).decode(Bool.self) { queued = q }
